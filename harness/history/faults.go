@@ -1,0 +1,132 @@
+package history
+
+import "sort"
+
+// Fault actions recorded as nemesis events (Event.F with Process ==
+// Nemesis). A window-opening action stays in effect until its closing
+// action; the others happen at an instant.
+const (
+	FaultPartition    = "partition"     // value: shape and groups; closed by heal
+	FaultPacket       = "packet"        // delay, loss, duplication, reordering; closed by heal
+	FaultHeal         = "heal"          // ends every partition and packet fault
+	FaultKill         = "kill"          // value: node(s); closed by restart
+	FaultRestart      = "restart"       //
+	FaultPause        = "pause"         // value: node(s); closed by resume
+	FaultResume       = "resume"        //
+	FaultClock        = "clock"         // skew or strobe of tick rates; closed by clock-reset
+	FaultClockReset   = "clock-reset"   //
+	FaultLoseUnsynced = "lose-unsynced" // crash that also drops un-fsynced writes; closed by restart
+	FaultTornWrite    = "torn-write"    // crash mid-write; closed by restart
+	FaultWipe         = "wipe"          // crash and lose all data; closed by restart
+	FaultAddNode      = "add-node"      // instant
+	FaultRemoveNode   = "remove-node"   // instant
+	FaultNote         = "note"          // a message from a scenario; instant
+	FaultScriptError  = "script-error"  // a scenario failed; instant
+)
+
+// closers maps a window-opening action to the actions that close it.
+var closers = map[string][]string{
+	FaultPartition:    {FaultHeal},
+	FaultPacket:       {FaultHeal},
+	FaultKill:         {FaultRestart},
+	FaultLoseUnsynced: {FaultRestart},
+	FaultTornWrite:    {FaultRestart},
+	FaultWipe:         {FaultRestart},
+	FaultPause:        {FaultResume},
+	FaultClock:        {FaultClockReset},
+}
+
+// Window is the span during which a fault was in effect. End is -1 when the
+// fault was never closed before the history ended. Instant faults have
+// Start == End.
+type Window struct {
+	F     string // the opening action
+	Label string // the opening action and its description
+	Start int64  // time, ns since test start
+	End   int64
+	// StartIndex and EndIndex are the history indices of the opening and
+	// closing events (EndIndex -1 when open).
+	StartIndex, EndIndex int64
+}
+
+// IsWindowOpener reports whether action f opens a fault window.
+func IsWindowOpener(f string) bool { _, ok := closers[f]; return ok }
+
+// FaultWindows pairs the nemesis events of a history into windows. Each
+// closing event closes every window of the kinds it ends that is open at
+// that moment, except restart, resume and clock-reset, which close the
+// oldest open window of their kinds (one node restarted after two were
+// killed leaves the second kill open). Events other than nemesis ones are
+// ignored. The result is sorted by start time.
+func FaultWindows(events []Event) []Window {
+	var out []Window
+	open := map[string][]int{} // opening action -> indices into out, oldest first
+	for _, e := range events {
+		if e.Process != Nemesis {
+			continue
+		}
+		label := e.F
+		if e.Value != nil && *e.Value != "" {
+			label += " " + *e.Value
+		}
+		if _, opens := closers[e.F]; opens {
+			open[e.F] = append(open[e.F], len(out))
+			out = append(out, Window{F: e.F, Label: label, Start: e.Time, End: -1, StartIndex: e.Index, EndIndex: -1})
+			continue
+		}
+		closed := false
+		oldest := -1 // for closers other than heal: the oldest open window they end
+		for _, opener := range sortedOpeners() {
+			if !contains(closers[opener], e.F) || len(open[opener]) == 0 {
+				continue
+			}
+			if e.F == FaultHeal {
+				for _, i := range open[opener] {
+					out[i].End, out[i].EndIndex = e.Time, e.Index
+				}
+				open[opener] = nil
+				closed = true
+			} else if i := open[opener][0]; oldest < 0 || i < oldest {
+				oldest = i
+			}
+		}
+		if oldest >= 0 {
+			out[oldest].End, out[oldest].EndIndex = e.Time, e.Index
+			op := out[oldest].F
+			open[op] = open[op][1:]
+			closed = true
+		}
+		if !closed && !isCloser(e.F) {
+			out = append(out, Window{F: e.F, Label: label, Start: e.Time, End: e.Time, StartIndex: e.Index, EndIndex: e.Index})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
+}
+
+func sortedOpeners() []string {
+	ks := make([]string, 0, len(closers))
+	for k := range closers {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func isCloser(f string) bool {
+	for _, cs := range closers {
+		if contains(cs, f) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,149 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+)
+
+// ParseError is a malformed history: the file, the 1-based line and what is
+// wrong there.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+// ReadResult is a parsed history and what the reader had to forgive.
+type ReadResult struct {
+	Events []Event
+	// Torn is set when the final line was cut short (no newline and not
+	// valid JSON), as a writer killed mid-line leaves it. It was dropped.
+	Torn     bool
+	TornLine int
+}
+
+// ReadFile parses the history at path. See Read.
+func ReadFile(path string) (ReadResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ReadResult{}, err
+	}
+	defer f.Close()
+	return Read(f, path)
+}
+
+// Read parses a JSONL history. name is used in error messages. Beyond
+// each line's syntax it checks the history is well formed: indices count
+// up from 0 in line order, times never decrease, a process has at most one
+// operation open, and every completion matches the open invoke's f and key.
+// A torn final line is dropped and reported in the result; every other
+// problem is a *ParseError.
+func Read(r io.Reader, name string) (ReadResult, error) {
+	var res ReadResult
+	br := bufio.NewReaderSize(r, 64<<10)
+	v := newValidator()
+	for line := 1; ; line++ {
+		raw, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return res, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		terminated := len(raw) > 0 && raw[len(raw)-1] == '\n'
+		if len(raw) == 0 {
+			return res, nil
+		}
+		text := bytes.TrimSpace(raw)
+		if len(text) == 0 {
+			if !terminated {
+				return res, nil
+			}
+			return res, &ParseError{name, line, "empty line"}
+		}
+		var e Event
+		if perr := json.Unmarshal(text, &e); perr != nil {
+			if !terminated && err == io.EOF {
+				res.Torn, res.TornLine = true, line
+				return res, nil
+			}
+			return res, &ParseError{name, line, perr.Error()}
+		}
+		if msg := v.check(e); msg != "" {
+			return res, &ParseError{name, line, msg}
+		}
+		res.Events = append(res.Events, e)
+		if err == io.EOF {
+			return res, nil
+		}
+	}
+}
+
+type validator struct {
+	next int64
+	time int64
+	open map[Process]Event
+}
+
+func newValidator() *validator { return &validator{open: map[Process]Event{}} }
+
+func (v *validator) check(e Event) string {
+	if e.Index != v.next {
+		return fmt.Sprintf("index %d out of sequence (want %d)", e.Index, v.next)
+	}
+	if e.Time < v.time {
+		return fmt.Sprintf("time %d goes backwards (previous %d)", e.Time, v.time)
+	}
+	v.next++
+	v.time = e.Time
+	if e.Process == Nemesis {
+		return ""
+	}
+	if e.Key == "" {
+		return "client operation without a key"
+	}
+	inv, open := v.open[e.Process]
+	if e.Type == Invoke {
+		if open {
+			return fmt.Sprintf("process %s invokes %s while its %s at index %d is still open", e.Process, e.F, inv.F, inv.Index)
+		}
+		v.open[e.Process] = e
+		return ""
+	}
+	if !open {
+		return fmt.Sprintf("process %s completes %s with no open invoke", e.Process, e.F)
+	}
+	if inv.F != e.F || inv.Key != e.Key {
+		return fmt.Sprintf("completion %s %q does not match the open invoke %s %q at index %d", e.F, e.Key, inv.F, inv.Key, inv.Index)
+	}
+	delete(v.open, e.Process)
+	return ""
+}
+
+// WriteFile writes events as a JSONL history, syncing before it returns.
+func WriteFile(path string, events []Event) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, e := range events {
+		if err := enc.Encode(e); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
