@@ -1,0 +1,169 @@
+package raftkv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Op is a client operation on the key-value store.
+type Op uint8
+
+// The operations. Get reads a key; Put writes it; CAS writes New only if
+// the current value equals Expected (nil Expected: only if the key is
+// absent); Delete removes it.
+const (
+	OpGet Op = iota + 1
+	OpPut
+	OpCAS
+	OpDelete
+)
+
+var opNames = [...]string{OpGet: "get", OpPut: "put", OpCAS: "cas", OpDelete: "delete"}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) && opNames[o] != "" {
+		return opNames[o]
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
+
+// RequestID names a client request uniquely: the client's session number
+// and a sequence number that grows with every request of that session. A
+// session has at most one request in flight, so the state machine can drop
+// a duplicated proposal by remembering the last sequence applied per
+// session.
+type RequestID struct {
+	Client uint64
+	Seq    uint64
+}
+
+func (id RequestID) String() string { return fmt.Sprintf("%d.%d", id.Client, id.Seq) }
+
+// Request is a client request to a node.
+type Request struct {
+	ID       RequestID
+	Op       Op
+	Key      string
+	Value    string  // Put, and CAS's new value
+	Expected *string // CAS: the value expected; nil means "absent"
+}
+
+// Outcome is how a request ended, from the node's point of view.
+type Outcome uint8
+
+// Outcomes. Fail is only reported when the node knows the operation did
+// not and will not take effect; when it cannot know, the outcome is
+// Unknown.
+const (
+	OK Outcome = iota + 1
+	Fail
+	Unknown
+)
+
+var outcomeNames = [...]string{OK: "ok", Fail: "fail", Unknown: "unknown"}
+
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("outcome(%d)", uint8(o))
+}
+
+// Response answers a Request.
+type Response struct {
+	ID      RequestID
+	Outcome Outcome
+	Value   *string // Get: the value read (nil: absent)
+	Err     string  // why it failed or is unknown
+}
+
+// command is what a write proposal carries in a log entry.
+type command struct {
+	ID       RequestID
+	Op       Op
+	Key      string
+	Value    string
+	Expected *string
+}
+
+var errBadCommand = errors.New("raftkv: malformed command")
+
+func (c *command) marshal() []byte {
+	b := make([]byte, 0, 32+len(c.Key)+len(c.Value))
+	b = append(b, byte(c.Op))
+	b = binary.AppendUvarint(b, c.ID.Client)
+	b = binary.AppendUvarint(b, c.ID.Seq)
+	b = appendString(b, c.Key)
+	b = appendString(b, c.Value)
+	if c.Expected == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = appendString(b, *c.Expected)
+	}
+	return b
+}
+
+func (c *command) unmarshal(b []byte) error {
+	d := decoder{b: b}
+	c.Op = Op(d.byte())
+	c.ID.Client = d.uvarint()
+	c.ID.Seq = d.uvarint()
+	c.Key = d.string()
+	c.Value = d.string()
+	c.Expected = nil
+	if d.byte() == 1 {
+		s := d.string()
+		c.Expected = &s
+	}
+	if d.err != nil || len(d.b) != 0 || c.Op < OpPut || c.Op > OpDelete {
+		return errBadCommand
+	}
+	return nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decoder reads the small binary encodings of commands and snapshots. The
+// first error sticks; later reads return zero values.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() { d.err, d.b = errBadCommand, nil }
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.fail()
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if uint64(len(d.b)) < n {
+		d.fail()
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}

@@ -1,0 +1,71 @@
+package sim
+
+import (
+	"math/rand/v2"
+
+	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/world"
+	pb "go.etcd.io/raft/v3/raftpb"
+)
+
+// disk is a node's simulated storage. Written data sits in a page cache
+// until an fsync (or the background writeback) makes it durable; what a
+// crash keeps depends on its DiskFate.
+type disk struct {
+	durable *raftkv.Durable // survives any crash but a wipe
+	written *raftkv.Durable // durable + pending: what the node sees
+	pending []*raftkv.Write // written, not yet durable, in order
+}
+
+func newDisk() *disk { return &disk{durable: &raftkv.Durable{}, written: &raftkv.Durable{}} }
+
+// write accepts w into the page cache.
+func (d *disk) write(w *raftkv.Write) {
+	d.pending = append(d.pending, w)
+	d.written.Apply(w)
+}
+
+// syncThrough makes every pending write with Seq ≤ seq durable.
+func (d *disk) syncThrough(seq uint64) {
+	n := 0
+	for n < len(d.pending) && d.pending[n].Seq <= seq {
+		d.durable.Apply(d.pending[n])
+		n++
+	}
+	d.pending = d.pending[n:]
+}
+
+// crash applies fate to the disk and returns what it now holds.
+func (d *disk) crash(fate world.DiskFate, rng *rand.Rand) (lost int) {
+	switch fate {
+	case world.KeepWritten:
+		for _, w := range d.pending {
+			d.durable.Apply(w)
+		}
+	case world.LoseUnsynced:
+		lost = len(d.pending)
+	case world.TornWrite:
+		// Writes before the torn one made it; the torn one left a prefix of
+		// its entries and nothing else (no hard state, no snapshot).
+		if len(d.pending) > 0 {
+			k := rng.IntN(len(d.pending))
+			for _, w := range d.pending[:k] {
+				d.durable.Apply(w)
+			}
+			torn := d.pending[k]
+			if len(torn.Entries) > 0 {
+				keep := rng.IntN(len(torn.Entries))
+				if keep > 0 {
+					d.durable.Apply(&raftkv.Write{Entries: append([]*pb.Entry(nil), torn.Entries[:keep]...)})
+				}
+			}
+			lost = len(d.pending) - k
+		}
+	case world.Wipe:
+		lost = len(d.pending)
+		d.durable = &raftkv.Durable{}
+	}
+	d.pending = nil
+	d.written = d.durable.Clone()
+	return lost
+}

@@ -1,0 +1,206 @@
+package sim
+
+import (
+	"fmt"
+	"hash/fnv"
+
+	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// Invariant names, as reported.
+const (
+	ElectionSafety     = "election-safety"      // at most one leader per term
+	LogMatching        = "log-matching"         // same index and term ⇒ same entry and same prefix
+	StateMachineSafety = "state-machine-safety" // no two nodes apply different entries (or reach different states) at one index
+	LeaderCompleteness = "leader-completeness"  // a new leader holds every committed entry
+	DurableCommitted   = "committed-entry-kept" // a restarted node still holds every entry it applied
+)
+
+// Invariants lists the raft safety properties the sim checks as it runs.
+var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted}
+
+type entryID struct{ index, term uint64 }
+
+type entryFacts struct {
+	hash     uint64
+	prevTerm uint64
+	node     world.NodeID // who first wrote it
+}
+
+type appliedFacts struct {
+	term      uint64
+	entryHash uint64
+	stateHash uint64
+	node      world.NodeID
+}
+
+// invariants checks raft's safety properties against everything the nodes
+// write and apply. It is omniscient: it sees every node's disk.
+type invariants struct {
+	w          *World
+	leaders    map[uint64]world.NodeID // term -> leader
+	entries    map[entryID]entryFacts  // every entry ever written by anyone
+	applies    map[uint64]appliedFacts // index -> what was applied there
+	maxApplied uint64
+	checks     map[string]int // how many times each invariant was checked
+}
+
+func newInvariants(w *World) *invariants {
+	return &invariants{w: w, leaders: map[uint64]world.NodeID{}, entries: map[entryID]entryFacts{},
+		applies: map[uint64]appliedFacts{}, checks: map[string]int{}}
+}
+
+func (iv *invariants) violate(inv string, nodes []world.NodeID, term, index uint64, format string, args ...any) {
+	if iv.w.loop.halted != nil {
+		return
+	}
+	iv.w.loop.halted = &world.InvariantError{Invariant: inv, Nodes: nodes, Term: term, Index: index,
+		Time: iv.w.loop.now, Detail: fmt.Sprintf(format, args...)}
+	for _, n := range nodes {
+		if sn := iv.w.nodes[n]; sn != nil {
+			sn.logf("INVARIANT VIOLATED: %v", iv.w.loop.halted)
+		}
+	}
+}
+
+// written checks log matching for the entries of a write, against the
+// node's log as written so far (the entry before each must have the term
+// recorded when that (index, term) was first seen).
+func (iv *invariants) written(sn *simNode, wr *raftkv.Write) {
+	if len(wr.Entries) == 0 {
+		return
+	}
+	iv.checks[LogMatching]++
+	prevTerm, _ := sn.disk.written.Term(wr.Entries[0].GetIndex() - 1)
+	if !isEmptySnapWrite(wr) {
+		if s := wr.Snapshot.GetMetadata(); s.GetIndex() == wr.Entries[0].GetIndex()-1 {
+			prevTerm = s.GetTerm()
+		}
+	}
+	for _, e := range wr.Entries {
+		id := entryID{e.GetIndex(), e.GetTerm()}
+		h := fnv.New64a()
+		h.Write([]byte{byte(e.GetType())})
+		h.Write(e.GetData())
+		facts := entryFacts{hash: h.Sum64(), prevTerm: prevTerm, node: sn.id}
+		if seen, ok := iv.entries[id]; ok {
+			if seen.hash != facts.hash {
+				iv.violate(LogMatching, []world.NodeID{seen.node, sn.id}, id.term, id.index,
+					"two different entries with index %d and term %d (written by %s and %s)", id.index, id.term, seen.node, sn.id)
+				return
+			}
+			if seen.prevTerm != facts.prevTerm && facts.prevTerm != 0 && seen.prevTerm != 0 {
+				iv.violate(LogMatching, []world.NodeID{seen.node, sn.id}, id.term, id.index,
+					"entry %d/%d follows term %d on %s but term %d on %s", id.index, id.term, seen.prevTerm, seen.node, facts.prevTerm, sn.id)
+				return
+			}
+		} else {
+			iv.entries[id] = facts
+		}
+		prevTerm = e.GetTerm()
+	}
+}
+
+func isEmptySnapWrite(wr *raftkv.Write) bool {
+	return wr.Snapshot == nil || wr.Snapshot.GetMetadata().GetIndex() == 0
+}
+
+// applied checks state machine safety: every node applies the same entry
+// at an index and reaches the same state.
+func (iv *invariants) applied(sn *simNode, a raftkv.Applied) {
+	iv.checks[StateMachineSafety]++
+	seen, ok := iv.applies[a.Index]
+	if !ok {
+		if a.Snapshot {
+			// A snapshot at an index nobody applied entry by entry: nothing
+			// to compare with yet; later appliers are compared with it.
+			iv.applies[a.Index] = appliedFacts{term: a.Term, stateHash: a.StateHash, node: sn.id}
+		} else {
+			iv.applies[a.Index] = appliedFacts{term: a.Term, entryHash: a.EntryHash, stateHash: a.StateHash, node: sn.id}
+		}
+		iv.maxApplied = max(iv.maxApplied, a.Index)
+		return
+	}
+	nodes := []world.NodeID{seen.node, sn.id}
+	if !a.Snapshot && seen.entryHash != 0 && (seen.term != a.Term || seen.entryHash != a.EntryHash) {
+		iv.violate(StateMachineSafety, nodes, a.Term, a.Index,
+			"%s applied entry %d from term %d, but %s applied a different entry (term %d) there", sn.id, a.Index, a.Term, seen.node, seen.term)
+		return
+	}
+	if seen.entryHash == 0 && !a.Snapshot {
+		seen.entryHash, seen.term = a.EntryHash, a.Term
+		iv.applies[a.Index] = seen
+	}
+	if seen.stateHash != a.StateHash {
+		what := "after applying entry"
+		if a.Snapshot {
+			what = "after installing a snapshot at"
+		}
+		iv.violate(StateMachineSafety, nodes, a.Term, a.Index,
+			"%s's state %s %d (hash %016x) differs from %s's at that index (hash %016x)", sn.id, what, a.Index, a.StateHash, seen.node, seen.stateHash)
+	}
+}
+
+// observeStatus checks election safety and, for a node newly seen as
+// leader of a term, leader completeness.
+func (iv *invariants) observeStatus(sn *simNode) {
+	st := sn.node.Status()
+	if st.State.String() != "StateLeader" {
+		return
+	}
+	iv.checks[ElectionSafety]++
+	prev, ok := iv.leaders[st.Term]
+	if ok && prev != sn.id {
+		iv.violate(ElectionSafety, []world.NodeID{prev, sn.id}, st.Term, 0, "%s and %s are both leaders of term %d", prev, sn.id, st.Term)
+		return
+	}
+	if ok {
+		return
+	}
+	iv.leaders[st.Term] = sn.id
+	// Leader completeness: the new leader's log holds the newest entry
+	// anyone has applied (so, by log matching, every committed entry).
+	iv.checks[LeaderCompleteness]++
+	c := iv.maxApplied
+	if c == 0 {
+		return
+	}
+	log := sn.disk.written
+	if log.Snapshot.GetMetadata().GetIndex() >= c {
+		return
+	}
+	want := iv.applies[c].term
+	got, has := log.Term(c)
+	if !has || got != want {
+		iv.violate(LeaderCompleteness, []world.NodeID{sn.id, iv.applies[c].node}, st.Term, c,
+			"%s became leader of term %d without committed entry %d (term %d; its log has term %d, last index %d)",
+			sn.id, st.Term, c, want, got, log.LastIndex())
+	}
+}
+
+// restarted checks that a restarted node still holds, durably, every
+// entry it had applied before it crashed.
+func (iv *invariants) restarted(sn *simNode) {
+	iv.checks[DurableCommitted]++
+	d := sn.disk.durable
+	want := sn.appliedBeforeCrash
+	if want == 0 || d.Snapshot.GetMetadata().GetIndex() >= want {
+		return
+	}
+	got, has := d.Term(want)
+	if f, ok := iv.applies[want]; ok && (!has || got != f.term) {
+		iv.violate(DurableCommitted, []world.NodeID{sn.id}, f.term, want,
+			"%s restarted without entry %d (term %d) that it had applied before the crash; its durable log ends at %d",
+			sn.id, want, f.term, d.LastIndex())
+	}
+}
+
+// Checks reports how many times each invariant was checked.
+func (w *World) Checks() map[string]int {
+	out := map[string]int{}
+	for k, v := range w.inv.checks {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+package sim
+
+import (
+	"container/heap"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// event is something that happens at a virtual time. Events at the same
+// time run in the order they were scheduled (seq).
+type event struct {
+	at  time.Duration
+	seq uint64
+	fn  func()
+}
+
+type eventQueue []*event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return e
+}
+
+// task is a goroutine that runs in lockstep with the loop: it runs only
+// between a resume (loop → task) and a yield (task → loop).
+type task struct {
+	name string
+	wake chan struct{}
+	done bool
+}
+
+// loop is the discrete-event core: virtual time, the event queue, the
+// run's one PRNG, and lockstep tasks.
+type loop struct {
+	now      time.Duration
+	seq      uint64
+	q        eventQueue
+	rng      *rand.Rand
+	yield    chan struct{}
+	current  *task
+	tasks    []*task
+	stopping bool
+	halted   error // set to stop the run early (an invariant violation)
+	panicked any   // a task's panic, re-raised on the loop goroutine
+	events   uint64
+}
+
+func newLoop(seed uint64) *loop {
+	return &loop{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), yield: make(chan struct{})}
+}
+
+// at schedules fn to run at time t (never in the past).
+func (l *loop) at(t time.Duration, fn func()) {
+	if t < l.now {
+		t = l.now
+	}
+	l.seq++
+	heap.Push(&l.q, &event{at: t, seq: l.seq, fn: fn})
+}
+
+// after schedules fn to run d from now.
+func (l *loop) after(d time.Duration, fn func()) { l.at(l.now+d, fn) }
+
+// spawn starts fn as a lockstep task; it first runs at the current time,
+// after the events already scheduled for it.
+func (l *loop) spawn(name string, fn func()) *task {
+	t := &task{name: name, wake: make(chan struct{})}
+	l.tasks = append(l.tasks, t)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				l.panicked = fmt.Sprintf("task %s panicked: %v", name, r)
+			}
+			t.done = true
+			l.yield <- struct{}{}
+		}()
+		<-t.wake
+		if l.stopping {
+			return
+		}
+		fn()
+	}()
+	l.after(0, func() { l.resume(t) })
+	return t
+}
+
+// resume runs task t until it blocks or ends. Called on the loop goroutine.
+func (l *loop) resume(t *task) {
+	if t.done {
+		return
+	}
+	l.current = t
+	t.wake <- struct{}{}
+	<-l.yield
+	l.current = nil
+	if l.panicked != nil {
+		panic(l.panicked)
+	}
+}
+
+// block parks the current task until something resumes it. Called on a
+// task goroutine.
+func (l *loop) block() {
+	t := l.current
+	if t == nil {
+		panic("sim: a blocking call was made outside a task (use World.Run / Env.Go)")
+	}
+	if l.stopping {
+		runtime.Goexit() // a deferred call of an unwinding task blocked again
+	}
+	l.yield <- struct{}{}
+	<-t.wake
+	if l.stopping {
+		runtime.Goexit() // the run is over: unwind the task
+	}
+}
+
+// sleep blocks the current task for d of virtual time.
+func (l *loop) sleep(d time.Duration) {
+	t := l.current
+	if t == nil {
+		panic("sim: Sleep called outside a task")
+	}
+	l.after(d, func() { l.resume(t) })
+	l.block()
+}
+
+// run executes events until main returns, the run is halted, or nothing is
+// left to do; then it unwinds every task still blocked.
+func (l *loop) run(main func()) error {
+	mt := l.spawn("main", main)
+	defer l.stopTasks()
+	for !mt.done {
+		if l.halted != nil {
+			return l.halted
+		}
+		if len(l.q) == 0 {
+			return fmt.Errorf("sim: deadlock at %v: no events left and the main task is blocked", l.now)
+		}
+		e := heap.Pop(&l.q).(*event)
+		l.now = e.at
+		l.events++
+		e.fn()
+	}
+	return l.halted
+}
+
+func (l *loop) stopTasks() {
+	l.stopping = true
+	for _, t := range l.tasks {
+		if !t.done {
+			t.wake <- struct{}{}
+			<-l.yield
+		}
+	}
+	l.tasks = nil
+	l.q = nil
+}
+
+// group is a world.Group of lockstep tasks.
+type group struct {
+	l      *loop
+	n      int
+	waiter *task
+}
+
+func (g *group) Go(name string, fn func()) {
+	g.n++
+	g.l.spawn(name, func() {
+		defer g.doneOne()
+		fn()
+	})
+}
+
+func (g *group) doneOne() {
+	g.n--
+	if g.n == 0 && g.waiter != nil {
+		w := g.waiter
+		g.waiter = nil
+		g.l.after(0, func() { g.l.resume(w) })
+	}
+}
+
+func (g *group) Wait() {
+	if g.n == 0 {
+		return
+	}
+	g.waiter = g.l.current
+	g.l.block()
+}
+
+var _ world.Group = (*group)(nil)

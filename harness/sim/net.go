@@ -1,0 +1,96 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// Latency is a link's one-way delay distribution: Min plus an exponential
+// tail with the given mean above Min.
+type Latency struct {
+	Min  time.Duration
+	Tail time.Duration // mean of the exponential part
+}
+
+func (l Latency) sample(rng *rand.Rand) time.Duration {
+	d := l.Min
+	if l.Tail > 0 {
+		d += time.Duration(rng.ExpFloat64() * float64(l.Tail))
+	}
+	return d
+}
+
+type link [2]world.NodeID
+
+// network decides the fate of every message: cut links drop it, packet
+// faults delay, drop, duplicate or reorder it. Links are FIFO (like TCP)
+// unless a reorder fault is on.
+type network struct {
+	latency Latency
+	reach   world.Reach
+	faults  []world.Packet // in force, in the order set
+	lastAt  map[link]time.Duration
+}
+
+func newNetwork(lat Latency) *network {
+	return &network{latency: lat, lastAt: map[link]time.Duration{}}
+}
+
+// packetFor merges the packet faults that apply to a link.
+func (n *network) packetFor(l link) world.Packet {
+	var p world.Packet
+	for _, f := range n.faults {
+		if len(f.Links) > 0 && !hasLink(f.Links, l) {
+			continue
+		}
+		p.Delay += f.Delay
+		p.Jitter += f.Jitter
+		p.Loss = 1 - (1-p.Loss)*(1-f.Loss)
+		p.Duplicate = max(p.Duplicate, f.Duplicate)
+		p.Reorder = max(p.Reorder, f.Reorder)
+	}
+	return p
+}
+
+func hasLink(ls [][2]world.NodeID, l link) bool {
+	for _, x := range ls {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// deliveries returns when (relative to now) copies of a message sent now
+// on l arrive: none if dropped, two if duplicated.
+func (n *network) deliveries(now time.Duration, l link, rng *rand.Rand) []time.Duration {
+	if !n.reach.Allows(l[0], l[1]) {
+		return nil
+	}
+	p := n.packetFor(l)
+	if p.Loss > 0 && rng.Float64() < p.Loss {
+		return nil
+	}
+	one := func() time.Duration {
+		d := n.latency.sample(rng) + p.Delay
+		if p.Jitter > 0 {
+			d += time.Duration(rng.Int64N(int64(p.Jitter)))
+		}
+		if p.Reorder > 0 && rng.Float64() < p.Reorder {
+			d += time.Duration(rng.Int64N(int64(10 * (p.Delay + p.Jitter + time.Millisecond))))
+			return d // a reordered message may overtake or be overtaken
+		}
+		if last := n.lastAt[l]; now+d < last {
+			d = last - now // FIFO: never before an earlier message on the link
+		}
+		n.lastAt[l] = now + d
+		return d
+	}
+	out := []time.Duration{one()}
+	if p.Duplicate > 0 && rng.Float64() < p.Duplicate {
+		out = append(out, one())
+	}
+	return out
+}

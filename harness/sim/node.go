@@ -1,0 +1,219 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/world"
+	pb "go.etcd.io/raft/v3/raftpb"
+)
+
+// simNode is one simulated machine: a raftkv.Node driven by the event
+// loop, its disk, its clock and its log.
+type simNode struct {
+	w    *World
+	id   world.NodeID
+	node *raftkv.Node // nil while crashed
+	disk *disk
+
+	member      bool     // still in the cluster (not removed)
+	join        bool     // started empty to join a running cluster
+	paused      bool     // SIGSTOPped: time and inputs wait
+	frozen      []func() // inputs that arrived while paused, in order
+	rate        float64  // clock rate; 1 = real speed
+	incarnation uint64   // bumped by every crash and pause: stale events check it
+	tickGen     uint64   // bumped to cancel a tick chain
+	log         bytes.Buffer
+
+	// For the "no committed entry lost across restarts" invariant: the
+	// highest index this node applied before its last crash.
+	appliedBeforeCrash uint64
+	applied            uint64
+}
+
+func (sn *simNode) logf(format string, args ...any) {
+	fmt.Fprintf(&sn.log, "%s %s: ", fmtTime(sn.w.loop.now), sn.id)
+	fmt.Fprintf(&sn.log, format, args...)
+	sn.log.WriteByte('\n')
+}
+
+// Logf implements raftkv.Logger.
+func (sn *simNode) Logf(format string, args ...any) { sn.logf(format, args...) }
+
+func fmtTime(d time.Duration) string { return fmt.Sprintf("%12.6fs", d.Seconds()) }
+
+func (sn *simNode) up() bool { return sn.node != nil }
+
+// start creates the raft node from the disk's durable state.
+func (sn *simNode) start(peers []uint64) error {
+	cfg := sn.w.cfg.Node
+	cfg.ID = uint64(sn.id)
+	cfg.Logger = sn
+	cfg.Join = sn.join
+	n, err := raftkv.New(cfg, sn.disk.durable.Clone(), peers)
+	if err != nil {
+		return err
+	}
+	sn.node = n
+	sn.incarnation++
+	sn.scheduleTick()
+	sn.process()
+	return nil
+}
+
+// deliver runs fn as an input to the node now, or when it resumes if it is
+// paused. Inputs to a crashed node are lost.
+func (sn *simNode) deliver(fn func()) {
+	if !sn.up() {
+		return
+	}
+	if sn.paused {
+		sn.frozen = append(sn.frozen, fn)
+		return
+	}
+	fn()
+	sn.process()
+}
+
+func (sn *simNode) tickPeriod() time.Duration {
+	return time.Duration(float64(sn.w.cfg.TickPeriod) / sn.rate)
+}
+
+func (sn *simNode) scheduleTick() {
+	sn.tickGen++
+	gen, inc := sn.tickGen, sn.incarnation
+	var tick func()
+	tick = func() {
+		if sn.tickGen != gen || sn.incarnation != inc || !sn.up() || sn.paused {
+			return
+		}
+		sn.node.Tick()
+		sn.process()
+		sn.w.loop.after(sn.tickPeriod(), tick)
+	}
+	sn.w.loop.after(sn.tickPeriod(), tick)
+}
+
+// process drains the node's output: writes to the disk, messages to the
+// network, responses to clients, applied entries to the invariant checker.
+func (sn *simNode) process() {
+	for sn.up() {
+		out := sn.node.Ready()
+		if out.Empty() {
+			break
+		}
+		sn.handle(out)
+	}
+	if sn.up() {
+		sn.w.inv.observeStatus(sn)
+	}
+}
+
+func (sn *simNode) handle(out raftkv.Output) {
+	w := sn.w
+	for _, a := range out.Applied {
+		w.inv.applied(sn, a)
+		sn.applied = a.Index
+	}
+	for _, wr := range out.Writes {
+		w.inv.written(sn, wr)
+		sn.disk.write(wr)
+		sn.join = false // it has state now: losing it is amnesia
+		seq, inc := wr.Seq, sn.incarnation
+		if wr.Sync {
+			w.loop.after(w.fsyncDelay(), func() {
+				if sn.incarnation != inc {
+					return
+				}
+				sn.disk.syncThrough(seq)
+				sn.deliver(func() { sn.node.WriteDone(seq) })
+			})
+		} else {
+			w.loop.after(w.cfg.Writeback, func() {
+				if sn.incarnation == inc {
+					sn.disk.syncThrough(seq)
+				}
+			})
+		}
+	}
+	for _, m := range out.Messages {
+		w.send(sn, m)
+	}
+	for _, to := range out.Snapshots {
+		// The transport reports a snapshot as sent once it is handed to
+		// the network; if it is lost, raft probes and resends.
+		sn.node.ReportSnapshot(to, true)
+	}
+	for _, r := range out.Responses {
+		w.respond(sn, r)
+	}
+}
+
+// crash stops the node abruptly.
+func (sn *simNode) crash(fate world.DiskFate) {
+	if !sn.up() {
+		return
+	}
+	lost := sn.disk.crash(fate, sn.w.loop.rng)
+	sn.appliedBeforeCrash = max(sn.appliedBeforeCrash, sn.applied)
+	sn.logf("CRASH (%s: %d un-fsynced writes lost)", fate, lost)
+	sn.node = nil
+	sn.paused = false
+	sn.frozen = nil
+	sn.incarnation++
+	sn.w.failCalls(sn.id, "connection reset: node crashed")
+}
+
+func (sn *simNode) restart() error {
+	if sn.up() {
+		return nil
+	}
+	sn.logf("RESTART from disk: last index %d, commit %d", sn.disk.durable.LastIndex(), sn.disk.durable.HardState.GetCommit())
+	sn.applied = 0
+	if err := sn.start(nil); err != nil {
+		return err
+	}
+	sn.applied = sn.disk.durable.Snapshot.GetMetadata().GetIndex()
+	sn.w.inv.restarted(sn)
+	return nil
+}
+
+func (sn *simNode) pause() {
+	if !sn.up() || sn.paused {
+		return
+	}
+	sn.logf("PAUSE")
+	sn.paused = true
+}
+
+func (sn *simNode) resume() {
+	if !sn.up() || !sn.paused {
+		return
+	}
+	sn.logf("RESUME (%d queued inputs)", len(sn.frozen))
+	sn.paused = false
+	frozen := sn.frozen
+	sn.frozen = nil
+	for _, fn := range frozen {
+		if !sn.up() {
+			break
+		}
+		fn()
+	}
+	sn.process()
+	sn.scheduleTick()
+}
+
+func (sn *simNode) setRate(r float64) {
+	sn.rate = r
+	if sn.up() && !sn.paused {
+		sn.scheduleTick()
+	}
+}
+
+// step hands a message from the network to the node.
+func (sn *simNode) step(m *pb.Message) {
+	sn.deliver(func() { sn.node.Step(m) })
+}
