@@ -1,0 +1,284 @@
+package model
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultVerboseTimeout = 30 * time.Second
+	DefaultLivenessBound  = 10 * time.Second
+)
+
+// Options configure a check.
+type Options struct {
+	// Initial is the value of every register before the test; nil means
+	// absent. Jepsen histories use "0" or nil.
+	Initial *string
+	// Timeout bounds the fast linearizability check over all keys; 0 means
+	// no limit. Keys not decided in time are Unknown.
+	Timeout time.Duration
+	// VerboseTimeout bounds the second, slower check that runs only when a
+	// key is not linearizable, to explain the failure and draw it. Default
+	// DefaultVerboseTimeout.
+	VerboseTimeout time.Duration
+	// HTMLPath, if set and the history is not linearizable, is where
+	// porcupine's visualization of the failing keys is written.
+	HTMLPath string
+	// LivenessBound is how soon after the final heal the system must serve
+	// an ok read and an ok write (see CheckLiveness). Default
+	// DefaultLivenessBound. Used by Check.
+	LivenessBound time.Duration
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.Timeout < 0:
+		return fmt.Errorf("model: Timeout %v is negative", o.Timeout)
+	case o.VerboseTimeout < 0:
+		return fmt.Errorf("model: VerboseTimeout %v is negative", o.VerboseTimeout)
+	case o.LivenessBound < 0:
+		return fmt.Errorf("model: LivenessBound %v is negative", o.LivenessBound)
+	}
+	return nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.VerboseTimeout == 0 {
+		o.VerboseTimeout = DefaultVerboseTimeout
+	}
+	if o.LivenessBound == 0 {
+		o.LivenessBound = DefaultLivenessBound
+	}
+	return o
+}
+
+// KeyResult is the verdict for one key. Ops counts the operations the
+// checker considered (failed operations, reads of unknown outcome and
+// unneeded writes of unknown outcome are not among them).
+type KeyResult struct {
+	Key   string   `json:"key"`
+	Valid Validity `json:"valid"`
+	Ops   int      `json:"ops"`
+}
+
+// Linearizability is the verdict of CheckLinearizable.
+type Linearizability struct {
+	// Valid is Invalid if any key is not linearizable, else Unknown if any
+	// key timed out, else Valid.
+	Valid Validity    `json:"valid"`
+	Keys  []KeyResult `json:"keys"` // sorted by key
+	// FirstFailingKey is the failing key that sorts first; Explanation and
+	// Anomaly are about it.
+	FirstFailingKey string `json:"first_failing_key,omitempty"`
+	// Explanation says in one paragraph what went wrong on that key.
+	Explanation string `json:"explanation,omitempty"`
+	// Anomaly is the kind of failure; see the package documentation for the
+	// taxonomy.
+	Anomaly string `json:"anomaly,omitempty"`
+	// HTML is the base name of the visualization written, if any.
+	HTML string `json:"html,omitempty"`
+	// FailingKeys counts the keys found not linearizable.
+	FailingKeys int `json:"failing_keys,omitempty"`
+	// VerboseTimedOut is set when the explaining check ran out of time, so
+	// the explanation and visualization rest on a partial search.
+	VerboseTimedOut bool `json:"verbose_timed_out,omitempty"`
+}
+
+// CheckLinearizable decides whether the client operations of a history are
+// linearizable, one register per key.
+//
+// The history's Index orders operations (porcupine's call and return
+// timestamps are indexes, never Time: the recorder's order is the real
+// order, while many events may share a virtual time). Each key is checked
+// on its own, in parallel, by porcupine's fast check within
+// opts.Timeout. If some key fails, a verbose check of the failing keys
+// within opts.VerboseTimeout finds the longest linearizable prefixes, from
+// which the explanation of the first failing key is built and, if
+// opts.HTMLPath is set, the visualization is drawn with the history's fault
+// windows as annotations.
+//
+// An error means the options or the history are malformed, or the
+// visualization could not be written; in the last case the verdict is
+// returned along with the error.
+func CheckLinearizable(events []history.Event, opts Options) (Linearizability, error) {
+	if err := opts.validate(); err != nil {
+		return Linearizability{}, err
+	}
+	opts = opts.withDefaults()
+	var deadline time.Time
+	if opts.Timeout > 0 {
+		deadline = time.Now().Add(opts.Timeout)
+	}
+	h, err := newKVHistory(events, opts.Initial)
+	if err != nil {
+		return Linearizability{}, err
+	}
+	m := kvModel(h.values, h.initial)
+	verdicts := h.checkKeys(m, deadline)
+
+	res := Linearizability{Valid: Valid, Keys: make([]KeyResult, len(h.keys))}
+	var failing []string
+	for i, k := range h.keys {
+		res.Keys[i] = KeyResult{Key: k, Valid: verdicts[i], Ops: len(h.checked[k])}
+		res.Valid = res.Valid.And(verdicts[i])
+		if verdicts[i] == Invalid {
+			failing = append(failing, k)
+		}
+	}
+	if len(failing) == 0 {
+		return res, nil
+	}
+	res.FailingKeys = len(failing)
+	res.FirstFailingKey = failing[0]
+
+	// The verbose check: only the first failing key is needed to explain;
+	// all of them to draw.
+	verbose := failing[:1]
+	if opts.HTMLPath != "" {
+		verbose = failing
+	}
+	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), opts.VerboseTimeout)
+	res.VerboseTimedOut = result == porcupine.Unknown
+	windows := history.FaultWindows(events)
+	var prefix []int
+	if partials := info.PartialLinearizations(); len(partials) > 0 {
+		prefix = longestPartial(partials[0])
+	}
+	ex := explainKey(h, failing[0], prefix, windows)
+	res.Explanation, res.Anomaly = ex.text, ex.anomaly
+	if res.VerboseTimedOut {
+		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", opts.VerboseTimeout)
+	}
+	if opts.HTMLPath != "" {
+		info.AddAnnotations(faultAnnotations(windows, h.end))
+		if err := porcupine.VisualizePath(m, info, opts.HTMLPath); err != nil {
+			return res, fmt.Errorf("model: writing the visualization: %w", err)
+		}
+		res.HTML = filepath.Base(opts.HTMLPath)
+	}
+	return res, nil
+}
+
+// checkKeys runs porcupine's fast check on every key, in parallel, and
+// returns the verdicts in key order. A zero deadline means no limit; a key
+// not started or not finished by the deadline is Unknown.
+func (h *kvHistory) checkKeys(m porcupine.Model, deadline time.Time) []Validity {
+	verdicts := make([]Validity, len(h.keys))
+	// Largest keys first, so one big key does not start last.
+	order := make([]int, len(h.keys))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return len(h.checked[h.keys[order[a]]]) > len(h.checked[h.keys[order[b]]])
+	})
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(h.keys)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				verdicts[i] = h.checkKey(m, h.keys[i], deadline)
+			}
+		}()
+	}
+	for _, i := range order {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return verdicts
+}
+
+func (h *kvHistory) checkKey(m porcupine.Model, key string, deadline time.Time) Validity {
+	var timeout time.Duration
+	if !deadline.IsZero() {
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return Unknown
+		}
+	}
+	switch porcupine.CheckOperationsTimeout(m, h.operations(key), timeout) {
+	case porcupine.Ok:
+		return Valid
+	case porcupine.Illegal:
+		return Invalid
+	}
+	return Unknown
+}
+
+// longestPartial picks, deterministically, the longest of porcupine's
+// partial linearizations of one partition: longest first, then the
+// smallest sequence of operation ids.
+func longestPartial(partials [][]int) []int {
+	var best []int
+	for _, p := range partials {
+		if best == nil || len(p) > len(best) || len(p) == len(best) && lessInts(p, best) {
+			best = p
+		}
+	}
+	return best
+}
+
+func lessInts(a, b []int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// Fault annotations go on their own rows below the clients, labelled
+// faultTag; overlapping windows take further rows ("faults 2", ...).
+const faultTag = "faults"
+
+// faultAnnotations turns fault windows into porcupine annotations on the
+// index timeline: a window spans its opening and closing events (to the end
+// of the history if never closed); an instant fault is a point.
+func faultAnnotations(windows []history.Window, end int64) []porcupine.Annotation {
+	var laneEnds []int64 // per row, the last end placed there
+	out := make([]porcupine.Annotation, 0, len(windows))
+	for _, w := range windows {
+		start, stop := w.StartIndex, w.EndIndex
+		closed := secs(w.End)
+		if stop < 0 {
+			stop, closed = end, "still in effect at the end of the history"
+		}
+		lane := 0
+		for lane < len(laneEnds) && laneEnds[lane] >= start {
+			lane++
+		}
+		if lane == len(laneEnds) {
+			laneEnds = append(laneEnds, 0)
+		}
+		laneEnds[lane] = stop
+		tag := faultTag
+		if lane > 0 {
+			tag = fmt.Sprintf("%s %d", faultTag, lane+1)
+		}
+		details := "at " + secs(w.Start)
+		if w.EndIndex != w.StartIndex {
+			details = "from " + secs(w.Start) + " to " + closed
+		}
+		out = append(out, porcupine.Annotation{
+			Tag:             tag,
+			Start:           start,
+			End:             stop,
+			Description:     w.Label,
+			Details:         w.Label + ", " + details,
+			BackgroundColor: "#f6d5d5",
+		})
+	}
+	return out
+}

@@ -1,0 +1,115 @@
+package model
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+)
+
+// Liveness is the verdict of CheckLiveness: did the system serve clients
+// again soon after the last fault ended?
+type Liveness struct {
+	Valid Validity `json:"valid"`
+	// FinalHeal is when the last fault window closed, ns since the start of
+	// the test; 0 when the history has no faults. -1 when a fault was never
+	// healed.
+	FinalHeal int64 `json:"final_heal_ns"`
+	Bound     int64 `json:"bound_ns"`
+	// FirstOKRead and FirstOKWrite are how long after the final heal the
+	// first ok read and the first ok write or cas completed, in ns; -1 if
+	// none did.
+	FirstOKRead  int64 `json:"first_ok_read_ns"`
+	FirstOKWrite int64 `json:"first_ok_write_ns"`
+	// HistoryEnd is the time of the last event.
+	HistoryEnd int64  `json:"history_end_ns"`
+	Detail     string `json:"detail"`
+}
+
+// notFaults are nemesis actions that record something without being a
+// fault.
+var notFaults = map[string]bool{history.FaultNote: true, history.FaultScriptError: true}
+
+// CheckLiveness checks that the system recovers: within bound of the final
+// heal (the end of the last fault window; the start of the test if there
+// were no faults), at least one read and one write or cas complete ok.
+// It is Invalid if the history runs past the final heal plus bound without
+// both, and Unknown if it ends before the bound elapsed, or if some fault
+// was never healed. bound ≤ 0 means DefaultLivenessBound.
+func CheckLiveness(events []history.Event, bound time.Duration) Liveness {
+	if bound <= 0 {
+		bound = DefaultLivenessBound
+	}
+	l := Liveness{Bound: int64(bound), FirstOKRead: -1, FirstOKWrite: -1}
+	if len(events) > 0 {
+		l.HistoryEnd = events[len(events)-1].Time
+	}
+	healIndex := int64(-1)
+	for _, w := range history.FaultWindows(events) {
+		if notFaults[w.F] {
+			continue
+		}
+		if w.EndIndex < 0 {
+			l.FinalHeal = -1
+			l.Detail = fmt.Sprintf("the fault %q from %s was never healed, so there is no final heal to recover from", w.Label, secs(w.Start))
+			return l
+		}
+		if w.EndIndex > healIndex {
+			healIndex, l.FinalHeal = w.EndIndex, w.End
+		}
+	}
+	for _, e := range events {
+		if e.Index <= healIndex || e.Process == history.Nemesis || e.Type != history.OK {
+			continue
+		}
+		after := e.Time - l.FinalHeal
+		switch {
+		case e.F == history.FRead && l.FirstOKRead < 0:
+			l.FirstOKRead = after
+		case e.F != history.FRead && l.FirstOKWrite < 0:
+			l.FirstOKWrite = after
+		}
+	}
+	within := func(d int64) bool { return d >= 0 && d <= l.Bound }
+	from := "the final heal at " + secs(l.FinalHeal)
+	if healIndex < 0 {
+		from = "the start of the test (there were no faults)"
+	}
+	seen := fmt.Sprintf("%s; %s", firstDesc("write", l.FirstOKWrite, from), firstDesc("read", l.FirstOKRead, ""))
+	switch {
+	case within(l.FirstOKRead) && within(l.FirstOKWrite):
+		l.Valid = Valid
+		l.Detail = seen + fmt.Sprintf(", within the %v bound", bound)
+	case l.HistoryEnd > l.FinalHeal+l.Bound:
+		l.Valid = Invalid
+		l.Detail = fmt.Sprintf("no ok %s within %v of %s: %s; the history runs to %s",
+			missing(within(l.FirstOKRead), within(l.FirstOKWrite)), bound, from, seen, secs(l.HistoryEnd))
+	default:
+		l.Valid = Unknown
+		l.Detail = fmt.Sprintf("the history ends at %s, %s after %s, before the %v bound elapsed, with no ok %s yet",
+			secs(l.HistoryEnd), secs(l.HistoryEnd-l.FinalHeal), from, bound, missing(within(l.FirstOKRead), within(l.FirstOKWrite)))
+	}
+	return l
+}
+
+// firstDesc is "first ok write 1.200s after the final heal at 28.000s", or
+// "no ok write after ..." when there was none. from may be empty ("after").
+func firstDesc(what string, d int64, from string) string {
+	if from != "" {
+		from = " " + from
+	}
+	if d < 0 {
+		return fmt.Sprintf("no ok %s after%s", what, from)
+	}
+	return fmt.Sprintf("first ok %s %s after%s", what, secs(d), from)
+}
+
+func missing(readOK, writeOK bool) string {
+	switch {
+	case !readOK && !writeOK:
+		return "read and no ok write"
+	case !readOK:
+		return "read"
+	}
+	return "write"
+}

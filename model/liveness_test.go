@@ -1,0 +1,98 @@
+package model
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+)
+
+func TestLiveness(t *testing.T) {
+	const bound = 10 * time.Second
+	for _, tc := range []struct {
+		name       string
+		b          *builder
+		valid      Validity
+		heal       int64
+		read, wrte int64
+		detail     []string
+	}{
+		{"recovers after the final heal", newBuilder().
+			at(1).nemesis(history.FaultPartition, "halves").at(10).nemesis(history.FaultHeal, "").
+			at(20).nemesis(history.FaultKill, "n1").at(28).nemesis(history.FaultRestart, "n1").
+			at(29.2).write(0, k, "1").at(29.3).read(1, k, v("1")),
+			Valid, 28e9, 1.31e9, 1.21e9,
+			[]string{"first ok write 1.210s after the final heal at 28.000s", "first ok read 1.310s after", "within the 10s bound"}},
+		{"no faults: measured from the start", newBuilder().at(0.5).write(0, k, "1").read(1, k, v("1")),
+			Valid, 0, 0.53e9, 0.51e9, []string{"the start of the test (there were no faults)"}},
+		{"operations during the fault do not count", newBuilder().
+			at(1).nemesis(history.FaultPartition, "halves").write(0, k, "1").read(1, k, v("1")).
+			at(2).nemesis(history.FaultHeal, "").at(20).write(0, k, "2"),
+			Invalid, 2e9, -1, 18.01e9, []string{"no ok read and no ok write within 10s of the final heal at 2.000s", "no ok read after", "the history runs to 20.010s"}},
+		{"a cas counts as a write; only reads missing", newBuilder().
+			at(1).nemesis(history.FaultPause, "n2").at(2).nemesis(history.FaultResume, "n2").
+			at(3).write(0, k, "1").cas(0, k, "1", "2").at(13).read(1, k, v("2")),
+			Invalid, 2e9, 11.01e9, 1.01e9, []string{"no ok read within 10s", "first ok read 11.010s after"}},
+		{"history ends before the bound", newBuilder().
+			at(1).nemesis(history.FaultPartition, "halves").at(2).nemesis(history.FaultHeal, "").
+			at(3).write(0, k, "1").inv(1, "read", k).fail(1),
+			Unknown, 2e9, -1, 1.01e9, []string{"the history ends at 3.030s, 1.030s after the final heal at 2.000s, before the 10s bound elapsed, with no ok read yet"}},
+		{"failed and info operations do not count", newBuilder().
+			at(1).inv(0, "write", k, v("1")).info(0).inv(1, "read", k).fail(1).at(30).nemesis(history.FaultNote, "bye"),
+			Invalid, 0, -1, -1, []string{"no ok read and no ok write"}},
+		{"a fault never healed", newBuilder().
+			at(1).nemesis(history.FaultKill, "n1").at(2).write(0, k, "1").read(0, k, v("1")),
+			Unknown, -1, -1, -1, []string{`the fault "kill n1" from 1.000s was never healed`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := CheckLiveness(tc.b.events, bound)
+			if l.Valid != tc.valid || l.FinalHeal != tc.heal || l.FirstOKRead != tc.read || l.FirstOKWrite != tc.wrte {
+				t.Errorf("got valid %v heal %d read %d write %d; want %v %d %d %d",
+					l.Valid, l.FinalHeal, l.FirstOKRead, l.FirstOKWrite, tc.valid, tc.heal, tc.read, tc.wrte)
+			}
+			for _, d := range tc.detail {
+				if !strings.Contains(l.Detail, d) {
+					t.Errorf("detail lacks %q: %s", d, l.Detail)
+				}
+			}
+		})
+	}
+}
+
+func TestLivenessDefaultBoundAndJSON(t *testing.T) {
+	b := newBuilder().at(9).write(0, k, "1").read(0, k, v("1"))
+	l := CheckLiveness(b.events, 0)
+	if l.Bound != int64(DefaultLivenessBound) || l.Valid != Valid {
+		t.Fatalf("bound %d valid %v", l.Bound, l.Valid)
+	}
+	out, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"valid":true,"final_heal_ns":0,"bound_ns":10000000000,"first_ok_read_ns":9030000000,"first_ok_write_ns":9010000000,"history_end_ns":9030000000,"detail":"first ok write 9.010s after the start of the test (there were no faults); first ok read 9.030s after, within the 10s bound"}`
+	if string(out) != want {
+		t.Errorf("JSON\n got %s\nwant %s", out, want)
+	}
+}
+
+func TestStats(t *testing.T) {
+	b := newBuilder().write(0, k, "1").read(1, k, v("1")).
+		inv(0, "cas", k, v("1"), v("2")).fail(0).
+		inv(0, "cas", k, v("1"), v("2")).info(0).
+		nemesis(history.FaultPartition, "halves").nemesis(history.FaultHeal, "").nemesis(history.FaultHeal, "").
+		inv(1, "write", k, v("3")) // never completes: info
+	s := ComputeStats(b.events)
+	out, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"cas":{"fail":1,"info":1},"nemesis":{"heal":2,"partition":1},"read":{"ok":1},"write":{"info":1,"ok":1}}`
+	if string(out) != want {
+		t.Errorf("JSON\n got %s\nwant %s", out, want)
+	}
+	if got, want := s.String(), "cas fail=1 info=1\nnemesis heal=2 partition=1\nread ok=1\nwrite info=1 ok=1\n"; got != want {
+		t.Errorf("String\n got %q\nwant %q", got, want)
+	}
+}

@@ -1,0 +1,31 @@
+package model
+
+import "github.com/splitbrain/splitbrain/harness/history"
+
+// Result is every verdict the model gives a history, as results.json
+// carries it.
+type Result struct {
+	// Valid combines linearizability and liveness with Validity.And: false
+	// wins over unknown, which wins over true.
+	Valid           Validity        `json:"valid"`
+	Linearizability Linearizability `json:"linearizability"`
+	Liveness        Liveness        `json:"liveness"`
+	Stats           Stats           `json:"stats"`
+}
+
+// Check runs CheckLinearizable, CheckLiveness (with opts.LivenessBound) and
+// ComputeStats. An error is CheckLinearizable's; when it comes from writing
+// the visualization the verdicts are still filled in.
+func Check(events []history.Event, opts Options) (Result, error) {
+	lin, err := CheckLinearizable(events, opts)
+	if err != nil && lin.Keys == nil {
+		return Result{}, err
+	}
+	live := CheckLiveness(events, opts.withDefaults().LivenessBound)
+	return Result{
+		Valid:           lin.Valid.And(live.Valid),
+		Linearizability: lin,
+		Liveness:        live,
+		Stats:           ComputeStats(events),
+	}, err
+}
