@@ -1,0 +1,31 @@
+// Package report draws what a person looks at when a test fails: the
+// latency and throughput plots and the timeline of a history, as Jepsen
+// users know them (latency-raw.png, rate.png, timeline.html), with the
+// faults drawn in.
+//
+// WritePlots renders two PNGs with gonum/plot. latency.png puts one point
+// per client op at its invoke time with its latency on a log axis, colour
+// by function (read, write, cas) and shape by outcome (ok dot, fail cross,
+// info triangle; an info op's latency runs to its info event, or to the
+// end of the history if it never completed). rate.png draws completions
+// per second per function and outcome in buckets sized to the run (1 s for
+// a one-minute test). Both shade every fault window across the data, draw
+// instant faults as dashed lines, and label each window in a strip above
+// the data whose lanes keep overlapping windows apart; legends sit outside
+// the data. Above 30,000 ops the latency plot thins ok ops to every n-th
+// and says so in its title.
+//
+// WriteTimeline writes one self-contained HTML file: a column per client
+// process, each op a box from invoke to completion coloured by outcome
+// with its details on hover, a nemesis column of fault windows that are
+// also shaded across the process columns. Large histories are split into
+// pages of PageOps ops, all in the one file (a results directory is
+// opened from disk, with no server to generate pages on demand), shown by
+// URL fragment through CSS so that #op-1234 opens the page holding that
+// op; a little inline script adds keyboard paging and a jump-to-index box.
+// With a Focus the file opens on the focus op's page, scrolled to it and
+// outlined.
+//
+// Output is a pure function of the events and options: no clocks, no map
+// order, so the same history gives the same bytes.
+package report

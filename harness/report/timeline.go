@@ -1,0 +1,501 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+)
+
+// DefaultPageOps is the number of ops per timeline page when
+// TimelineOptions.PageOps is not set.
+const DefaultPageOps = 2000
+
+// TimelineOptions shape WriteTimeline's output.
+type TimelineOptions struct {
+	Title     string  // page title; "timeline" when empty
+	Focus     int64   // history index to open on, highlighted and scrolled to; -1 for none
+	PageOps   int     // ops per page; DefaultPageOps when ≤ 0
+	Highlight []int64 // history indices whose ops (or fault windows) are outlined
+}
+
+// Timeline geometry, in CSS pixels.
+const (
+	rowPx     = 18  // one row per history event on the page
+	colPx     = 150 // one column per client process
+	gutterPx  = 96  // the time gutter on the left
+	nemLanePx = 150 // one nemesis lane per concurrently open fault
+	tickEvery = 10  // a time label every this many rows
+	boxRunes  = 40  // op box label length before it is cut
+)
+
+// WriteTimeline writes a self-contained HTML timeline of events to path:
+// one column per client process with each op a box from its invoke to
+// its completion, coloured by outcome, with the details on hover; a
+// nemesis column of fault windows, which are also shaded across every
+// process column. Ops are split into pages of opts.PageOps (each op on
+// the page of its invoke); all pages are in the one file and switch by
+// URL fragment (#page-3, #op-1234), in CSS alone, with a few lines of
+// script for keyboard paging and the jump-to-index box. The same events
+// and options give the same bytes.
+func WriteTimeline(path string, events []history.Event, opts TimelineOptions) error {
+	doc, err := buildTimeline(events, opts)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := timelineTemplate.Execute(&buf, doc); err != nil {
+		return fmt.Errorf("report: rendering timeline: %w", err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// The template's data.
+type (
+	tlDoc struct {
+		Title     string
+		Summary   []string
+		Kinds     []tlKind
+		Pages     []*tlPage
+		FocusNote string
+	}
+	tlKind struct {
+		Class, Name string
+		R, G, B     uint8
+		Instant     bool
+	}
+	tlPage struct {
+		N, Of      int
+		ID         string
+		Initial    bool
+		Range      string // ops, indices and times covered, in words
+		Prev, Next string // page ids, "" at the ends
+		Height     int
+		Width      int
+		NemLeft    int
+		NemWidth   int
+		ProcLeft   int
+		Cols       []*tlCol
+		Faults     []tlFault
+		Bands      []tlBand
+		Ticks      []tlTick
+		Empty      bool
+	}
+	tlCol struct {
+		Name string
+		Left int
+		Ops  []tlOp
+	}
+	tlOp struct {
+		ID, Class, Label, Title string
+		Done                    string // history index of the completion, for the jump box
+		Top, Height             int
+	}
+	tlFault struct {
+		ID, Class, Label, Title string
+		Done                    string
+		Top, Height, Left       int
+	}
+	tlBand struct {
+		Class       string
+		Top, Height int
+	}
+	tlTick struct {
+		Top         int
+		Text, Title string
+	}
+)
+
+type timeline struct {
+	p       *parsed
+	opts    TimelineOptions
+	kinds   map[string]string // fault kind -> CSS class
+	hl      map[int]bool      // highlighted event positions
+	focus   int               // focus event position, -1 for none
+	nemPos  []int             // positions of nemesis events
+	winPos  [][2]int          // per window: start and end positions (end -1 when open)
+	byOpPos map[int]int       // event position -> op ordinal
+}
+
+func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error) {
+	if opts.PageOps <= 0 {
+		opts.PageOps = DefaultPageOps
+	}
+	if opts.Title == "" {
+		opts.Title = "timeline"
+	}
+	t := &timeline{p: parse(events), opts: opts, kinds: map[string]string{}, hl: map[int]bool{}, focus: -1,
+		byOpPos: map[int]int{}}
+	p := t.p
+	if opts.Focus >= 0 {
+		pos, ok := p.position(opts.Focus)
+		if !ok {
+			return nil, fmt.Errorf("report: timeline focus %d is not a history index (%s)", opts.Focus, indexRange(events))
+		}
+		t.focus = pos
+	}
+	for _, idx := range opts.Highlight {
+		pos, ok := p.position(idx)
+		if !ok {
+			return nil, fmt.Errorf("report: timeline highlight %d is not a history index (%s)", idx, indexRange(events))
+		}
+		t.hl[pos] = true
+	}
+	for i := range p.Ops {
+		o := &p.Ops[i]
+		t.byOpPos[o.InvPos] = i
+		if o.HasDone {
+			t.byOpPos[o.DonePos] = i
+		}
+	}
+	for i, e := range events {
+		if e.Process == history.Nemesis {
+			t.nemPos = append(t.nemPos, i)
+		}
+	}
+	for _, w := range p.Windows {
+		s, _ := p.position(w.StartIndex)
+		e := -1
+		if w.EndIndex >= 0 {
+			e, _ = p.position(w.EndIndex)
+		}
+		t.winPos = append(t.winPos, [2]int{s, e})
+	}
+
+	pl := newPalette(p)
+	doc := &tlDoc{Title: opts.Title}
+	instant := map[string]bool{}
+	for _, w := range p.Windows {
+		instant[w.F] = isInstant(w)
+	}
+	for i, k := range pl.Faults {
+		c := pl.Fault(k)
+		cls := "fk" + strconv.Itoa(i)
+		t.kinds[k] = cls
+		doc.Kinds = append(doc.Kinds, tlKind{Class: cls, Name: k, R: c.R, G: c.G, B: c.B, Instant: instant[k]})
+	}
+
+	nPages := max(1, ceilDiv(len(p.Ops), opts.PageOps))
+	initial := 0
+	if t.focus >= 0 {
+		initial = t.pageOf(t.focus, nPages)
+	}
+	for k := 0; k < nPages; k++ {
+		pg := t.page(k, nPages)
+		pg.Initial = k == initial
+		doc.Pages = append(doc.Pages, pg)
+	}
+	doc.Summary = t.summary(nPages)
+	if t.focus >= 0 {
+		doc.FocusNote = fmt.Sprintf("Opened on page %d at history index %d (outlined in red).", initial+1, opts.Focus)
+	}
+	return doc, nil
+}
+
+func indexRange(events []history.Event) string {
+	if len(events) == 0 {
+		return "the history is empty"
+	}
+	return fmt.Sprintf("indices run %d–%d", events[0].Index, events[len(events)-1].Index)
+}
+
+// pageBounds returns the event positions [lo, hi) whose nemesis events
+// belong to page k: from its first op's invoke to the next page's.
+func (t *timeline) pageBounds(k, nPages int) (lo, hi int) {
+	ops := t.p.Ops
+	hi = len(t.p.Events)
+	if k > 0 {
+		lo = ops[k*t.opts.PageOps].InvPos
+	}
+	if k+1 < nPages {
+		hi = ops[(k+1)*t.opts.PageOps].InvPos
+	}
+	return lo, hi
+}
+
+// pageOf returns the page showing the event at pos: its op's page, or
+// for a nemesis event the page whose bounds hold it.
+func (t *timeline) pageOf(pos, nPages int) int {
+	if o, ok := t.byOpPos[pos]; ok {
+		return o / t.opts.PageOps
+	}
+	for k := 0; k < nPages; k++ {
+		if lo, hi := t.pageBounds(k, nPages); pos >= lo && pos < hi {
+			return k
+		}
+	}
+	return 0
+}
+
+func (t *timeline) summary(nPages int) []string {
+	p := t.p
+	var ok, fail, info, open int
+	procs := map[history.Process]bool{}
+	for i := range p.Ops {
+		procs[p.Ops[i].Process] = true
+		switch p.Ops[i].Type {
+		case history.OK:
+			ok++
+		case history.Fail:
+			fail++
+		default:
+			info++
+			if !p.Ops[i].HasDone {
+				open++
+			}
+		}
+	}
+	s := []string{
+		fmt.Sprintf("%s events, %s ops over %s: %s ok, %s fail, %s info (%s never completed).",
+			thousands(len(p.Events)), thousands(len(p.Ops)), seconds(p.End), thousands(ok), thousands(fail), thousands(info), thousands(open)),
+		fmt.Sprintf("%s client processes, %s fault events, %s page(s) of at most %s ops; each op is on the page of its invoke.",
+			thousands(len(procs)), thousands(len(t.nemPos)), thousands(nPages), thousands(t.opts.PageOps)),
+	}
+	if p.Orphans > 0 {
+		s = append(s, fmt.Sprintf("%s completion(s) had no open invoke and are not shown.", thousands(p.Orphans)))
+	}
+	return s
+}
+
+// page lays out page k: rows are the page's events in history order.
+func (t *timeline) page(k, nPages int) *tlPage {
+	p := t.p
+	pg := &tlPage{N: k + 1, Of: nPages, ID: "page-" + strconv.Itoa(k+1)}
+	if k > 0 {
+		pg.Prev = "page-" + strconv.Itoa(k)
+	}
+	if k+1 < nPages {
+		pg.Next = "page-" + strconv.Itoa(k+2)
+	}
+	from := min(k*t.opts.PageOps, len(p.Ops))
+	to := min(from+t.opts.PageOps, len(p.Ops))
+	ops := p.Ops[from:to]
+	lo, hi := t.pageBounds(k, nPages)
+
+	var rows []int
+	for i := range ops {
+		rows = append(rows, ops[i].InvPos)
+		if ops[i].HasDone {
+			rows = append(rows, ops[i].DonePos)
+		}
+	}
+	for _, pos := range t.nemPos {
+		if pos >= lo && pos < hi {
+			rows = append(rows, pos)
+		}
+	}
+	sort.Ints(rows)
+	rows = dedupe(rows)
+	rowOf := make(map[int]int, len(rows))
+	for r, pos := range rows {
+		rowOf[pos] = r
+	}
+	pg.Height = max(1, len(rows)) * rowPx
+	if len(rows) == 0 {
+		pg.Empty = true
+		pg.Range = "no events"
+	} else {
+		first, last := p.Events[rows[0]], p.Events[rows[len(rows)-1]]
+		pg.Range = fmt.Sprintf("history indices %d–%d, %s – %s", first.Index, last.Index, seconds(first.Time), seconds(last.Time))
+		if to > from {
+			pg.Range = fmt.Sprintf("ops %s–%s, ", thousands(from+1), thousands(to)) + pg.Range
+		}
+	}
+	for r := 0; r < len(rows); r += tickEvery {
+		e := p.Events[rows[r]]
+		pg.Ticks = append(pg.Ticks, tlTick{Top: r * rowPx, Text: strconv.FormatFloat(float64(e.Time)/1e9, 'f', 6, 64) + " s",
+			Title: fmt.Sprintf("history index %d at %s", e.Index, seconds(e.Time))})
+	}
+
+	// Fault windows that overlap the page's rows, in lanes.
+	lanes := t.faults(pg, rows, lo, hi)
+	pg.NemLeft = gutterPx
+	pg.NemWidth = max(1, lanes) * nemLanePx
+	pg.ProcLeft = pg.NemLeft + pg.NemWidth + 8
+	for i := range pg.Faults {
+		pg.Faults[i].Left = pg.NemLeft + pg.Faults[i].Left*nemLanePx
+	}
+
+	// One column per process on this page, in process order.
+	cols := map[history.Process]*tlCol{}
+	var procs []history.Process
+	for i := range ops {
+		if cols[ops[i].Process] == nil {
+			cols[ops[i].Process] = &tlCol{Name: "process " + ops[i].Process.String()}
+			procs = append(procs, ops[i].Process)
+		}
+	}
+	sort.Slice(procs, func(i, j int) bool { return procs[i] < procs[j] })
+	for i, pr := range procs {
+		cols[pr].Left = pg.ProcLeft + i*colPx
+		pg.Cols = append(pg.Cols, cols[pr])
+	}
+	pg.Width = pg.ProcLeft + max(1, len(procs))*colPx + 16
+	for i := range ops {
+		o := &ops[i]
+		top := rowOf[o.InvPos]
+		bottom := len(rows) - 1
+		if o.HasDone {
+			bottom = rowOf[o.DonePos]
+		}
+		c := cols[o.Process]
+		c.Ops = append(c.Ops, t.opBox(o, top, bottom))
+	}
+	return pg
+}
+
+func dedupe(xs []int) []int {
+	out := xs[:0]
+	for i, x := range xs {
+		if i == 0 || x != xs[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (t *timeline) opBox(o *op, top, bottom int) tlOp {
+	cls := "op " + string(o.Type)
+	if !o.HasDone {
+		cls += " open"
+	}
+	if t.hl[o.InvPos] || (o.HasDone && t.hl[o.DonePos]) {
+		cls += " hl"
+	}
+	if t.focus >= 0 && (t.focus == o.InvPos || (o.HasDone && t.focus == o.DonePos)) {
+		cls += " focus"
+	}
+	shown := o.Invoke
+	if o.F == history.FRead {
+		shown = o.Done // a read's value is its result
+		if !o.HasDone || o.Type != history.OK {
+			shown = history.Event{F: o.F, Process: o.Process}
+		}
+	}
+	label := o.F + " " + truncate(o.Key, 12)
+	if o.F != history.FRead || (o.HasDone && o.Type == history.OK) {
+		label += " " + shortValue(shown, boxRunes)
+	}
+	box := tlOp{ID: "op-" + strconv.FormatInt(o.Invoke.Index, 10), Class: cls, Label: label,
+		Top: top * rowPx, Height: max(1, bottom-top+1)*rowPx - 2, Title: t.opTitle(o)}
+	if o.HasDone {
+		box.Done = strconv.FormatInt(o.Done.Index, 10)
+	}
+	return box
+}
+
+func (t *timeline) opTitle(o *op) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "op %s · process %s\n", thousands(o.Ordinal+1), o.Process)
+	if o.F == history.FRead {
+		fmt.Fprintf(&b, "%s %s\n", o.F, strconv.Quote(o.Key))
+	} else {
+		fmt.Fprintf(&b, "%s %s %s\n", o.F, strconv.Quote(o.Key), valueText(o.Invoke))
+	}
+	fmt.Fprintf(&b, "invoke  #%d at %s\n", o.Invoke.Index, seconds(o.Invoke.Time))
+	if o.HasDone {
+		d := o.Done
+		fmt.Fprintf(&b, "%-7s #%d at %s (latency %s)\n", d.Type, d.Index, seconds(d.Time), duration(d.Time-o.Invoke.Time))
+		if o.F == history.FRead {
+			fmt.Fprintf(&b, "value   %s\n", valueText(d))
+		}
+		if d.Node != "" {
+			fmt.Fprintf(&b, "node    %s\n", d.Node)
+		}
+		if d.Error != "" {
+			fmt.Fprintf(&b, "error   %s\n", d.Error)
+		}
+	} else {
+		b.WriteString("never completed: outcome unknown\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// faults adds the page's fault boxes (Left holds the lane until the
+// caller converts it to pixels) and bands, and returns the lanes used.
+func (t *timeline) faults(pg *tlPage, rows []int, lo, hi int) int {
+	if len(rows) == 0 {
+		return 0
+	}
+	first, last := rows[0], rows[len(rows)-1]
+	var laneEnd []int // last row used by each lane
+	for i, w := range t.p.Windows {
+		sp, ep := t.winPos[i][0], t.winPos[i][1]
+		if isInstant(w) {
+			if sp < lo || sp >= hi {
+				continue
+			}
+			ep = sp
+		}
+		if sp > last || (ep >= 0 && ep < first) {
+			continue
+		}
+		top := sort.SearchInts(rows, sp) // first row at or after the start
+		bottom := len(rows) - 1
+		if ep >= 0 {
+			bottom = sort.SearchInts(rows, ep+1) - 1 // last row at or before the end
+		}
+		if bottom < top {
+			bottom = top
+		}
+		lane := -1
+		for l, e := range laneEnd {
+			if e < top {
+				lane = l
+				break
+			}
+		}
+		if lane < 0 {
+			lane = len(laneEnd)
+			laneEnd = append(laneEnd, 0)
+		}
+		laneEnd[lane] = bottom
+		cls := "fault " + t.kinds[w.F]
+		if isInstant(w) {
+			cls += " instant"
+		}
+		if sp < first {
+			cls += " cont" // began on an earlier page
+		}
+		if ep < 0 || ep > last {
+			cls += " more" // goes on past this page
+		}
+		if t.hl[sp] || (ep >= 0 && t.hl[ep]) {
+			cls += " hl"
+		}
+		if t.focus >= 0 && (t.focus == sp || t.focus == ep) && t.focus >= lo && t.focus < hi {
+			cls += " focus"
+		}
+		f := tlFault{Class: cls, Label: truncate(w.Label, 60), Title: faultTitle(w, t.p.End),
+			Top: top * rowPx, Height: (bottom-top+1)*rowPx - 2, Left: lane}
+		if sp >= lo && sp < hi {
+			f.ID = "ev-" + strconv.FormatInt(w.StartIndex, 10)
+		}
+		if w.EndIndex >= 0 && w.EndIndex != w.StartIndex {
+			f.Done = strconv.FormatInt(w.EndIndex, 10)
+		}
+		pg.Faults = append(pg.Faults, f)
+		if !isInstant(w) {
+			pg.Bands = append(pg.Bands, tlBand{Class: "band " + t.kinds[w.F], Top: f.Top, Height: f.Height + 2})
+		}
+	}
+	return len(laneEnd)
+}
+
+func faultTitle(w history.Window, end int64) string {
+	if isInstant(w) {
+		return fmt.Sprintf("%s\n#%d at %s", w.Label, w.StartIndex, seconds(w.Start))
+	}
+	s := fmt.Sprintf("%s\nfrom #%d at %s\n", w.Label, w.StartIndex, seconds(w.Start))
+	if w.End < 0 {
+		return s + fmt.Sprintf("never closed (history ends at %s)", seconds(end))
+	}
+	return s + fmt.Sprintf("to   #%d at %s (%s)", w.EndIndex, seconds(w.End), duration(w.End-w.Start))
+}
