@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/splitbrain/splitbrain/harness/history"
 )
+
+// ErrVisualization wraps a failure to write Options.HTMLPath. The verdict
+// returned with it is complete.
+var ErrVisualization = errors.New("model: writing the visualization")
 
 // Defaults for Options fields left zero.
 const (
@@ -108,8 +113,8 @@ type Linearizability struct {
 // windows as annotations.
 //
 // An error means the options or the history are malformed, or the
-// visualization could not be written; in the last case the verdict is
-// returned along with the error.
+// visualization could not be written (ErrVisualization); in the last case
+// the verdict is returned along with the error.
 func CheckLinearizable(events []history.Event, opts Options) (Linearizability, error) {
 	if err := opts.validate(); err != nil {
 		return Linearizability{}, err
@@ -162,7 +167,7 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	if opts.HTMLPath != "" {
 		info.AddAnnotations(faultAnnotations(windows, h.end))
 		if err := porcupine.VisualizePath(m, info, opts.HTMLPath); err != nil {
-			return res, fmt.Errorf("model: writing the visualization: %w", err)
+			return res, fmt.Errorf("%w %s: %w", ErrVisualization, opts.HTMLPath, err)
 		}
 		res.HTML = filepath.Base(opts.HTMLPath)
 	}
@@ -173,6 +178,8 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 // returns the verdicts in key order. A zero deadline means no limit; a key
 // not started or not finished by the deadline is Unknown.
 func (h *kvHistory) checkKeys(m porcupine.Model, deadline time.Time) []Validity {
+	// Each call checks one key, so partitioning it again is wasted work.
+	m.Partition = nil
 	verdicts := make([]Validity, len(h.keys))
 	// Largest keys first, so one big key does not start last.
 	order := make([]int, len(h.keys))
@@ -245,7 +252,8 @@ const faultTag = "faults"
 
 // faultAnnotations turns fault windows into porcupine annotations on the
 // index timeline: a window spans its opening and closing events (to the end
-// of the history if never closed); an instant fault is a point.
+// of the history if never closed); an instant fault is a point. Scenario
+// notes and script errors are drawn too, in another colour.
 func faultAnnotations(windows []history.Window, end int64) []porcupine.Annotation {
 	var laneEnds []int64 // per row, the last end placed there
 	out := make([]porcupine.Annotation, 0, len(windows))
@@ -253,7 +261,7 @@ func faultAnnotations(windows []history.Window, end int64) []porcupine.Annotatio
 		start, stop := w.StartIndex, w.EndIndex
 		closed := secs(w.End)
 		if stop < 0 {
-			stop, closed = end, "still in effect at the end of the history"
+			stop, closed = end, ""
 		}
 		lane := 0
 		for lane < len(laneEnds) && laneEnds[lane] >= start {
@@ -268,8 +276,15 @@ func faultAnnotations(windows []history.Window, end int64) []porcupine.Annotatio
 			tag = fmt.Sprintf("%s %d", faultTag, lane+1)
 		}
 		details := "at " + secs(w.Start)
-		if w.EndIndex != w.StartIndex {
+		switch {
+		case closed == "":
+			details = "from " + secs(w.Start) + ", still in effect when the history ended"
+		case w.EndIndex != w.StartIndex:
 			details = "from " + secs(w.Start) + " to " + closed
+		}
+		color := "#f6d5d5" // faults
+		if notFaults[w.F] {
+			color = "#d5e5f6" // notes and script errors: context, not faults
 		}
 		out = append(out, porcupine.Annotation{
 			Tag:             tag,
@@ -277,7 +292,7 @@ func faultAnnotations(windows []history.Window, end int64) []porcupine.Annotatio
 			End:             stop,
 			Description:     w.Label,
 			Details:         w.Label + ", " + details,
-			BackgroundColor: "#f6d5d5",
+			BackgroundColor: color,
 		})
 	}
 	return out

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,5 +259,17 @@ func TestCheckCombinesVerdicts(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("JSON lacks %s: %s", want, out)
 		}
+	}
+}
+
+func TestVisualizationErrorKeepsVerdict(t *testing.T) {
+	b := newBuilder().write(0, k, "1").read(1, k, v("2"))
+	path := filepath.Join(t.TempDir(), "missing-dir", "l.html")
+	res, err := Check(b.events, Options{HTMLPath: path})
+	if !errors.Is(err, ErrVisualization) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("error %v, want ErrVisualization naming %s", err, path)
+	}
+	if res.Valid != Invalid || res.Linearizability.Explanation == "" || res.Stats == nil {
+		t.Fatalf("verdict lost with the error: %+v", res)
 	}
 }

@@ -48,9 +48,6 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 			x.producers[v] = append(x.producers[v], o)
 		}
 	}
-	if ex, ok := x.static(); ok {
-		return ex
-	}
 	checked := h.checked[key]
 	progress := ""
 	state := h.initial
@@ -67,6 +64,10 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 			inPrefix[id] = true
 		}
 		progress = fmt.Sprintf(" The longest linearizable prefix the checker found covers %d of the %d operations on this key.", len(prefix), len(checked))
+	}
+	if ex, ok := x.static(); ok {
+		ex.text += progress
+		return ex
 	}
 	var blocker *op
 	if prefix != nil {
@@ -413,14 +414,14 @@ func (x *explainer) writer(o *op) string {
 	switch {
 	case o.status == history.OK:
 		s += ", completed at " + secs(o.comp.Time)
-	case o.hasComp && o.comp.Type == history.Fail:
+	case o.comp != nil && o.comp.Type == history.Fail:
 		s += ", failed at " + secs(o.comp.Time)
-	case o.hasComp:
+	case o.comp != nil:
 		s += ", outcome unknown at " + secs(o.comp.Time)
 	default:
 		s += ", never completed"
 	}
-	if o.hasComp && o.comp.Error != "" {
+	if o.comp != nil && o.comp.Error != "" {
 		s += ": " + strconv.Quote(o.comp.Error)
 	}
 	return s + ")"
@@ -445,13 +446,13 @@ func (x *explainer) faultsDuringOp(subject string, o *op) string {
 	}
 	var during []string
 	for _, w := range x.windows {
-		if w.StartIndex > end || w.EndIndex >= 0 && w.EndIndex < o.call {
+		if notFaults[w.F] || w.StartIndex > end || w.EndIndex >= 0 && w.EndIndex < o.call {
 			continue
 		}
 		span := "at " + secs(w.Start)
 		switch {
 		case w.EndIndex < 0:
-			span = "from " + secs(w.Start) + ", never healed"
+			span = "from " + secs(w.Start) + ", still in effect when the history ended"
 		case w.EndIndex != w.StartIndex:
 			span = "from " + secs(w.Start) + " to " + secs(w.End)
 		}

@@ -31,8 +31,9 @@ type valueTable struct {
 	strs []string // strs[0] is unused: id 0 is absent
 }
 
-func newValueTable() *valueTable {
-	return &valueTable{ids: map[string]valueID{}, strs: []string{""}}
+func newValueTable(sizeHint int) *valueTable {
+	t := &valueTable{ids: make(map[string]valueID, sizeHint), strs: make([]string, 1, sizeHint+1)}
+	return t
 }
 
 func (t *valueTable) intern(p *string) valueID {
@@ -76,6 +77,8 @@ type kvOutput struct {
 
 // kvModel is the sequential specification of one register per key, for
 // porcupine. The state of a partition is the valueID of its register.
+// Operations carry pointers to their kvInput and kvOutput (pointers box
+// without allocating).
 //
 // An operation with an unknown outcome ends at the end of the history, so
 // the checker may place it anywhere after its invocation, including after
@@ -92,13 +95,13 @@ func kvModel(values *valueTable, initial valueID) porcupine.Model {
 		Partition: partitionByKey,
 		Init:      func() interface{} { return boxed[initial] },
 		Step: func(state, input, output interface{}) (bool, interface{}) {
-			ok, next := step(state.(valueID), input.(kvInput), output.(kvOutput))
+			ok, next := step(state.(valueID), *input.(*kvInput), *output.(*kvOutput))
 			return ok, boxed[next]
 		},
 		Equal: func(a, b interface{}) bool { return a.(valueID) == b.(valueID) },
 		Hash:  func(state interface{}) uint64 { return mix64(uint64(state.(valueID))) },
 		DescribeOperation: func(input, output interface{}) string {
-			in, out := input.(kvInput), output.(kvOutput)
+			in, out := input.(*kvInput), output.(*kvOutput)
 			var s string
 			switch in.kind {
 			case opRead:
@@ -144,7 +147,7 @@ func step(s valueID, in kvInput, out kvOutput) (bool, valueID) {
 func partitionByKey(ops []porcupine.Operation) [][]porcupine.Operation {
 	byKey := map[string][]porcupine.Operation{}
 	for _, o := range ops {
-		k := o.Input.(kvInput).key
+		k := o.Input.(*kvInput).key
 		byKey[k] = append(byKey[k], o)
 	}
 	keys := make([]string, 0, len(byKey))

@@ -12,12 +12,11 @@ import (
 // op is one client operation of a history: its invocation, its completion
 // if there was one, and what the model makes of it.
 type op struct {
-	inv     history.Event
-	comp    history.Event // zero unless hasComp
-	hasComp bool
-	status  history.Type // OK, Fail or Info; Info also when the history ended first
-	in      kvInput
-	out     kvOutput
+	inv    *history.Event // points into the checked history, never written
+	comp   *history.Event // nil if the history ended first
+	status history.Type   // OK, Fail or Info; Info also when the history ended first
+	in     kvInput
+	out    kvOutput
 	// call and ret are the porcupine timestamps: history indexes. ret is
 	// the end of the history (past every event) when the outcome is unknown.
 	call, ret int64
@@ -27,7 +26,7 @@ func (o *op) key() string { return o.inv.Key }
 
 // node is the node that served the operation, if the history knows it.
 func (o *op) node() string {
-	if o.hasComp && o.comp.Node != "" {
+	if o.comp != nil && o.comp.Node != "" {
 		return o.comp.Node
 	}
 	return o.inv.Node
@@ -72,12 +71,12 @@ func (o *op) describeTiming() string {
 	switch {
 	case o.status == history.OK:
 		s += ", ok " + secs(o.comp.Time)
-	case o.hasComp:
+	case o.comp != nil:
 		s += fmt.Sprintf(", %s %s", o.comp.Type, secs(o.comp.Time))
 	default:
 		s += ", never completed"
 	}
-	if o.hasComp && o.comp.Error != "" {
+	if o.comp != nil && o.comp.Error != "" {
 		s += " (" + o.comp.Error + ")"
 	}
 	return s
@@ -108,11 +107,21 @@ type kvHistory struct {
 // completion with no open invocation, mismatched f or key, a client event
 // without a key) are an error naming the index.
 func newKVHistory(events []history.Event, initial *string) (*kvHistory, error) {
-	h := &kvHistory{values: newValueTable(), all: map[string][]*op{}, checked: map[string][]*op{}}
+	invokes := 0
+	for i := range events {
+		if events[i].Process != history.Nemesis && events[i].Type == history.Invoke {
+			invokes++
+		}
+	}
+	// One allocation for every op: the pointers below stay valid because
+	// the slice never grows past its capacity.
+	arena := make([]op, 0, invokes)
+	h := &kvHistory{values: newValueTable(invokes), all: map[string][]*op{}, checked: map[string][]*op{}}
 	h.initial = h.values.intern(initial)
 	open := map[history.Process]*op{}
 	last := int64(-1)
-	for i, e := range events {
+	for i := range events {
+		e := &events[i]
 		if i > 0 && e.Index <= last {
 			return nil, fmt.Errorf("model: history index %d follows index %d: indexes must increase strictly", e.Index, last)
 		}
@@ -132,7 +141,8 @@ func newKVHistory(events []history.Event, initial *string) (*kvHistory, error) {
 				return nil, fmt.Errorf("model: history index %d: process %s invokes %s while its %s at index %d is still open",
 					e.Index, e.Process, e.F, o.inv.F, o.inv.Index)
 			}
-			o = &op{inv: e, status: history.Info, call: e.Index}
+			arena = append(arena, op{inv: &events[i], status: history.Info, call: e.Index})
+			o = &arena[len(arena)-1]
 			switch e.F {
 			case history.FRead:
 				o.in = kvInput{kind: opRead, key: e.Key}
@@ -153,7 +163,7 @@ func newKVHistory(events []history.Event, initial *string) (*kvHistory, error) {
 				e.Index, e.F, e.Key, o.inv.F, o.inv.Key, o.inv.Index)
 		}
 		delete(open, e.Process)
-		o.comp, o.hasComp, o.status = e, true, e.Type
+		o.comp, o.status = &events[i], e.Type
 		if e.Type == history.OK {
 			o.ret = e.Index
 			if o.in.kind == opRead {
@@ -182,9 +192,9 @@ func (h *kvHistory) operations(keys ...string) []porcupine.Operation {
 		for _, o := range h.checked[k] {
 			out = append(out, porcupine.Operation{
 				ClientId: int(o.inv.Process),
-				Input:    o.in,
+				Input:    &o.in,
 				Call:     o.call,
-				Output:   o.out,
+				Output:   &o.out,
 				Return:   o.ret,
 				Metadata: o,
 			})

@@ -1,6 +1,10 @@
 package model
 
-import "github.com/splitbrain/splitbrain/harness/history"
+import (
+	"errors"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+)
 
 // Result is every verdict the model gives a history, as results.json
 // carries it.
@@ -14,11 +18,11 @@ type Result struct {
 }
 
 // Check runs CheckLinearizable, CheckLiveness (with opts.LivenessBound) and
-// ComputeStats. An error is CheckLinearizable's; when it comes from writing
-// the visualization the verdicts are still filled in.
+// ComputeStats. An error is CheckLinearizable's; when it is
+// ErrVisualization the verdicts are still filled in.
 func Check(events []history.Event, opts Options) (Result, error) {
 	lin, err := CheckLinearizable(events, opts)
-	if err != nil && lin.Keys == nil {
+	if err != nil && !errors.Is(err, ErrVisualization) {
 		return Result{}, err
 	}
 	live := CheckLiveness(events, opts.withDefaults().LivenessBound)
