@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // Op is a client operation on the key-value store.
@@ -166,4 +169,43 @@ func (d *decoder) string() string {
 	s := string(d.b[:n])
 	d.b = d.b[n:]
 	return s
+}
+
+// DescribeEntry renders a log entry for people: "put k=v (req 3.7)",
+// "cas k 1→2", "conf change add n4", "empty".
+func DescribeEntry(e *pb.Entry) string {
+	switch e.GetType() {
+	case pb.EntryNormal:
+		if len(e.GetData()) == 0 {
+			return "empty"
+		}
+		var c command
+		if err := c.unmarshal(e.GetData()); err != nil {
+			return "malformed command"
+		}
+		switch c.Op {
+		case OpPut:
+			return fmt.Sprintf("put %s=%s (req %s)", c.Key, c.Value, c.ID)
+		case OpDelete:
+			return fmt.Sprintf("delete %s (req %s)", c.Key, c.ID)
+		default:
+			exp := "absent"
+			if c.Expected != nil {
+				exp = *c.Expected
+			}
+			return fmt.Sprintf("cas %s %s→%s (req %s)", c.Key, exp, c.Value, c.ID)
+		}
+	case pb.EntryConfChange:
+		var cc pb.ConfChange
+		if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
+			return "malformed conf change"
+		}
+		return "conf change " + pb.ConfChangesToString(cc.AsV2().GetChanges())
+	default:
+		var cc pb.ConfChangeV2
+		if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
+			return "malformed conf change"
+		}
+		return "conf change " + pb.ConfChangesToString(cc.GetChanges())
+	}
 }

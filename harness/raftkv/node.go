@@ -145,6 +145,10 @@ type Node struct {
 	inflightSeq uint64
 	writeSeq    uint64
 	lastSnap    []byte // state machine at the previous snapshot (stale-snapshot canary)
+	// snapNow forces a snapshot: a conf change was applied after the log
+	// was compacted, and raft will only send a joining node a snapshot
+	// whose ConfState includes it.
+	snapNow bool
 	ticks       uint64
 	lead        uint64
 	state       raft.StateType
@@ -584,6 +588,7 @@ func (n *Node) applyConfChange(e *pb.Entry) {
 		cc = &c2
 	}
 	n.confState = n.rn.ApplyConfChange(cc)
+	n.snapNow = n.snapIndex > 0
 	n.cfg.Logger.Logf("applied conf change at index %d: voters %v learners %v", e.GetIndex(), n.confState.GetVoters(), n.confState.GetLearners())
 	n.removed = !contains(n.confState.GetVoters(), n.cfg.ID) && !contains(n.confState.GetLearners(), n.cfg.ID) &&
 		!contains(n.confState.GetVotersOutgoing(), n.cfg.ID)
@@ -645,9 +650,10 @@ func (n *Node) observeSoftState(ss *raft.SoftState) {
 // maybeSnapshot snapshots the state machine every SnapshotEvery applied
 // entries and compacts raft's log behind it.
 func (n *Node) maybeSnapshot() {
-	if n.applied < n.snapIndex+n.cfg.SnapshotEvery {
+	if n.applied < n.snapIndex+n.cfg.SnapshotEvery && !(n.snapNow && n.applied > n.snapIndex) {
 		return
 	}
+	n.snapNow = false
 	idx := n.applied
 	data := n.kv.marshal()
 	if n.cfg.Bugs.Has(BugStaleSnapshot) {

@@ -71,7 +71,8 @@ func (d *Durable) Apply(w *Write) {
 		for n < len(d.Entries) && d.Entries[n].GetIndex() < first {
 			n++
 		}
-		d.Entries = append(d.Entries[:n:n], w.Entries...)
+		// In place: only d refers to its slice's array (Clone copies).
+		d.Entries = append(d.Entries[:n], w.Entries...)
 	}
 	if w.HardState != nil {
 		d.HardState = w.HardState

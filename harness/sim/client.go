@@ -22,6 +22,7 @@ func (w *World) complete(c *call, res world.Result) {
 		return
 	}
 	c.done, c.res = true, res
+	w.tracef("client %s -> %s: %s %v %s", c.node, c.t.name, res.Outcome, derefOr(res.Value, "nil"), res.Err)
 	w.loop.after(0, func() { w.loop.resume(c.t) })
 }
 
@@ -134,4 +135,11 @@ func (w *World) call(node world.NodeID, id raftkv.RequestID, read bool, timeout 
 	})
 	w.loop.block()
 	return cl.res
+}
+
+func derefOr(s *string, def string) string {
+	if s == nil {
+		return def
+	}
+	return *s
 }

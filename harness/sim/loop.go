@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/world"
@@ -57,7 +58,7 @@ type loop struct {
 	tasks    []*task
 	stopping bool
 	halted   error // set to stop the run early (an invariant violation)
-	panicked any   // a task's panic, re-raised on the loop goroutine
+	panicked error // a task's panic, returned by run
 	events   uint64
 }
 
@@ -85,7 +86,7 @@ func (l *loop) spawn(name string, fn func()) *task {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				l.panicked = fmt.Sprintf("task %s panicked: %v", name, r)
+				l.panicked = fmt.Errorf("sim: task %s panicked: %v\n%s", name, r, debug.Stack())
 			}
 			t.done = true
 			l.yield <- struct{}{}
@@ -109,8 +110,8 @@ func (l *loop) resume(t *task) {
 	t.wake <- struct{}{}
 	<-l.yield
 	l.current = nil
-	if l.panicked != nil {
-		panic(l.panicked)
+	if l.panicked != nil && l.halted == nil {
+		l.halted = l.panicked
 	}
 }
 
@@ -143,9 +144,16 @@ func (l *loop) sleep(d time.Duration) {
 
 // run executes events until main returns, the run is halted, or nothing is
 // left to do; then it unwinds every task still blocked.
-func (l *loop) run(main func()) error {
+func (l *loop) run(main func()) (err error) {
 	mt := l.spawn("main", main)
 	defer l.stopTasks()
+	defer func() {
+		// A panic in an event (a node's broken invariant, a raft panic)
+		// ends the run with an error rather than the process.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sim: panic at %v: %v\n%s", l.now, r, debug.Stack())
+		}
+	}()
 	for !mt.done {
 		if l.halted != nil {
 			return l.halted

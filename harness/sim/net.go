@@ -65,13 +65,16 @@ func hasLink(ls [][2]world.NodeID, l link) bool {
 
 // deliveries returns when (relative to now) copies of a message sent now
 // on l arrive: none if dropped, two if duplicated.
-func (n *network) deliveries(now time.Duration, l link, rng *rand.Rand) []time.Duration {
+func (n *network) deliveries(now time.Duration, l link, rng *rand.Rand) (ds [2]time.Duration, count int) {
 	if !n.reach.Allows(l[0], l[1]) {
-		return nil
+		return ds, 0
 	}
-	p := n.packetFor(l)
+	var p world.Packet
+	if len(n.faults) > 0 {
+		p = n.packetFor(l)
+	}
 	if p.Loss > 0 && rng.Float64() < p.Loss {
-		return nil
+		return ds, 0
 	}
 	one := func() time.Duration {
 		d := n.latency.sample(rng) + p.Delay
@@ -88,9 +91,9 @@ func (n *network) deliveries(now time.Duration, l link, rng *rand.Rand) []time.D
 		n.lastAt[l] = now + d
 		return d
 	}
-	out := []time.Duration{one()}
+	ds[0], count = one(), 1
 	if p.Duplicate > 0 && rng.Float64() < p.Duplicate {
-		out = append(out, one())
+		ds[1], count = one(), 2
 	}
-	return out
+	return ds, count
 }

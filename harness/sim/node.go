@@ -20,10 +20,12 @@ type simNode struct {
 
 	member      bool     // still in the cluster (not removed)
 	join        bool     // started empty to join a running cluster
+	peers       []uint64 // the bootstrap peers, for a restart before anything was durable
+	fresh       bool     // nothing ever became durable: a restart may start over
 	paused      bool     // SIGSTOPped: time and inputs wait
 	frozen      []func() // inputs that arrived while paused, in order
 	rate        float64  // clock rate; 1 = real speed
-	incarnation uint64   // bumped by every crash and pause: stale events check it
+	incarnation uint64   // bumped by every start and crash: stale events check it
 	tickGen     uint64   // bumped to cancel a tick chain
 	log         bytes.Buffer
 
@@ -120,7 +122,6 @@ func (sn *simNode) handle(out raftkv.Output) {
 	for _, wr := range out.Writes {
 		w.inv.written(sn, wr)
 		sn.disk.write(wr)
-		sn.join = false // it has state now: losing it is amnesia
 		seq, inc := wr.Seq, sn.incarnation
 		if wr.Sync {
 			w.loop.after(w.fsyncDelay(), func() {
@@ -128,12 +129,14 @@ func (sn *simNode) handle(out raftkv.Output) {
 					return
 				}
 				sn.disk.syncThrough(seq)
+				sn.fresh = false // it has durable state now: losing it is amnesia
 				sn.deliver(func() { sn.node.WriteDone(seq) })
 			})
 		} else {
 			w.loop.after(w.cfg.Writeback, func() {
 				if sn.incarnation == inc {
 					sn.disk.syncThrough(seq)
+					sn.fresh = false
 				}
 			})
 		}
@@ -172,7 +175,13 @@ func (sn *simNode) restart() error {
 	}
 	sn.logf("RESTART from disk: last index %d, commit %d", sn.disk.durable.LastIndex(), sn.disk.durable.HardState.GetCommit())
 	sn.applied = 0
-	if err := sn.start(nil); err != nil {
+	var peers []uint64
+	if sn.fresh && sn.disk.durable.Empty() {
+		// Nothing it ever did was durable, so it acknowledged nothing: it
+		// may start over exactly as it first started.
+		peers, sn.join = sn.peers, len(sn.peers) == 0
+	}
+	if err := sn.start(peers); err != nil {
 		return err
 	}
 	sn.applied = sn.disk.durable.Snapshot.GetMetadata().GetIndex()

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -36,6 +37,10 @@ type Config struct {
 	Writeback time.Duration
 	// AdminTimeout bounds membership changes (default 5s).
 	AdminTimeout time.Duration
+	// Trace, if set, receives one line per network delivery, drop and
+	// client response: the run's transcript, for determinism tests and
+	// debugging.
+	Trace io.Writer
 }
 
 func (c *Config) defaults() {
@@ -127,7 +132,7 @@ func (w *World) Run(main func()) error {
 
 func (w *World) newNode(peers []uint64, join bool) (*simNode, error) {
 	w.nextID++
-	sn := &simNode{w: w, id: w.nextID, disk: newDisk(), member: true, rate: 1, join: join}
+	sn := &simNode{w: w, id: w.nextID, disk: newDisk(), member: true, rate: 1, join: join, peers: peers, fresh: true}
 	w.nodes[sn.id] = sn
 	w.order = append(w.order, sn.id)
 	return sn, sn.start(peers)
@@ -199,12 +204,19 @@ func (w *World) send(from *simNode, m *pb.Message) {
 	if dst == nil {
 		return
 	}
-	for _, d := range w.net.deliveries(w.loop.now, link{from.id, to}, w.loop.rng) {
+	ds, count := w.net.deliveries(w.loop.now, link{from.id, to}, w.loop.rng)
+	if count == 0 {
+		w.tracef("drop %s %s->%s term %d index %d", m.GetType(), from.id, to, m.GetTerm(), m.GetIndex())
+	}
+	for _, d := range ds[:count] {
 		w.loop.after(d, func() {
 			// A link cut while the message was in flight drops it too.
-			if w.net.reach.Allows(from.id, to) {
-				dst.step(m)
+			if !w.net.reach.Allows(from.id, to) {
+				w.tracef("cut %s %s->%s term %d index %d", m.GetType(), from.id, to, m.GetTerm(), m.GetIndex())
+				return
 			}
+			w.tracef("recv %s %s->%s term %d index %d commit %d entries %d", m.GetType(), from.id, to, m.GetTerm(), m.GetIndex(), m.GetCommit(), len(m.GetEntries()))
+			dst.step(m)
 		})
 	}
 }
@@ -227,6 +239,15 @@ func (w *World) SetPacket(p world.Packet) error {
 	w.net.faults = append(w.net.faults, p)
 	w.logAll("PACKET %+v", p)
 	return nil
+}
+
+func (w *World) tracef(format string, args ...any) {
+	if w.cfg.Trace == nil {
+		return
+	}
+	fmt.Fprintf(w.cfg.Trace, "%s ", fmtTime(w.loop.now))
+	fmt.Fprintf(w.cfg.Trace, format, args...)
+	fmt.Fprintln(w.cfg.Trace)
 }
 
 func (w *World) logAll(format string, args ...any) {
