@@ -149,9 +149,9 @@ type Node struct {
 	// was compacted, and raft will only send a joining node a snapshot
 	// whose ConfState includes it.
 	snapNow bool
-	ticks       uint64
-	lead        uint64
-	state       raft.StateType
+	ticks   uint64
+	lead    uint64
+	state   raft.StateType
 
 	writes map[RequestID]*pendingWrite
 	reads  map[RequestID]*pendingRead
