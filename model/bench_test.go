@@ -20,6 +20,22 @@ func benchHistory() ([]history.Event, int) {
 	return events, cfg.ops
 }
 
+// BenchmarkCheckManyUnknown: 10% of operations end info and take effect
+// late, if at all (1 in 200 steps), so many writes of unknown outcome are
+// pending at once on a key, the checker's hard case.
+func BenchmarkCheckManyUnknown(b *testing.B) {
+	cfg := simConfig{processes: 10, keys: 100, activeKeys: 5, ops: 100_000, infoPct: 10, failPct: 2, faults: true, lateOdds: 200}
+	events := simulate(randChooser{rand.New(rand.NewPCG(3, 4))}, cfg)
+	defer reportCPU(b)()
+	for b.Loop() {
+		res, err := CheckLinearizable(events, Options{Timeout: time.Minute})
+		if err != nil || res.Valid != Valid {
+			b.Fatalf("%v %v: %s", res.Valid, err, res.Explanation)
+		}
+	}
+	b.ReportMetric(float64(cfg.ops)*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
 func BenchmarkCheck(b *testing.B) {
 	events, ops := benchHistory()
 	b.Run("valid-100k-ops-100-keys", func(b *testing.B) {

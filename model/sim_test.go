@@ -30,6 +30,7 @@ type simConfig struct {
 	failPct    int // percent of writes and cas that fail without taking effect
 	initial    *string
 	faults     bool // sprinkle partition/heal events
+	lateOdds   int  // 1 in lateOdds steps applies an info operation late; 0 means 10
 }
 
 type simOp struct {
@@ -43,8 +44,10 @@ type simOp struct {
 // operation takes effect at a single instant between its invocation and
 // its completion, so the history it records is linearizable by
 // construction. Completions may be ok, fail (only for operations that did
-// not take effect) or info (either way); operations still open when the
-// budget is spent never complete. Times advance by 0–2ms a step, so many
+// not take effect) or info (either way, and an operation reported info
+// before it took effect may still take effect any time later, as a raft
+// proposal can commit after its client gave up); operations still open
+// when the budget is spent never complete. Times advance by 0–2ms a step, so many
 // events share a time.
 func simulate(c chooser, cfg simConfig) []history.Event {
 	var events []history.Event
@@ -61,7 +64,25 @@ func simulate(c chooser, cfg simConfig) []history.Event {
 		}
 		return cfg.initial
 	}
+	// apply is an operation's linearization point.
+	apply := func(o *simOp) {
+		o.applied = true
+		k := o.inv.Key
+		switch o.inv.F {
+		case history.FRead:
+			o.result = reg(k)
+		case history.FWrite:
+			regs[k] = o.inv.Value
+			written[k] = append(written[k], *o.inv.Value)
+		case history.FCAS:
+			if eq(reg(k), o.inv.Prev) {
+				regs[k], o.casOK = o.inv.Value, true
+				written[k] = append(written[k], *o.inv.Value)
+			}
+		}
+	}
 	open := make([]*simOp, cfg.processes)
+	var late []*simOp // reported info before taking effect; may still take effect
 	invoked, seq := 0, 0
 	partitioned := false
 	for invoked < cfg.ops {
@@ -73,6 +94,15 @@ func simulate(c chooser, cfg simConfig) []history.Event {
 				emit(history.Event{Type: history.Info, Process: history.Nemesis, F: history.FaultPartition, Value: history.Str("halves [n1 n2] [n3 n4 n5]")})
 			}
 			partitioned = !partitioned
+			continue
+		}
+		if cfg.lateOdds == 0 {
+			cfg.lateOdds = 10
+		}
+		if len(late) > 0 && c.intn(cfg.lateOdds, "late effect") == 0 {
+			i := c.intn(len(late), "late op")
+			apply(late[i])
+			late = append(late[:i], late[i+1:]...)
 			continue
 		}
 		p := c.intn(cfg.processes, "process")
@@ -107,24 +137,14 @@ func simulate(c chooser, cfg simConfig) []history.Event {
 			comp.Node = node
 			switch roll := c.intn(100, "outcome"); {
 			case roll < cfg.infoPct && o.inv.F != history.FRead:
-				comp.Type = history.Info // timed out, never took effect
+				comp.Type = history.Info // timed out; may still take effect later
+				if c.intn(2, "in flight") == 0 {
+					late = append(late, o)
+				}
 			case roll < cfg.infoPct+cfg.failPct && o.inv.F != history.FRead:
 				comp.Type = history.Fail
 			default:
-				o.applied = true // the linearization point
-				k := o.inv.Key
-				switch o.inv.F {
-				case history.FRead:
-					o.result = reg(k)
-				case history.FWrite:
-					regs[k] = o.inv.Value
-					written[k] = append(written[k], *o.inv.Value)
-				case history.FCAS:
-					if eq(reg(k), o.inv.Prev) {
-						regs[k], o.casOK = o.inv.Value, true
-						written[k] = append(written[k], *o.inv.Value)
-					}
-				}
+				apply(o)
 				continue
 			}
 			open[p] = nil
