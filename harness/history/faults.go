@@ -52,15 +52,16 @@ type Window struct {
 // IsWindowOpener reports whether action f opens a fault window.
 func IsWindowOpener(f string) bool { _, ok := closers[f]; return ok }
 
-// FaultWindows pairs the nemesis events of a history into windows. Each
-// closing event closes every window of the kinds it ends that is open at
-// that moment, except restart, resume and clock-reset, which close the
-// oldest open window of their kinds (one node restarted after two were
-// killed leaves the second kill open). Events other than nemesis ones are
-// ignored. The result is sorted by start time.
+// FaultWindows pairs the nemesis events of a history into windows. A heal
+// closes every open partition and packet window. Every other closer
+// (restart, resume, clock-reset) closes one window: the oldest open one
+// with the same value (the same node: "restart n3" closes "kill n3"), or
+// else the oldest open one of the kinds it closes. Events other than
+// nemesis ones are ignored. The result is sorted by start time.
 func FaultWindows(events []Event) []Window {
 	var out []Window
 	open := map[string][]int{} // opening action -> indices into out, oldest first
+	var values []string        // per window: the opening event's value
 	for _, e := range events {
 		if e.Process != Nemesis {
 			continue
@@ -71,11 +72,15 @@ func FaultWindows(events []Event) []Window {
 		}
 		if _, opens := closers[e.F]; opens {
 			open[e.F] = append(open[e.F], len(out))
+			values = append(values, deref(e.Value))
 			out = append(out, Window{F: e.F, Label: label, Start: e.Time, End: -1, StartIndex: e.Index, EndIndex: -1})
 			continue
 		}
 		closed := false
-		oldest := -1 // for closers other than heal: the oldest open window they end
+		// For closers other than heal: the open window they end — the
+		// oldest one about the same thing (equal values: the same node),
+		// else the oldest of any kind they close.
+		oldest, same := -1, -1
 		for _, opener := range sortedOpeners() {
 			if !contains(closers[opener], e.F) || len(open[opener]) == 0 {
 				continue
@@ -86,17 +91,28 @@ func FaultWindows(events []Event) []Window {
 				}
 				open[opener] = nil
 				closed = true
-			} else if i := open[opener][0]; oldest < 0 || i < oldest {
-				oldest = i
+				continue
 			}
+			for _, i := range open[opener] {
+				if oldest < 0 || i < oldest {
+					oldest = i
+				}
+				if e.Value != nil && values[i] == *e.Value && (same < 0 || i < same) {
+					same = i
+				}
+			}
+		}
+		if same >= 0 {
+			oldest = same
 		}
 		if oldest >= 0 {
 			out[oldest].End, out[oldest].EndIndex = e.Time, e.Index
 			op := out[oldest].F
-			open[op] = open[op][1:]
+			open[op] = remove(open[op], oldest)
 			closed = true
 		}
 		if !closed && !isCloser(e.F) {
+			values = append(values, deref(e.Value))
 			out = append(out, Window{F: e.F, Label: label, Start: e.Time, End: e.Time, StartIndex: e.Index, EndIndex: e.Index})
 		}
 	}
@@ -129,4 +145,21 @@ func isCloser(f string) bool {
 		}
 	}
 	return false
+}
+
+func remove(xs []int, x int) []int {
+	out := xs[:0:0]
+	for _, y := range xs {
+		if y != x {
+			out = append(out, y)
+		}
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
