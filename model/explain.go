@@ -86,6 +86,19 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 		}
 	}
 	if blocker == nil {
+		// No usable prefix (the explaining check ran out of time): look for
+		// an operation the history itself proves stale.
+		observers := append([]*op(nil), x.all...)
+		sort.Slice(observers, func(i, j int) bool { return observers[i].ret < observers[j].ret })
+		for _, o := range observers {
+			if _, ok := o.observes(); !ok {
+				continue
+			}
+			if ex := x.superseded(o); ex.text != "" {
+				ex.text += x.faultsDuring(o) + progress
+				return ex
+			}
+		}
 		return explanation{anomaly: AnomalyOther, text: fmt.Sprintf(
 			"Key %q is not linearizable: no order of its %d operations is consistent with their results, and the explaining check found no single operation to blame.%s",
 			key, len(checked), progress)}

@@ -139,3 +139,21 @@ func TestExplanationIsDeterministic(t *testing.T) {
 		t.Errorf("first failing key %q, want j (sorts first)", first.FirstFailingKey)
 	}
 }
+
+// TestExplainWithoutPrefix: when the explaining check yields nothing, the
+// explanation still finds an operation the history proves stale.
+func TestExplainWithoutPrefix(t *testing.T) {
+	b := served().at(1).write(0, k, "1").at(2).write(1, k, "2").at(3).read(2, k, v("2")).at(4).read(3, k, v("1"))
+	h, err := newKVHistory(b.events, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := explainKey(h, k, nil, nil)
+	if ex.anomaly != AnomalyStaleRead || !strings.Contains(ex.text, `a read by process 3 on node n4 (invoked at 4.000s, returned at 4.010s) saw "1"`) {
+		t.Fatalf("anomaly %q: %s", ex.anomaly, ex.text)
+	}
+	ex = explainKey(h, "nothing-wrong", nil, nil)
+	if ex.anomaly != AnomalyOther || !strings.Contains(ex.text, "found no single operation to blame") {
+		t.Fatalf("anomaly %q: %s", ex.anomaly, ex.text)
+	}
+}

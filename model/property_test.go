@@ -12,7 +12,7 @@ func drawConfig(t *rapid.T) simConfig {
 	cfg := simConfig{
 		processes: rapid.IntRange(1, 5).Draw(t, "processes"),
 		keys:      rapid.IntRange(1, 3).Draw(t, "keys"),
-		ops:       rapid.IntRange(1, 40).Draw(t, "ops"),
+		ops:       rapid.IntRange(1, 60).Draw(t, "ops"),
 		infoPct:   rapid.IntRange(0, 30).Draw(t, "info percent"),
 		failPct:   rapid.IntRange(0, 20).Draw(t, "fail percent"),
 		faults:    true,
