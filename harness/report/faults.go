@@ -77,18 +77,48 @@ type laneLabel struct {
 	Right  vg.Length // the end of everything drawn for it
 }
 
+// labelLengths are the label lengths (in runes) fitLanes tries, longest
+// first.
+var labelLengths = []int{44, 24, 12}
+
+// fitLanes lays out the strip with the longest labels that fit: it takes
+// the first length that labels every window within half the lanes, or
+// else the one that leaves the fewest windows unlabelled (then the fewest
+// lanes). A run with forty partitions gets "partition majority-r…" rather
+// than eight lanes of full descriptions and a note about the rest.
+func fitLanes(ws []history.Window, end int64, xOf func(int64) vg.Length, xmin, xmax vg.Length, width func(string) vg.Length) ([]laneLabel, int) {
+	var best []laneLabel
+	bestLanes, bestMissing := 0, -1
+	for _, n := range labelLengths {
+		labels, lanes := assignLanes(ws, end, n, xOf, xmin, xmax, width)
+		missing := 0
+		for _, l := range labels {
+			if l.Lane < 0 {
+				missing++
+			}
+		}
+		if missing == 0 && lanes <= maxLanes/2 {
+			return labels, lanes
+		}
+		if bestMissing < 0 || missing < bestMissing || (missing == bestMissing && lanes < bestLanes) {
+			best, bestLanes, bestMissing = labels, lanes, missing
+		}
+	}
+	return best, bestLanes
+}
+
 // assignLanes gives every fault window a lane in the strip such that
 // nothing drawn in one lane overlaps: a window's bar and its label, laid
 // left to right, go in the lowest lane whose previous occupant ends before
-// they start. At most maxLanes lanes are used; windows that do not fit get
+// they start. Labels are cut to runes. At most maxLanes lanes are used; windows that do not fit get
 // Lane -1 (their shading is still drawn). It returns the labels in window
 // order and the number of lanes used.
-func assignLanes(ws []history.Window, end int64, xOf func(int64) vg.Length, xmin, xmax vg.Length, width func(string) vg.Length) ([]laneLabel, int) {
+func assignLanes(ws []history.Window, end int64, runes int, xOf func(int64) vg.Length, xmin, xmax vg.Length, width func(string) vg.Length) ([]laneLabel, int) {
 	const gap = 8
 	var lanesEnd []vg.Length // right edge of each lane's last occupant
 	out := make([]laneLabel, 0, len(ws))
 	for _, w := range ws {
-		l := laneLabel{Window: w, Text: truncate(w.Label, labelRunes), Lane: -1}
+		l := laneLabel{Window: w, Text: truncate(w.Label, runes), Lane: -1}
 		if w.End < 0 && !isInstant(w) {
 			l.Text += " (open)"
 		}

@@ -25,7 +25,6 @@ const (
 	legendWidth = vg.Length(200)
 	laneHeight  = vg.Length(14)
 	maxLanes    = 8
-	labelRunes  = 44
 )
 
 var (
@@ -132,7 +131,7 @@ func (f *figure) render() (*vgimg.Canvas, layout) {
 		return dc.Min.X + vg.Length(frac)*(dc.Max.X-dc.Min.X)
 	}
 	labelSty := style(8.5, inkColor, false)
-	labels, lanes := assignLanes(f.Windows, f.End, xOf, dc.Min.X, dc.Max.X, labelSty.Width)
+	labels, lanes := fitLanes(f.Windows, f.End, xOf, dc.Min.X, dc.Max.X, labelSty.Width)
 	stripH := vg.Length(lanes)*laneHeight + 4
 	height := margin + plotHeight + stripH + top
 	lay := layout{Width: figWidth, Height: height, Labels: labels, Lanes: lanes, X: xOf}

@@ -13,10 +13,10 @@ import (
 type op struct {
 	Process  history.Process
 	F, Key   string
-	Invoke   history.Event
-	InvPos   int           // position of the invoke in the events slice
-	Done     history.Event // the completion; valid only when HasDone
-	DonePos  int           // position of the completion, -1 when none
+	Invoke   *history.Event // points into the parsed events
+	InvPos   int            // position of the invoke in the events slice
+	Done     *history.Event // the completion; nil when none
+	DonePos  int            // position of the completion, -1 when none
 	HasDone  bool
 	Type     history.Type // ok, fail or info; info when never completed
 	Ordinal  int          // 0-based position among the history's ops
@@ -36,7 +36,8 @@ type parsed struct {
 	// Orphans counts completions with no open invoke of their process;
 	// they are left out of the report.
 	Orphans int
-	// pos maps a history index to its position in Events.
+	// pos maps a history index to its position in Events; nil when every
+	// event's index is its position, as in any history Read accepts.
 	pos map[int64]int
 }
 
@@ -46,15 +47,29 @@ type parsed struct {
 // a completion with no open invoke is counted as an orphan) so a report
 // can still be drawn for a damaged history.
 func parse(events []history.Event) *parsed {
-	p := &parsed{Events: events, pos: make(map[int64]int, len(events))}
-	open := map[history.Process]int{} // process -> index into p.Ops
-	for i, e := range events {
+	p := &parsed{Events: events}
+	invokes := 0
+	for i := range events {
+		e := &events[i]
+		if e.Index != int64(i) && p.pos == nil {
+			p.pos = make(map[int64]int, len(events))
+			for j := range events {
+				if _, dup := p.pos[events[j].Index]; !dup {
+					p.pos[events[j].Index] = j
+				}
+			}
+		}
 		if e.Time > p.End {
 			p.End = e.Time
 		}
-		if _, dup := p.pos[e.Index]; !dup {
-			p.pos[e.Index] = i
+		if e.Process != history.Nemesis && e.Type == history.Invoke {
+			invokes++
 		}
+	}
+	p.Ops = make([]op, 0, invokes)
+	open := map[history.Process]int{} // process -> index into p.Ops
+	for i := range events {
+		e := &events[i]
 		if e.Process == history.Nemesis {
 			continue
 		}
@@ -92,6 +107,9 @@ func parse(events []history.Event) *parsed {
 
 // position returns the slice position of history index idx.
 func (p *parsed) position(idx int64) (int, bool) {
+	if p.pos == nil {
+		return int(idx), idx >= 0 && idx < int64(len(p.Events))
+	}
 	i, ok := p.pos[idx]
 	return i, ok
 }
@@ -142,7 +160,7 @@ func duration(ns int64) string {
 
 // valueText renders an op's value the way Jepsen prints it: nil for
 // absent, [expected new] for cas.
-func valueText(e history.Event) string {
+func valueText(e *history.Event) string {
 	str := func(s *string) string {
 		if s == nil {
 			return "nil"
@@ -156,7 +174,7 @@ func valueText(e history.Event) string {
 }
 
 // shortValue is valueText without quotes, cut to n runes, for box labels.
-func shortValue(e history.Event, n int) string {
+func shortValue(e *history.Event, n int) string {
 	str := func(s *string) string {
 		if s == nil {
 			return "nil"

@@ -309,7 +309,7 @@ func TestAssignLanes(t *testing.T) {
 		w(history.FaultClock, 100e9, -1),     // open to the end (200 s)
 		w(history.FaultPacket, 190e9, 195e9), // near the right edge
 	}
-	labels, lanes := assignLanes(ws, 200e9, xOf, 0, 2000, width)
+	labels, lanes := assignLanes(ws, 200e9, 44, xOf, 0, 2000, width)
 	got := []int{}
 	for _, l := range labels {
 		got = append(got, l.Lane)
@@ -341,7 +341,7 @@ func TestAssignLanes(t *testing.T) {
 	for i := 0; i < maxLanes+3; i++ {
 		many = append(many, w(history.FaultKill, int64(i)*1e8, 50e9))
 	}
-	labels, lanes = assignLanes(many, 200e9, xOf, 0, 2000, width)
+	labels, lanes = assignLanes(many, 200e9, 44, xOf, 0, 2000, width)
 	if lanes != maxLanes || labels[len(labels)-1].Lane != -1 {
 		t.Errorf("lanes = %d, last lane %d; want %d and -1", lanes, labels[len(labels)-1].Lane, maxLanes)
 	}
@@ -384,6 +384,7 @@ func TestLatencyPoints(t *testing.T) {
 func TestSampling(t *testing.T) {
 	ops := make([]op, 200000)
 	for i := range ops {
+		ops[i].Invoke = &history.Event{Time: int64(i) * 1e6}
 		ops[i].Type = history.OK
 		if i%100 == 0 {
 			ops[i].Type = history.Fail

@@ -1,7 +1,7 @@
 package report
 
 import (
-	"bytes"
+	"bufio"
 	"fmt"
 	"os"
 	"sort"
@@ -47,12 +47,27 @@ func WriteTimeline(path string, events []history.Event, opts TimelineOptions) er
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := timelineTemplate.Execute(&buf, doc); err != nil {
-		return fmt.Errorf("report: rendering timeline: %w", err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	// Stream to a temporary file and rename it into place: a large
+	// timeline is tens of megabytes, and a failed write leaves no torn file.
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
 		return fmt.Errorf("report: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 256<<10)
+	err = timelineTemplate.Execute(w, doc)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("report: writing timeline: %w", err)
 	}
 	return nil
 }
@@ -65,6 +80,7 @@ type (
 		Kinds     []tlKind
 		Pages     []*tlPage
 		FocusNote string
+		FocusID   string // element (or page) to link the focus note to
 	}
 	tlKind struct {
 		Class, Name string
@@ -195,8 +211,29 @@ func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error)
 	doc.Summary = t.summary(nPages)
 	if t.focus >= 0 {
 		doc.FocusNote = fmt.Sprintf("Opened on page %d at history index %d (outlined in red).", initial+1, opts.Focus)
+		doc.FocusID = focusID(doc.Pages[initial])
 	}
 	return doc, nil
+}
+
+// focusID is the id of the focus element on page pg, or the page's own
+// id when the focus element has none (a fault window begun on an earlier
+// page).
+func focusID(pg *tlPage) string {
+	isFocus := func(class string) bool { return strings.Contains(" "+class+" ", " focus ") }
+	for _, c := range pg.Cols {
+		for _, o := range c.Ops {
+			if isFocus(o.Class) {
+				return o.ID
+			}
+		}
+	}
+	for _, f := range pg.Faults {
+		if isFocus(f.Class) && f.ID != "" {
+			return f.ID
+		}
+	}
+	return pg.ID
 }
 
 func indexRange(events []history.Event) string {
@@ -376,7 +413,7 @@ func (t *timeline) opBox(o *op, top, bottom int) tlOp {
 	if o.F == history.FRead {
 		shown = o.Done // a read's value is its result
 		if !o.HasDone || o.Type != history.OK {
-			shown = history.Event{F: o.F, Process: o.Process}
+			shown = &history.Event{F: o.F, Process: o.Process}
 		}
 	}
 	label := o.F + " " + truncate(o.Key, 12)

@@ -64,7 +64,7 @@ body:has(.page :target) .page.initial:not(:has(:target)){display:none}
 <header>
 <h1>{{.Title}}</h1>
 {{range .Summary}}<p class="muted">{{.}}</p>
-{{end}}{{with .FocusNote}}<p>{{.}}</p>
+{{end}}{{with .FocusNote}}<p>{{.}} <a href="#{{$.FocusID}}">Go to it.</a></p>
 {{end}}<p class="legend"><span><i class="sw ok"></i>ok</span><span><i class="sw fail"></i>fail</span><span><i class="sw info"></i>info (unknown outcome)</span><span><i class="sw info" style="border-style:dashed"></i>never completed</span><span><i class="sw" style="outline:2px solid #2b50e0"></i>highlighted</span><span><i class="sw" style="outline:3px solid #d00000"></i>focus</span>
 {{range .Kinds}}<span><i class="sw {{.Class}}" style="background:rgb(var(--rgb))"></i>{{.Name}}{{if .Instant}} (instant){{end}}</span>{{end}}</p>
 <p class="muted">One row per event, in history order; hover a box for its details. Pages: ← and → keys, or the links below.

@@ -254,6 +254,10 @@ func TestTimelinePaging(t *testing.T) {
 	if pg := pageOf(f); !hasClass(pg, "initial") || attr(pg, "id") == "page-1" {
 		t.Errorf("focus is on %s, which is not the initial page or is page 1", attr(pg, "id"))
 	}
+	links := find(doc, func(n *html.Node) bool { return n.Data == "a" && textOf(n) == "Go to it." })
+	if len(links) != 1 || attr(links[0], "href") != "#"+attr(f, "id") {
+		t.Errorf("the focus note does not link to the focus op %s", attr(f, "id"))
+	}
 	if n := len(find(doc, byClass("initial"))); n != 1 {
 		t.Errorf("%d initial pages", n)
 	}
@@ -349,5 +353,25 @@ func TestTimelineBadOptions(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("a timeline was written despite the error")
+	}
+}
+
+func TestTimelineIndicesNotPositions(t *testing.T) {
+	// A history cut from the middle of a longer one: indices start at 100.
+	evs := small()
+	for i := range evs {
+		evs[i].Index += 100
+	}
+	doc := parseHTML(t, writeTimeline(t, evs, TimelineOptions{Focus: 106, Highlight: []int64{107}}))
+	foc := find(doc, byClass("focus"))
+	if len(foc) != 1 || attr(foc[0], "id") != "op-105" {
+		t.Errorf("focus on #106 should outline op-105")
+	}
+	if hl := find(doc, byClass("hl")); len(hl) != 1 || attr(hl[0], "id") != "op-107" {
+		t.Errorf("highlight on #107 should outline op-107")
+	}
+	err := WriteTimeline(filepath.Join(t.TempDir(), "t.html"), evs, TimelineOptions{Focus: 6})
+	if err == nil || !strings.Contains(err.Error(), "indices run 100–111") {
+		t.Errorf("focus 6 in a history of 100–111: error %v", err)
 	}
 }
