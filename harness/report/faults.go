@@ -127,7 +127,12 @@ func assignLanes(ws []history.Window, end int64, runes int, xOf func(int64) vg.L
 		tw := width(l.Text)
 		l.TextX = l.X0 + 3
 		if l.TextX+tw > xmax {
+			// No room to the right: end the label at the edge, or for an
+			// instant (whose marker fills the lane) just left of it.
 			l.TextX = max(xmin, xmax-tw)
+			if isInstant(w) {
+				l.TextX = max(xmin, l.X0-3-tw)
+			}
 		}
 		left := min(l.X0, l.TextX)
 		l.Right = max(l.X1, l.TextX+tw)

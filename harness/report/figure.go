@@ -103,6 +103,8 @@ func (l layout) Pixel(x, y vg.Length) (int, int) {
 	return int(float64(x) * dpi / 72), int(float64(l.Height-y) * dpi / 72)
 }
 
+// render draws the figure. It adds the shading and f.Data to f.Plot, so a
+// figure is rendered once.
 func (f *figure) render() (*vgimg.Canvas, layout) {
 	titleSty := style(15, inkColor, true)
 	subSty := style(10, greyColor, false)

@@ -181,10 +181,12 @@ func latencyFigure(p *parsed, pl *palette) *figure {
 	}
 	f.Subtitle = "one point per client operation at its invoke time; latency = completion − invoke"
 	f.Legend = []legendSection{opLegend(pl, pts), faultLegend(pl, p.Windows)}
-	if openInfo > 0 {
-		f.Notes = append(f.Notes, fmt.Sprintf("Info ops have an unknown outcome. Their latency runs to the info event, or to the end of the history for the %s op(s) that never completed.", thousands(openInfo)))
-	} else {
-		f.Notes = append(f.Notes, "Info ops have an unknown outcome; their latency runs to the info event.")
+	if _, ok := d.ByType[history.Info]; ok {
+		note := "Info ops have an unknown outcome; their latency runs to the info event"
+		if openInfo > 0 {
+			note += fmt.Sprintf(", or to the end of the history for the %s that never completed", thousands(openInfo))
+		}
+		f.Notes = append(f.Notes, note+".")
 	}
 	if floored > 0 {
 		f.Notes = append(f.Notes, fmt.Sprintf("%s op(s) faster than 1 µs are drawn at 1 µs.", thousands(floored)))

@@ -308,13 +308,14 @@ func TestAssignLanes(t *testing.T) {
 		w(history.FaultNote, 61e9, 61e9),     // instant inside the pause
 		w(history.FaultClock, 100e9, -1),     // open to the end (200 s)
 		w(history.FaultPacket, 190e9, 195e9), // near the right edge
+		w(history.FaultNote, 199e9, 199e9),   // an instant at the edge: label to its left
 	}
 	labels, lanes := assignLanes(ws, 200e9, 44, xOf, 0, 2000, width)
 	got := []int{}
 	for _, l := range labels {
 		got = append(got, l.Lane)
 	}
-	want := []int{0, 1, 0, 1, 0, 1}
+	want := []int{0, 1, 0, 1, 0, 1, 1}
 	if lanes != 2 || !equalInts(got, want) {
 		t.Errorf("lanes = %d %v, want 2 %v", lanes, got, want)
 	}
@@ -323,6 +324,9 @@ func TestAssignLanes(t *testing.T) {
 	}
 	if labels[5].TextX+width(labels[5].Text) > 2000 {
 		t.Errorf("label at the right edge runs off the strip: starts at %v", labels[5].TextX)
+	}
+	if end := labels[6].TextX + width(labels[6].Text); end > labels[6].X0 {
+		t.Errorf("instant's label ends at %v, over its marker at %v", end, labels[6].X0)
 	}
 	// In every lane, occupants do not overlap.
 	byLane := map[int][]laneLabel{}
