@@ -1,0 +1,74 @@
+// Package jepsen imports Jepsen histories so that `splitbrain check` can
+// run our checker on them. It reads three formats and turns each into
+// []history.Event:
+//
+//   - edn: Jepsen's history.edn, one op map per line, as Jepsen 0.3 writes
+//     it (each op a record, #jepsen.history.Op{...}; older Jepsen writes
+//     plain maps), or a vector of op maps. Parsing is done by
+//     olympos.io/encoding/edn; this package only tracks where each op
+//     starts, so that errors name its line.
+//   - jepsen-log: the op lines jepsen.util writes to Jepsen's log
+//     ("INFO  jepsen.util - 4\t:invoke\t:read\tnil" in log4j layout, or
+//     "2018-02-19 13:15:11,443{GMT}\tINFO\t[jepsen worker 4] jepsen.util: ..."
+//     in logback layout), or a file of bare op lines (Jepsen's
+//     history.txt). Lines of other loggers, other messages and continuation
+//     lines are skipped; a line that looks like an op (a process then a
+//     :type keyword) but does not parse is an error. Fields are separated by
+//     tabs or runs of spaces; after the value Jepsen may append the error.
+//   - jsonl: our own format, read by history.Read.
+//
+// Detect tells the three apart from the first non-blank line; Read and
+// ReadFile detect when given FormatAuto. Every malformed input is a
+// *history.ParseError naming the file, the line (of the op, for EDN ops
+// spanning lines: the line it starts on) and the problem.
+//
+// # Mapping
+//
+// A Jepsen op {:process p, :type t, :f f, :value v, :time ns, :error e}
+// becomes one event; unknown keys (:index, :node, :exception, ...) are
+// ignored and events are renumbered 0, 1, 2, ... in file order.
+//
+//   - process: an integer is a client, :nemesis is history.Nemesis.
+//   - type: :invoke :ok :fail :info map to the same types. A completion is
+//     kept whatever its type: the checker drops failed operations and treats
+//     :info (and an invocation never completed) as of unknown outcome.
+//   - f: clients must use :read, :write or :cas (a register history);
+//     anything else is an error. Nemesis fs are kept as their names
+//     ("start", "stop", "kill", ...). They are not mapped to our fault
+//     actions: what :start means depends on the nemesis (a partition for
+//     jepsen.nemesis/partitioner, a kill for node-start-stopper, a clock
+//     change for the clock nemesis), so "start" cannot honestly be called a
+//     partition. Both the invocation and the completion of a nemesis op are
+//     kept, each as an instant event, the completion's value saying what was
+//     done.
+//   - value: nil is nil, an integer its decimal text, a string itself; a
+//     cas [old new] is Prev = old, Value = new. An independent-key tuple
+//     [k v] (jepsen.independent) puts the op on key k (an integer, string or
+//     keyword, as text) with v as its value, e.g. [3 [2 4]] is a cas on key
+//     "3" from "2" to "4". A history without independent keys is one
+//     register, on key SingleKey ("0"). A history must use one mode
+//     throughout: mixing tuples and plain values would merge key 0 with the
+//     single register.
+//   - completions carry their invocation's arguments: a write or cas
+//     completion must repeat the invocation's value (or carry nil), and gets
+//     the invocation's value. A read's ok carries the value read; a read's
+//     invocation carries nil. Old Jepsen clients put a keyword such as
+//     :timed-out in place of the value of a :fail or :info; it becomes the
+//     event's Error.
+//   - nemesis values and :error: a string as it is, anything else as its
+//     EDN text.
+//   - time: :time (ns) when the first op has it; an op without it then takes
+//     the previous op's time, and a time that goes backwards is raised to
+//     the previous one (Jepsen orders a history by position, not by :time,
+//     and times can lag by a hair). Without :time, and always in logs, time
+//     is the line number × TimeStep (1ms), so it counts up in file order.
+//
+// Each process has at most one open operation, and a completion must match
+// its open invocation's f and key; Jepsen never reuses a process after an
+// :info (it gives the worker a new process id), so a violation is an error
+// in the file.
+//
+// Porcupine's test data (github.com/anishathalye/porcupine, test_data/
+// jepsen/etcd_*.log) is the reference: its 102 non-empty etcd logs get the
+// verdicts porcupine's own tests expect, with registers starting at nil.
+package jepsen

@@ -1,0 +1,135 @@
+package jepsen
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+)
+
+// Format is the layout of a history file.
+type Format string
+
+// The formats Read understands. With FormatAuto, Read and ReadFile call
+// Detect on the start of the input.
+const (
+	FormatAuto  Format = ""           // tell from the input
+	FormatEDN   Format = "edn"        // Jepsen's history.edn, or a vector of op maps
+	FormatLog   Format = "jepsen-log" // jepsen.util op lines of a Jepsen log, or history.txt
+	FormatJSONL Format = "jsonl"      // our own history format (package history)
+)
+
+// ParseFormat checks a format named on the command line; "" and "auto"
+// mean detect.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case FormatAuto, FormatEDN, FormatLog, FormatJSONL:
+		return f, nil
+	case "auto":
+		return FormatAuto, nil
+	}
+	return "", fmt.Errorf("unknown history format %q (want auto, edn, jepsen-log or jsonl)", s)
+}
+
+// DetectSize is how much of the input Detect is given by Read.
+const DetectSize = 64 << 10
+
+// Detect tells the format of a history from its first bytes: our JSONL
+// starts with {" (a JSON object), EDN with [ ( { # or ; (a vector of ops,
+// a map per line, a tagged record, a comment), a Jepsen log with a log line
+// ("INFO  jepsen.core - ...", "2018-02-19 13:15:11,443{GMT}\tINFO\t[...]
+// ...") or a bare op line ("3\t:invoke\t:read\tnil"). Blank lines and a
+// UTF-8 byte order mark are skipped. An error is a *history.ParseError
+// naming the first line that is none of these, with File "input".
+func Detect(head []byte) (Format, error) {
+	line := 1
+	head = bytes.TrimPrefix(head, []byte("\uFEFF"))
+	for len(head) > 0 {
+		var first []byte
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			first, head = head[:i], head[i+1:]
+		} else {
+			first, head = head, nil
+		}
+		trimmed := bytes.TrimLeft(first, " \t\r\f\v,")
+		if len(bytes.TrimSpace(trimmed)) == 0 {
+			line++
+			continue
+		}
+		switch trimmed[0] {
+		case '{':
+			if rest := bytes.TrimLeft(trimmed[1:], " \t\r"); len(rest) > 0 && rest[0] == '"' {
+				return FormatJSONL, nil
+			}
+			return FormatEDN, nil
+		case '[', '(', '#', ';':
+			return FormatEDN, nil
+		}
+		if isLogLine(first) {
+			return FormatLog, nil
+		}
+		return "", &history.ParseError{File: "input", Line: line, Msg: fmt.Sprintf(
+			"cannot tell the history format from %s: expected JSONL ({\"index\":0,...}), EDN ([{:process 0, :type :invoke, ...}]) or a Jepsen log (INFO  jepsen.util - 0\\t:invoke\\t:read\\tnil)", clip(string(first)))}
+	}
+	return "", &history.ParseError{File: "input", Line: line, Msg: "empty input: no history to read"}
+}
+
+// ReadFile reads the history at path in the given format ("" detects it).
+// See Read.
+func ReadFile(path string, format Format) ([]history.Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Read(f, path, format)
+}
+
+// Read converts a history in the given format ("" detects it) to events.
+// name is the file name used in errors. A malformed input is a
+// *history.ParseError naming name, the line and the problem; other errors
+// are I/O errors.
+//
+// JSONL is read by history.Read, so its rules hold (a torn final line is
+// dropped); callers that need to know about a torn line call history.Read
+// themselves.
+func Read(r io.Reader, name string, format Format) ([]history.Event, error) {
+	br := bufio.NewReaderSize(r, DetectSize)
+	if format == FormatAuto {
+		head, err := br.Peek(DetectSize)
+		if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(bytes.TrimSpace(bytes.TrimPrefix(head, []byte("\uFEFF")))) == 0 {
+			return nil, nil // an empty file is an empty history in any format
+		}
+		if format, err = Detect(head); err != nil {
+			var pe *history.ParseError
+			if errors.As(err, &pe) {
+				pe.File = name
+			}
+			return nil, err
+		}
+	}
+	switch format {
+	case FormatJSONL:
+		res, err := history.Read(br, name)
+		if err != nil {
+			return nil, err
+		}
+		return res.Events, nil
+	case FormatEDN:
+		src, err := io.ReadAll(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return readEDN(src, name)
+	case FormatLog:
+		return readLog(br, name)
+	}
+	return nil, fmt.Errorf("unknown history format %q (want edn, jepsen-log or jsonl)", format)
+}
