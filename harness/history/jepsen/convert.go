@@ -326,8 +326,8 @@ func clip(s string) string {
 	if s == "" {
 		return "nil"
 	}
-	if len(s) > 60 {
-		s = s[:57] + "..."
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:57]) + "..."
 	}
 	return s
 }

@@ -55,8 +55,13 @@
 //     invocation carries nil. Old Jepsen clients put a keyword such as
 //     :timed-out in place of the value of a :fail or :info; it becomes the
 //     event's Error.
-//   - nemesis values and :error: a string as it is, anything else as its
-//     EDN text.
+//   - nemesis values and :error: a string as it is, anything else as EDN
+//     text: in a log as written; in EDN as printed back from the parsed
+//     value, map entries and set elements sorted so the output does not
+//     depend on Go's map order. A value the library parses but cannot hold
+//     in a Go map (a map keyed by a big integer or a tagged collection) makes
+//     that op be read again with its fields as text; such a value is then
+//     kept as written.
 //   - time: :time (ns) when the first op has it; an op without it then takes
 //     the previous op's time, and a time that goes backwards is raised to
 //     the previous one (Jepsen orders a history by position, not by :time,
@@ -68,7 +73,20 @@
 // :info (it gives the worker a new process id), so a violation is an error
 // in the file.
 //
+// The EDN library reads about 7 MB/s (a Jepsen op of ~100 bytes in ~15µs,
+// nearly all of it inside the library; see BenchmarkReadEDN), so a 100 MB
+// history.edn takes some 15 s; logs read about as fast.
+//
+// # Checking an import
+//
+// Jepsen's (knossos') cas-register model starts at nil unless a test gives
+// it a value; pass model.Options{Initial: nil} for such histories and
+// Initial: history.Str("0") for tests whose registers start at 0 (the
+// value must be written as this package writes integers, in decimal).
+//
 // Porcupine's test data (github.com/anishathalye/porcupine, test_data/
 // jepsen/etcd_*.log) is the reference: its 102 non-empty etcd logs get the
-// verdicts porcupine's own tests expect, with registers starting at nil.
+// verdicts porcupine's own tests expect, with registers starting at nil
+// (etcd_095.log is empty: etcd failed to start in that run, and it has no
+// verdict).
 package jepsen

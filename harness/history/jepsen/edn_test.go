@@ -187,6 +187,8 @@ func TestEDNErrors(t *testing.T) {
 		{"stray closer", ok0 + "}\n", 2, "EDN syntax: unexpected closing bracket"},
 		{"odd map", ok0 + "{:process 1 :type}\n", 2, "EDN syntax: unexpected closing bracket or map without a value"},
 		{"multi-line op error names its first line", ok0 + "\n\n{:process 1,\n :type :invoke,\n :f :delete}\n", 4, "unsupported f :delete"},
+		{"line after a re-read op", ok0 + "{:process :nemesis, :type :info, :f :x,\n :value {7N 1}}\n{:process 1, :type :done}\n", 4, "got keyword :done"},
+		{"syntax error in a re-read op", ok0 + "{:process :nemesis, :type :info, :f :x, :value {7N 1} :bad 1/2}\n", 2, "EDN syntax"},
 		{"integer overflow", `{:process 0, :type :invoke, :f :write, :value 99999999999999999999}`, 1, "EDN syntax: integer out of range (Clojure writes big integers with an N suffix)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,5 +228,43 @@ func TestEDNGolden(t *testing.T) {
 	}
 	if len(res.Events) != len(events) {
 		t.Errorf("golden file has %d events, conversion %d", len(res.Events), len(events))
+	}
+}
+
+// Maps keyed by collections print as EDN. A key the library cannot hash (a
+// big integer, a tagged collection) in an ignored key or a nemesis value
+// does not stop the import: that op is read again field by field, the value
+// kept as its text, and reading goes on.
+func TestEDNCollectionKeys(t *testing.T) {
+	got := read(t, FormatEDN, `[{:process 0, :type :invoke, :f :write, :value 1}
+ {:process 0, :type :info, :f :write, :value 1, :exception {:data {7N "cut"}}, :error "indeterminate"}
+ {:process :nemesis, :type :info, :f :partition, :value {#g [:n1 :n2] :cut,  :n3 :ok}}
+ {:process :nemesis, :type :info, :f :partition, :value {[:n1 :n2] :cut, {:n3 1} :ok}}
+ {:process :nemesis, :type :info, :f :partition, :value {"n3" #{"n1"}, "n1" #{"n3" "n2"}}, :error {:b 2, :a [1 \x]}}
+ {:process 1, :type :invoke, :f :read, :value nil}]
+`)
+	wantEvents(t, got, `
+	{"index":0,"time":1000000,"type":"invoke","process":0,"f":"write","key":"0","value":"1"}
+	{"index":1,"time":2000000,"type":"info","process":0,"f":"write","key":"0","value":"1","error":"indeterminate"}
+	{"index":2,"time":3000000,"type":"info","process":"nemesis","f":"partition","value":"{#g [:n1 :n2] :cut,  :n3 :ok}"}
+	{"index":3,"time":4000000,"type":"info","process":"nemesis","f":"partition","value":"{[:n1 :n2] :cut, {:n3 1} :ok}"}
+	{"index":4,"time":5000000,"type":"info","process":"nemesis","f":"partition","value":"{\"n1\" #{\"n2\" \"n3\"}, \"n3\" #{\"n1\"}}","error":"{:a [1 \\x], :b 2}"}
+	{"index":5,"time":6000000,"type":"invoke","process":1,"f":"read","key":"0","value":null}
+	`)
+	// Such a client value is still not a register value.
+	_, err := Read(strings.NewReader("{:process 0, :type :invoke, :f :read, :value nil}\n{:process 0, :type :ok, :f :read, :value {7N 2}}\n"), "h", FormatEDN)
+	wantParseError(t, err, 2, "read value must be nil, an integer or a string, got {7N 2}")
+}
+
+func TestPrintEDN(t *testing.T) {
+	v, err := newValueReader().one(`{:z [1 2.0 3.5 "s\"q" \a \newline nil true], "k" #{:b :a}, 7 1.5M, [1] 2N, :t #uuid "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", :sym foo/bar}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"k" #{:a :b}, 7 1.5, :sym foo/bar, :t #uuid "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", :z [1 2.0 3.5 "s\"q" \a \newline nil true], [1] 2N}`
+	for i := 0; i < 5; i++ { // map order must not leak
+		if got := printEDN(v); got != want {
+			t.Fatalf("printEDN = %s\nwant      %s", got, want)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func Detect(head []byte) (Format, error) {
 		return "", &history.ParseError{File: "input", Line: line, Msg: fmt.Sprintf(
 			"cannot tell the history format from %s: expected JSONL ({\"index\":0,...}), EDN ([{:process 0, :type :invoke, ...}]) or a Jepsen log (INFO  jepsen.util - 0\\t:invoke\\t:read\\tnil)", clip(string(first)))}
 	}
-	return "", &history.ParseError{File: "input", Line: line, Msg: "empty input: no history to read"}
+	return "", &history.ParseError{File: "input", Line: 1, Msg: "empty input: no history to read"}
 }
 
 // ReadFile reads the history at path in the given format ("" detects it).

@@ -42,7 +42,8 @@ func TestDetect(t *testing.T) {
 		msg        string
 	}{
 		{"empty", "", 1, "empty input"},
-		{"blank", "\n \n", 3, "empty input"},
+		{"blank", "\n \r\n", 1, "empty input"},
+		{"carriage return", "\r", 1, "empty input"},
 		{"prose", "\n\nhello world\n", 3, "cannot tell the history format from hello world"},
 		{"csv", "index,time,type\n", 1, "cannot tell the history format"},
 	} {

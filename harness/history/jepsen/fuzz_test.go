@@ -13,16 +13,17 @@ import (
 )
 
 // checkFuzzResult asserts what every reader promises: either events that
-// our own reader would accept, or a *history.ParseError with a line ≥ 1.
-func checkFuzzResult(t *testing.T, events []history.Event, err error) {
+// our own reader would accept, or a *history.ParseError naming a line of
+// the input.
+func checkFuzzResult(t *testing.T, in []byte, events []history.Event, err error) {
 	t.Helper()
 	if err != nil {
 		var pe *history.ParseError
 		if !errors.As(err, &pe) {
 			t.Fatalf("error %v (%T) is not a *history.ParseError", err, err)
 		}
-		if pe.Line < 1 || pe.File != "fuzz" {
-			t.Fatalf("error %q: want file fuzz and a line ≥ 1", err)
+		if lines := bytes.Count(in, []byte{'\n'}) + 1; pe.Line < 1 || pe.Line > lines || pe.File != "fuzz" {
+			t.Fatalf("error %q: want file fuzz and a line in 1..%d", err, lines)
 		}
 		if events != nil {
 			t.Fatalf("events returned with an error")
@@ -97,7 +98,7 @@ func FuzzReadEDN(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		events, err := Read(bytes.NewReader(in), "fuzz", FormatEDN)
-		checkFuzzResult(t, events, err)
+		checkFuzzResult(t, in, events, err)
 	})
 }
 
@@ -108,7 +109,7 @@ func FuzzReadLog(f *testing.F) {
 	addFileSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		events, err := Read(bytes.NewReader(in), "fuzz", FormatLog)
-		checkFuzzResult(t, events, err)
+		checkFuzzResult(t, in, events, err)
 	})
 }
 
@@ -122,13 +123,13 @@ func FuzzDetect(f *testing.F) {
 		format, err := Detect(in)
 		if err != nil {
 			var pe *history.ParseError
-			if !errors.As(err, &pe) || pe.Line < 1 {
+			if !errors.As(err, &pe) || pe.Line < 1 || pe.Line > bytes.Count(in, []byte{'\n'})+1 {
 				t.Fatalf("Detect error %v (%T): want a *history.ParseError with a line ≥ 1", err, err)
 			}
 		} else if format != FormatEDN && format != FormatLog && format != FormatJSONL {
 			t.Fatalf("Detect = %q", format)
 		}
 		events, err := Read(bytes.NewReader(in), "fuzz", FormatAuto)
-		checkFuzzResult(t, events, err)
+		checkFuzzResult(t, in, events, err)
 	})
 }

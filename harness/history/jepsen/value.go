@@ -57,7 +57,8 @@ func (vr *valueReader) one(s string) (any, error) {
 }
 
 // rawText is EDN text the library could parse but not put into Go values
-// (a map keyed by a vector, say); it prints as itself.
+// (a map keyed by a big integer, or by a tagged collection); it prints as
+// itself.
 type rawText string
 
 // printEDN renders a decoded EDN value as EDN text, deterministically: map
@@ -106,6 +107,8 @@ func writeEDN(b *strings.Builder, v any) {
 		b.WriteString(`#inst "` + x.UTC().Format(time.RFC3339Nano) + `"`)
 	case rawText:
 		b.WriteString(string(x))
+	case *any: // the library's stand-in for a map key or set element that is a collection
+		writeEDN(b, *x)
 	case []any:
 		b.WriteByte('[')
 		for i, e := range x {
