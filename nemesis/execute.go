@@ -1,0 +1,387 @@
+package nemesis
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// Recorder takes nemesis events; *history.Recorder satisfies it.
+type Recorder interface {
+	Record(history.Event) history.Event
+}
+
+// FaultPromote is the history action of promote. history/faults.go has no
+// name for it yet; it is an instant fault like add-node.
+const FaultPromote = "promote"
+
+const (
+	// pollEvery is the longest the executor sleeps without checking its
+	// stop function, and the polling period of snapshot-isolate.
+	pollEvery = 100 * time.Millisecond
+	// leaderWait is how long a fault aimed at the leader waits for one to
+	// be elected before it gives up.
+	leaderWait = 3 * time.Second
+)
+
+// Execute runs s against w from the calling task: it sleeps until each
+// event's time (since the test started, by w.Now), carries the op out, and
+// records each fault as a nemesis event. It returns when the last event is
+// done. The world's refusals are recorded, not returned; the error is for
+// a malformed schedule. Call HealAll afterwards unless s ends with
+// heal-all.
+func Execute(w world.World, s Schedule, rec Recorder) error {
+	return ExecuteUntil(w, s, rec, nil)
+}
+
+// ExecuteUntil is Execute that returns early, without error, once stop
+// reports true: it checks stop between events and, while waiting, at least
+// every 100ms of test time. The caller then runs HealAll. A nil stop never
+// stops.
+func ExecuteUntil(w world.World, s Schedule, rec Recorder, stop func() bool) error {
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("nemesis: %w", err)
+	}
+	x := &executor{w: w, rec: rec, stop: stop, bg: w.NewGroup()}
+	defer x.bg.Wait()
+	for _, e := range s.Events {
+		if !x.sleepUntil(e.At) {
+			return nil
+		}
+		x.apply(e.Op)
+	}
+	return nil
+}
+
+// Apply carries out one op now, as Execute would, from the calling task.
+// The background part of strobe and snapshot-isolate goes on after it
+// returns.
+func Apply(w world.World, op Op, rec Recorder) error {
+	if err := op.Validate(); err != nil {
+		return fmt.Errorf("nemesis: %w", err)
+	}
+	(&executor{w: w, rec: rec}).apply(op)
+	return nil
+}
+
+// HealAll ends every fault the nemesis left in force on w: reachability
+// restored and packet faults cleared, every paused node resumed, every
+// crashed node restarted (one whose data is lost replaced by a new node),
+// every clock reset. Run it at the end of a test and after a schedule
+// stopped early.
+func HealAll(w world.World, rec Recorder) {
+	(&executor{w: w, rec: rec}).healAll()
+}
+
+type executor struct {
+	w    world.World
+	rec  Recorder
+	stop func() bool
+	bg   world.Group // snapshot-isolate watchers, waited for by Execute; nil: w.Go
+}
+
+func (x *executor) stopped() bool { return x.stop != nil && x.stop() }
+
+func (x *executor) spawn(name string, fn func()) {
+	if x.bg != nil {
+		x.bg.Go(name, fn)
+	} else {
+		x.w.Go(name, fn)
+	}
+}
+
+// sleepUntil sleeps until test time at; false if stopped first.
+func (x *executor) sleepUntil(at time.Duration) bool {
+	for {
+		if x.stopped() {
+			return false
+		}
+		now := x.w.Now()
+		if now >= at {
+			return true
+		}
+		d := at - now
+		if x.stop != nil {
+			d = min(d, pollEvery)
+		}
+		x.w.Sleep(d)
+	}
+}
+
+func (x *executor) record(f, value string, node world.NodeID, err error) {
+	if x.rec == nil {
+		return
+	}
+	e := history.Event{Type: history.Info, Process: history.Nemesis, F: f, Value: history.Str(value)}
+	if node != 0 {
+		e.Node = node.String()
+	}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	x.rec.Record(e)
+}
+
+// note records an op that could not be carried out (nothing matched its
+// target, no leader) as a note, so it opens or closes no fault window.
+func (x *executor) note(op Op, why string) {
+	x.record(history.FaultNote, op.String(), 0, errors.New(why))
+}
+
+// leader returns the current leader, waiting up to leaderWait for an
+// election if wait is set; 0 if there is none.
+func (x *executor) leader(wait bool) world.NodeID {
+	deadline := x.w.Now() + leaderWait
+	for {
+		if id, ok := x.w.Leader(); ok {
+			return id
+		}
+		if !wait || x.w.Now() >= deadline || x.stopped() {
+			return 0
+		}
+		x.w.Sleep(pollEvery)
+	}
+}
+
+// resolve picks t's nodes from pool (sorted) with the world's PRNG.
+// Explicit nodes outside the pool are skipped with a note saying why
+// (poolDesc describes the pool). live says the pool is of running members,
+// so leader and followers may wait for an election.
+func (x *executor) resolve(op Op, t Target, pool []world.NodeID, poolDesc string, live bool) []world.NodeID {
+	rng := x.w.Rand()
+	n := len(x.w.Nodes())
+	pick := func(k int) []world.NodeID {
+		s := slices.Clone(pool)
+		rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+		return world.SortIDs(s[:max(0, min(k, len(s)))])
+	}
+	var out []world.NodeID
+	switch t.Sel {
+	case Explicit:
+		var skipped []string
+		for _, id := range t.Nodes {
+			if slices.Contains(pool, id) {
+				out = append(out, id)
+			} else {
+				skipped = append(skipped, id.String())
+			}
+		}
+		if len(skipped) > 0 {
+			x.note(op, fmt.Sprintf("%s skipped: not %s", strings.Join(skipped, " "), poolDesc))
+		}
+		return out
+	case One:
+		out = pick(1)
+	case Minority:
+		out = pick((n - 1) / 2)
+	case Majority:
+		out = pick(n/2 + 1)
+	case All:
+		out = slices.Clone(pool)
+	case Random:
+		if len(pool) > 0 {
+			out = pick(1 + rng.IntN(len(pool)))
+		}
+	case Leader:
+		if l := x.leader(live); l != 0 && slices.Contains(pool, l) {
+			out = []world.NodeID{l}
+		}
+	case Followers:
+		l := x.leader(live)
+		for _, id := range pool {
+			if id != l {
+				out = append(out, id)
+			}
+		}
+	}
+	if len(out) == 0 {
+		x.note(op, fmt.Sprintf("no node matches %s (among nodes %s)", t, poolDesc))
+	}
+	return out
+}
+
+func without(ids, except []world.NodeID) []world.NodeID {
+	var out []world.NodeID
+	for _, id := range ids {
+		if !slices.Contains(except, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Pools.
+const (
+	poolMembers = "members of the cluster"
+	poolUp      = "members the nemesis has not crashed"
+	poolRunning = "running, unpaused members"
+	poolCrashed = "crashed by the nemesis"
+	poolPaused  = "paused by the nemesis"
+	poolClocks  = "with a clock changed by the nemesis"
+	poolLearner = "learners"
+)
+
+func (x *executor) upMembers() []world.NodeID {
+	return without(x.w.Nodes(), stateOf(x.w).crashedIDs())
+}
+
+var crashFate = map[Kind]world.DiskFate{Kill: world.KeepWritten, LoseUnsynced: world.LoseUnsynced, TornWrite: world.TornWrite, Wipe: world.Wipe}
+var crashAction = map[Kind]string{Kill: history.FaultKill, LoseUnsynced: history.FaultLoseUnsynced, TornWrite: history.FaultTornWrite, Wipe: history.FaultWipe}
+
+// apply carries out op.
+func (x *executor) apply(op Op) {
+	defer release(x.w)
+	w, st := x.w, stateOf(x.w)
+	switch op.Kind {
+	case Partition:
+		x.partition(op)
+	case Heal:
+		x.heal("heal")
+	case Packet:
+		x.packet(op)
+	case Kill, LoseUnsynced, TornWrite, Wipe:
+		fate, action := crashFate[op.Kind], crashAction[op.Kind]
+		for _, id := range x.resolve(op, op.Target, x.upMembers(), poolUp, true) {
+			err := w.Crash(id, fate)
+			if err == nil {
+				st.mu.Lock()
+				st.crashed[id] = fate
+				st.mu.Unlock()
+			}
+			x.record(action, id.String(), id, err)
+		}
+	case Restart:
+		x.restart(x.resolve(op, op.Target, st.crashedIDs(), poolCrashed, false))
+	case Pause:
+		pool := without(x.upMembers(), st.pausedIDs())
+		for _, id := range x.resolve(op, op.Target, pool, poolRunning, true) {
+			err := w.Pause(id)
+			if err == nil {
+				st.mu.Lock()
+				st.paused[id] = true
+				st.mu.Unlock()
+			}
+			x.record(history.FaultPause, id.String(), id, err)
+		}
+	case Resume:
+		x.resume(x.resolve(op, op.Target, st.pausedIDs(), poolPaused, false))
+	case Skew:
+		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
+			x.setClock(id, op.Rate, fmt.Sprintf("%s rate %s", id, fmtFloat(op.Rate)), nil)
+		}
+	case Strobe:
+		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
+			x.strobe(id, op)
+		}
+	case ClockReset:
+		for _, id := range x.resolve(op, op.Target, st.clockIDs(), poolClocks, false) {
+			x.resetClock(id, id.String())
+		}
+	case AddNode:
+		x.addNode(op.Learner, "")
+	case RemoveNode:
+		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
+			x.removeNode(id, id.String())
+		}
+	case Promote:
+		var learners []world.NodeID
+		for _, id := range w.Nodes() {
+			if s, ok := w.Status(id); ok && s.Learner {
+				learners = append(learners, id)
+			}
+		}
+		for _, id := range x.resolve(op, op.Target, learners, poolLearner, false) {
+			x.record(FaultPromote, id.String(), id, w.PromoteNode(id))
+		}
+	case Replace:
+		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
+			if x.removeNode(id, id.String()+" (replace)") {
+				x.addNode(false, " (replaces "+id.String()+")")
+			}
+		}
+	case SnapshotIsolate:
+		x.snapshotIsolate(op)
+	case HealAllKind:
+		x.healAll()
+	}
+}
+
+func (x *executor) partition(op Op) {
+	in := shapeInput{nodes: x.w.Nodes(), rng: x.w.Rand()}
+	switch op.Shape {
+	case IsolateLeader, LeaderMinority, LeaderMajority:
+		if in.leader = x.leader(true); in.leader == 0 {
+			x.note(op, "no leader")
+			return
+		}
+	case Isolate:
+		if in.a = x.resolve(op, op.Target, in.nodes, poolMembers, true); len(in.a) == 0 {
+			return
+		}
+	case OneWay:
+		if in.a = x.resolve(op, op.Target, in.nodes, poolMembers, true); len(in.a) == 0 {
+			return
+		}
+		if in.b = x.resolve(op, op.To, without(in.nodes, in.a), "members outside the first target", true); len(in.b) == 0 {
+			return
+		}
+	}
+	r, desc, err := buildPartition(op.Shape, in)
+	if err != nil {
+		x.note(op, err.Error())
+		return
+	}
+	err = x.w.SetReach(r)
+	stateOf(x.w).bumpReach()
+	x.record(history.FaultPartition, desc, 0, err)
+}
+
+// heal restores reachability and clears packet faults.
+func (x *executor) heal(value string) {
+	err := errors.Join(x.w.SetReach(world.Reach{}), x.w.SetPacket(world.Packet{}))
+	stateOf(x.w).bumpReach()
+	x.record(history.FaultHeal, value, 0, err)
+}
+
+func (x *executor) packet(op Op) {
+	spec := op.Packet
+	p := world.Packet{Delay: spec.Delay, Jitter: spec.Jitter, Loss: spec.Loss, Duplicate: spec.Dup, Reorder: spec.Reorder}
+	switch {
+	case len(spec.Links) > 0:
+		p.Links = slices.Clone(spec.Links)
+	case !spec.Of.IsZero():
+		members := x.w.Nodes()
+		ids := x.resolve(op, spec.Of, members, poolMembers, true)
+		for _, a := range ids {
+			for _, b := range members {
+				if a == b {
+					continue
+				}
+				p.Links = append(p.Links, [2]world.NodeID{a, b})
+				if !slices.Contains(ids, b) {
+					p.Links = append(p.Links, [2]world.NodeID{b, a})
+				}
+			}
+		}
+		if len(p.Links) == 0 {
+			if len(ids) > 0 {
+				x.note(op, "the target has no links to other members")
+			}
+			return
+		}
+		slices.SortFunc(p.Links, func(a, b [2]world.NodeID) int {
+			if c := cmpID(a[0], b[0]); c != 0 {
+				return c
+			}
+			return cmpID(a[1], b[1])
+		})
+		spec.Of, spec.Links = Target{}, p.Links
+	}
+	desc := strings.TrimPrefix(Op{Kind: Packet, Packet: spec}.String(), "packet ")
+	x.record(history.FaultPacket, desc, 0, x.w.SetPacket(p))
+}

@@ -1,0 +1,256 @@
+package nemesis
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// restart restarts crashed nodes. Those that cannot restart because their
+// data is gone (their crash lost data and the world refused the restart)
+// are replaced, after every plain restart, so that the quorum a
+// replacement needs has the best chance to be up. Other failures are
+// noted and the node stays crashed.
+func (x *executor) restart(ids []world.NodeID) {
+	st := stateOf(x.w)
+	type lost struct {
+		id  world.NodeID
+		err error
+	}
+	var replace []lost
+	for _, id := range ids {
+		st.mu.Lock()
+		fate := st.crashed[id]
+		st.mu.Unlock()
+		err := x.w.Restart(id)
+		switch {
+		case err == nil:
+			st.mu.Lock()
+			delete(st.crashed, id)
+			st.mu.Unlock()
+			x.record(history.FaultRestart, id.String(), id, nil)
+		case fate != world.KeepWritten:
+			replace = append(replace, lost{id, err})
+		default:
+			x.record(history.FaultNote, "restart "+id.String(), id, fmt.Errorf("restart failed; %s stays down: %w", id, err))
+		}
+	}
+	for _, l := range replace {
+		// The old ID is gone for good: remove it and add a new node.
+		if err := x.w.RemoveNode(l.id); err != nil {
+			x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", l.id, l.err), l.id, err)
+			continue // still a crashed member: a later restart tries again
+		}
+		x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", l.id, l.err), l.id, nil)
+		st.forget(l.id)
+		nid := x.addNode(false, " (replaces "+l.id.String()+")")
+		what := fmt.Sprintf("%s replaced by %s", l.id, nid)
+		if nid == 0 {
+			what = fmt.Sprintf("%s removed; adding a replacement failed", l.id)
+		}
+		x.record(history.FaultRestart, what, l.id, nil)
+	}
+}
+
+func (x *executor) resume(ids []world.NodeID) {
+	st := stateOf(x.w)
+	for _, id := range ids {
+		if err := x.w.Resume(id); err != nil {
+			x.record(history.FaultNote, "resume "+id.String(), id, fmt.Errorf("resume failed: %w", err))
+			continue
+		}
+		st.mu.Lock()
+		delete(st.paused, id)
+		st.mu.Unlock()
+		x.record(history.FaultResume, id.String(), id, nil)
+	}
+}
+
+// setClock sets a node's clock rate, ending any earlier skew or strobe of
+// it first (recorded as a clock-reset, so windows pair), and records the
+// change. It returns the new clock (nil if the world refused).
+func (x *executor) setClock(id world.NodeID, rate float64, value string, c *clock) *clock {
+	st := stateOf(x.w)
+	if c == nil {
+		c = &clock{}
+	}
+	st.mu.Lock()
+	old := st.clocks[id]
+	st.clocks[id] = c
+	st.mu.Unlock()
+	if old != nil {
+		old.stop(func() {})
+		x.record(history.FaultClockReset, id.String()+" (superseded)", id, nil)
+	}
+	if err := x.w.SetClockRate(id, rate); err != nil {
+		st.mu.Lock()
+		delete(st.clocks, id)
+		st.mu.Unlock()
+		x.record(history.FaultNote, value, id, fmt.Errorf("clock change failed: %w", err))
+		return nil
+	}
+	x.record(history.FaultClock, value, id, nil)
+	return c
+}
+
+// strobe alternates a node's clock between the low and the high rate,
+// each for a period, in a background task until its clock is reset.
+func (x *executor) strobe(id world.NodeID, op Op) {
+	c := x.setClock(id, op.Low, fmt.Sprintf("%s strobe %s/%s every %s", id, fmtFloat(op.Low), fmtFloat(op.High), op.Period), nil)
+	if c == nil {
+		return
+	}
+	w := x.w
+	w.Go("nemesis strobe "+id.String(), func() {
+		rates := [2]float64{op.Low, op.High}
+		for i := 1; ; i++ {
+			w.Sleep(op.Period)
+			c.mu.Lock()
+			if c.stopped {
+				c.mu.Unlock()
+				return
+			}
+			_ = w.SetClockRate(id, rates[i%2]) // a removed or unknown node: the reset will say
+			c.mu.Unlock()
+		}
+	})
+}
+
+func (x *executor) resetClock(id world.NodeID, value string) {
+	st := stateOf(x.w)
+	st.mu.Lock()
+	c := st.clocks[id]
+	delete(st.clocks, id)
+	st.mu.Unlock()
+	var err error
+	set := func() { err = x.w.SetClockRate(id, 1) }
+	if c != nil {
+		c.stop(set)
+	} else {
+		set()
+	}
+	x.record(history.FaultClockReset, value, id, err)
+}
+
+// addNode adds a node and records it; it returns the new ID (0 if none
+// was created). A timeout is recorded with the ID: the node may still join.
+func (x *executor) addNode(learner bool, why string) world.NodeID {
+	id, err := x.w.AddNode(learner)
+	role := "voter"
+	if learner {
+		role = "learner"
+	}
+	name := "no node"
+	if id != 0 {
+		name = id.String()
+	}
+	x.record(history.FaultAddNode, name+" "+role+why, id, err)
+	return id
+}
+
+// removeNode removes a member; true if the world did.
+func (x *executor) removeNode(id world.NodeID, value string) bool {
+	err := x.w.RemoveNode(id)
+	if err == nil {
+		stateOf(x.w).forget(id)
+	}
+	x.record(history.FaultRemoveNode, value, id, err)
+	return err == nil
+}
+
+// snapshotIsolate cuts followers off until the leader has applied gap
+// entries more than any of them, then heals, so that they can catch up
+// only by snapshot.
+func (x *executor) snapshotIsolate(op Op) {
+	w, st := x.w, stateOf(x.w)
+	leader := x.leader(true)
+	if leader == 0 {
+		x.note(op, "no leader")
+		return
+	}
+	pool := without(x.upMembers(), []world.NodeID{leader})
+	ids := x.resolve(op, op.Target, pool, "running followers", true)
+	if len(ids) == 0 {
+		return
+	}
+	gap, timeout := uint64(op.Gap), op.Timeout
+	if gap == 0 {
+		gap = DefaultSnapshotGap
+	}
+	if timeout == 0 {
+		timeout = DefaultSnapshotTimeout
+	}
+	rest := without(w.Nodes(), ids)
+	err := w.SetReach(world.Groups(ids, rest))
+	gen := st.bumpReach()
+	x.record(history.FaultPartition, fmt.Sprintf("snapshot-isolate %s | %s until the leader is %d entries ahead (timeout %s)",
+		fmtIDs(ids), fmtIDs(rest), gap, timeout), 0, err)
+	if err != nil {
+		return
+	}
+	st.mu.Lock()
+	st.watchers++
+	st.mu.Unlock()
+	x.spawn("nemesis snapshot-isolate", func() {
+		defer func() {
+			st.mu.Lock()
+			st.watchers--
+			st.mu.Unlock()
+			release(w)
+		}()
+		x.watchSnapshot(ids, gen, gap, timeout)
+	})
+}
+
+func (x *executor) watchSnapshot(ids []world.NodeID, gen, gap uint64, timeout time.Duration) {
+	w, st := x.w, stateOf(x.w)
+	applied := map[world.NodeID]uint64{} // last known, for nodes that stop answering
+	start := w.Now()
+	for {
+		for _, id := range ids {
+			if s, ok := w.Status(id); ok {
+				applied[id] = s.Applied
+			}
+		}
+		var behind uint64
+		for _, id := range ids {
+			behind = max(behind, applied[id])
+		}
+		lead, ok := w.Leader()
+		var ahead uint64
+		if ok && !slices.Contains(ids, lead) {
+			if s, ok := w.Status(lead); ok && s.Applied > behind {
+				ahead = s.Applied - behind
+			}
+			if ahead >= gap {
+				x.heal(fmt.Sprintf("snapshot-isolate of %s ended: leader %s is %d entries ahead (gap %d)", fmtIDs(ids), lead, ahead, gap))
+				return
+			}
+		}
+		if w.Now()-start >= timeout {
+			x.heal(fmt.Sprintf("snapshot-isolate of %s ended: timed out after %s with the leader %d entries ahead (gap %d)", fmtIDs(ids), timeout, ahead, gap))
+			return
+		}
+		w.Sleep(pollEvery)
+		if st.reach() != gen || x.stopped() {
+			return // someone else changed the network (or the run is stopping): not ours to heal
+		}
+	}
+}
+
+// healAll ends everything: the network first, so that restarted and
+// replacement nodes can reach the cluster; then paused nodes, crashed
+// nodes and clocks.
+func (x *executor) healAll() {
+	st := stateOf(x.w)
+	x.heal("heal-all")
+	x.resume(st.pausedIDs())
+	x.restart(st.crashedIDs())
+	for _, id := range st.clockIDs() {
+		x.resetClock(id, id.String())
+	}
+	release(x.w)
+}

@@ -1,0 +1,280 @@
+package nemesis
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/world"
+	"pgregory.net/rapid"
+)
+
+// families lists the fault families in the order they are documented.
+var families = []string{"partition", "packet", "kill", "pause", "clock", "disk", "membership", "snapshot"}
+
+// Families returns the fault families a generator can draw from.
+func Families() []string { return slices.Clone(families) }
+
+// GenOptions shapes a generated schedule.
+type GenOptions struct {
+	Duration time.Duration // test length
+	// FinalHeal is when heal-all runs (default Duration - max(5s,
+	// Duration/4)); nothing comes after it.
+	FinalHeal time.Duration
+	Kinds     []string // fault families allowed (see Families); empty = all
+	Nodes     int      // initial cluster size, for explicit links (default 5)
+}
+
+func (o GenOptions) withDefaults() GenOptions {
+	if o.FinalHeal == 0 {
+		o.FinalHeal = max(0, o.Duration-max(5*time.Second, o.Duration/4))
+	}
+	if len(o.Kinds) == 0 {
+		o.Kinds = Families()
+	} else {
+		o.Kinds = slices.Clone(o.Kinds)
+		sort.Strings(o.Kinds)
+		o.Kinds = slices.Compact(o.Kinds)
+	}
+	if o.Nodes == 0 {
+		o.Nodes = 5
+	}
+	return o
+}
+
+// Validate reports options Generate cannot honour.
+func (o GenOptions) Validate() error {
+	if o.Duration <= 0 {
+		return fmt.Errorf("nemesis: test duration must be positive, got %s", o.Duration)
+	}
+	if o.FinalHeal < 0 || o.FinalHeal > o.Duration {
+		return fmt.Errorf("nemesis: final heal at %s is outside the test (0 to %s)", o.FinalHeal, o.Duration)
+	}
+	if o.Nodes < 0 {
+		return fmt.Errorf("nemesis: node count must not be negative, got %d", o.Nodes)
+	}
+	for _, k := range o.Kinds {
+		if !slices.Contains(families, k) {
+			return fmt.Errorf("nemesis: unknown fault family %q%s (want some of %s)", k, suggest(k, families), strings.Join(families, ", "))
+		}
+	}
+	return nil
+}
+
+// Generate draws a random schedule, swarm style (Groce et al., "Swarm
+// Testing"): the seed first picks a random non-empty subset of the allowed
+// families and a mean gap between faults, then emits faults from that
+// subset with random parameters, each followed by its own heal after a
+// hold of 1–8 s (unless that falls after the final heal). Faults of
+// different families may overlap. The schedule ends with heal-all at
+// FinalHeal. It uses its own PRNG, so the same seed and options give the
+// same schedule whatever the world. It panics on options that fail
+// Validate.
+func Generate(seed uint64, opts GenOptions) Schedule {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
+	o := opts.withDefaults()
+	rng := rand.New(rand.NewPCG(seed, 0x6e656d65736973)) // "nemesis"
+	c := pcgChooser{rng}
+	subset := slices.Clone(o.Kinds)
+	rng.Shuffle(len(subset), func(i, j int) { subset[i], subset[j] = subset[j], subset[i] })
+	subset = subset[:1+rng.IntN(len(subset))]
+	sort.Strings(subset)
+	// Mean gap between fault starts: 0.5 s to 8 s, log-uniform.
+	meanGap := 500 * time.Millisecond * time.Duration(math.Round(math.Pow(2, 4*rng.Float64())*1000)) / 1000
+	var evs []Event
+	t := time.Duration(0)
+	for {
+		gap := time.Duration(rng.ExpFloat64() * float64(meanGap))
+		t += max(100*time.Millisecond, gap).Truncate(time.Millisecond)
+		if t >= o.FinalHeal {
+			break
+		}
+		fam := subset[rng.IntN(len(subset))]
+		evs = append(evs, drawFault(c, fam, t, o)...)
+	}
+	return finish(evs, o)
+}
+
+// ScheduleGen draws schedules from rapid primitives: a list of faults,
+// each a small structured draw (a time in milliseconds, a family, its
+// parameters), sorted afterwards and closed by heal-all at FinalHeal, so
+// that rapid can shrink a failing schedule to a few mild faults.
+func ScheduleGen(opts GenOptions) *rapid.Generator[Schedule] {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
+	o := opts.withDefaults()
+	fault := rapid.Custom(func(t *rapid.T) []Event {
+		if o.FinalHeal < time.Millisecond {
+			return nil
+		}
+		at := time.Duration(rapid.IntRange(0, int(o.FinalHeal/time.Millisecond)-1).Draw(t, "at_ms")) * time.Millisecond
+		fam := o.Kinds[rapid.IntRange(0, len(o.Kinds)-1).Draw(t, "family")]
+		return drawFault(rapidChooser{t}, fam, at, o)
+	})
+	return rapid.Custom(func(t *rapid.T) Schedule {
+		var evs []Event
+		for _, f := range rapid.SliceOfN(fault, 0, 24).Draw(t, "faults") {
+			evs = append(evs, f...)
+		}
+		return finish(evs, o)
+	})
+}
+
+// finish sorts the events, keeps at most one wipe outstanding (a later
+// wipe before the first is restarted becomes lose-unsynced: wiping several
+// nodes at once may lose acknowledged data legitimately), and ends with
+// heal-all.
+func finish(evs []Event, o GenOptions) Schedule {
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At < evs[j].At })
+	wiped := false
+	for i := range evs {
+		switch evs[i].Op.Kind {
+		case Wipe:
+			if wiped {
+				evs[i].Op.Kind = LoseUnsynced
+			}
+			wiped = true
+		case Restart:
+			wiped = false
+		}
+	}
+	evs = append(evs, Event{At: o.FinalHeal, Op: Op{Kind: HealAllKind}})
+	return Schedule{Events: evs}
+}
+
+// chooser is the source of a generator's choices: a PRNG, or rapid.
+type chooser interface {
+	intn(n int, label string) int
+}
+
+type pcgChooser struct{ r *rand.Rand }
+
+func (c pcgChooser) intn(n int, _ string) int { return c.r.IntN(n) }
+
+type rapidChooser struct{ t *rapid.T }
+
+func (c rapidChooser) intn(n int, label string) int { return rapid.IntRange(0, n-1).Draw(c.t, label) }
+
+func choose[T any](c chooser, label string, xs ...T) T { return xs[c.intn(len(xs), label)] }
+
+// drawFault draws one fault of family fam starting at at, with its heal
+// after a hold of 1–8 s if that comes before the final heal. The first
+// choice of every draw is the mildest, so shrinking goes there.
+func drawFault(c chooser, fam string, at time.Duration, o GenOptions) []Event {
+	hold := time.Second + time.Duration(c.intn(7001, "hold_ms"))*time.Millisecond
+	evs := []Event{}
+	add := func(d time.Duration, op Op) {
+		if at+d < o.FinalHeal || d == 0 {
+			evs = append(evs, Event{At: at + d, Op: op})
+		}
+	}
+	sel := func(label string, ss ...Selector) Target { return Sel(choose(c, label, ss...)) }
+	switch fam {
+	case "partition":
+		op := Op{Kind: Partition, Shape: choose(c, "shape", shapes...)}
+		switch op.Shape {
+		case Isolate:
+			op.Target = sel("isolate", One, Leader, Minority)
+		case OneWay:
+			pair := choose(c, "one-way", [2]Selector{Leader, Followers}, [2]Selector{One, One}, [2]Selector{Leader, One}, [2]Selector{One, All}, [2]Selector{Minority, Majority})
+			op.Target, op.To = Sel(pair[0]), Sel(pair[1])
+		}
+		add(0, op)
+		add(hold, Op{Kind: Heal})
+	case "packet":
+		add(0, Op{Kind: Packet, Packet: drawPacket(c, o.Nodes)})
+		add(hold, Op{Kind: Heal})
+	case "kill":
+		add(0, Op{Kind: Kill, Target: sel("target", One, Minority, Leader, Followers, Majority, Random, All)})
+		add(hold, Op{Kind: Restart, Target: Sel(All)})
+	case "pause":
+		add(0, Op{Kind: Pause, Target: sel("target", One, Minority, Leader, Followers, Majority, Random, All)})
+		add(hold, Op{Kind: Resume, Target: Sel(All)})
+	case "clock":
+		t := sel("target", One, Leader, Minority, Random, All)
+		if c.intn(2, "strobe") == 0 {
+			add(0, Op{Kind: Skew, Target: t, Rate: choose(c, "rate", 2.0, 0.5, 4.0, 0.25, 1.25, 0.8)})
+		} else {
+			add(0, Op{Kind: Strobe, Target: t, Low: choose(c, "low", 0.5, 0.25), High: choose(c, "high", 2.0, 4.0),
+				Period: choose(c, "period", time.Second, 500*time.Millisecond, 100*time.Millisecond, 2*time.Second)})
+		}
+		add(hold, Op{Kind: ClockReset, Target: Sel(All)})
+	case "disk":
+		switch c.intn(3, "disk") {
+		case 0:
+			add(0, Op{Kind: LoseUnsynced, Target: sel("target", One, Minority, Leader, Majority, All)})
+		case 1:
+			add(0, Op{Kind: TornWrite, Target: sel("target", One, Minority, Leader, Majority, All)})
+		default:
+			add(0, Op{Kind: Wipe, Target: sel("target", One, Leader)})
+		}
+		add(hold, Op{Kind: Restart, Target: Sel(All)})
+	case "membership":
+		// Each variant leaves the cluster size as it found it.
+		switch c.intn(4, "membership") {
+		case 0:
+			add(0, Op{Kind: Replace, Target: sel("target", One, Leader)})
+		case 1:
+			add(0, Op{Kind: RemoveNode, Target: sel("target", One, Leader)})
+			add(hold, Op{Kind: AddNode})
+		case 2:
+			add(0, Op{Kind: AddNode})
+			add(hold, Op{Kind: RemoveNode, Target: sel("target", One, Leader)})
+		default:
+			add(0, Op{Kind: AddNode, Learner: true})
+			add(hold/2, Op{Kind: Promote, Target: Sel(One)})
+			add(hold, Op{Kind: RemoveNode, Target: Sel(One)})
+		}
+	case "snapshot":
+		add(0, Op{Kind: SnapshotIsolate, Target: sel("target", One, Minority),
+			Gap: choose(c, "gap", 0, 50, 100, 500), Timeout: choose(c, "timeout", 0, 10*time.Second, 30*time.Second)})
+	}
+	return evs
+}
+
+func drawPacket(c chooser, nodes int) PacketSpec {
+	var p PacketSpec
+	if c.intn(2, "loss?") == 0 {
+		p.Loss = choose(c, "loss", 0.1, 0.05, 0.2, 0.5)
+	}
+	if c.intn(2, "dup?") == 1 {
+		p.Dup = choose(c, "dup", 0.05, 0.1, 0.3)
+	}
+	if c.intn(2, "reorder?") == 1 {
+		p.Reorder = choose(c, "reorder", 0.1, 0.3, 0.5)
+	}
+	if c.intn(2, "delay?") == 1 {
+		p.Delay = choose(c, "delay", 20*time.Millisecond, 5*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond)
+		p.Jitter = p.Delay / time.Duration(choose(c, "jitter", 2, 1, 4))
+	}
+	if p.Loss == 0 && p.Dup == 0 && p.Reorder == 0 && p.Delay == 0 {
+		p.Loss = 0.1 // nothing drawn: a packet fault needs some effect
+	}
+	switch c.intn(4, "links") {
+	case 1:
+		p.Of = Sel(Leader)
+	case 2:
+		p.Of = Sel(One)
+	case 3:
+		if nodes >= 2 {
+			a := world.NodeID(1 + c.intn(nodes, "from"))
+			b := world.NodeID(1 + c.intn(nodes-1, "to"))
+			if b >= a {
+				b++
+			}
+			p.Links = [][2]world.NodeID{{a, b}}
+			if c.intn(2, "both-ways") == 1 {
+				p.Links = append(p.Links, [2]world.NodeID{b, a})
+				slices.SortFunc(p.Links, func(x, y [2]world.NodeID) int { return cmpID(x[0], y[0]) })
+			}
+		}
+	}
+	return p
+}

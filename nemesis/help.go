@@ -1,0 +1,93 @@
+package nemesis
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// vocab is one row of the vocabulary table.
+type vocab struct {
+	family  string // fault family ("" for healers: they end a family's faults)
+	form    string // text form
+	does    string
+	uses    string // world methods
+	example string // a line that parses (tested)
+}
+
+var vocabulary = []vocab{
+	{"partition", "partition halves", "first half of the nodes by ID | the rest", "SetReach", "partition halves"},
+	{"partition", "partition random-halves", "a random half | the rest", "SetReach", "partition random-halves"},
+	{"partition", "partition isolate <target>", "the target's nodes | everyone else", "SetReach", "partition isolate n2"},
+	{"partition", "partition isolate-leader", "the leader | everyone else", "SetReach, Leader", "partition isolate-leader"},
+	{"partition", "partition leader-minority", "leader + ⌊(n-1)/2⌋-1 others | the rest (elects anew)", "SetReach, Leader", "partition leader-minority"},
+	{"partition", "partition leader-majority", "leader + ⌊n/2⌋ others | the rest", "SetReach, Leader", "partition leader-majority"},
+	{"partition", "partition majorities-ring", "random ring; each node hears the majority around it", "SetReach", "partition majorities-ring"},
+	{"partition", "partition bridge", "two halves that only one node (the bridge) joins", "SetReach", "partition bridge"},
+	{"partition", "partition minority-third", "a random ⌊n/3⌋ (at least 1) | the rest", "SetReach", "partition minority-third"},
+	{"partition", "partition one-way <a> <b>", "a's messages to b are dropped; a still hears b", "SetReach", "partition one-way leader followers"},
+	{"", "heal", "reachability restored, packet faults cleared", "SetReach, SetPacket", "heal"},
+	{"packet", "packet <param>=<value>…", "add packet faults (parameters below)", "SetPacket", "packet loss=0.2 dup=0.05 reorder=0.1 delay=20ms jitter=10ms links=all"},
+	{"kill", "kill <target>", "crash; the page cache survives (a process crash)", "Crash(KeepWritten)", "kill minority"},
+	{"", "restart <target>", "restart crashed nodes; replace those whose data is lost", "Restart (RemoveNode, AddNode)", "restart all"},
+	{"pause", "pause <target>", "freeze (SIGSTOP)", "Pause", "pause leader"},
+	{"", "resume <target>", "thaw paused nodes", "Resume", "resume all"},
+	{"clock", "skew <target> <rate>", "clock runs at rate × real speed (0.5 half, 2 double)", "SetClockRate", "skew leader 2"},
+	{"clock", "strobe <target> <low> <high> <period>", "rate alternates low/high each period until clock-reset", "SetClockRate", "strobe one 0.5 2 200ms"},
+	{"", "clock-reset <target>", "rate back to 1, strobes stopped", "SetClockRate", "clock-reset all"},
+	{"disk", "lose-unsynced <target>", "crash losing un-fsynced writes (power failure)", "Crash(LoseUnsynced)", "lose-unsynced majority"},
+	{"disk", "torn-write <target>", "crash mid-write: only a prefix of it survives", "Crash(TornWrite)", "torn-write one"},
+	{"disk", "wipe <target>", "crash losing everything; restart replaces the node", "Crash(Wipe)", "wipe n3"},
+	{"membership", "add-node [learner]", "a new node (new ID) joins as a voter or a learner", "AddNode", "add-node learner"},
+	{"membership", "remove-node <target>", "remove members (voters or learners)", "RemoveNode", "remove-node one"},
+	{"membership", "promote <target>", "learners become voters", "PromoteNode", "promote one"},
+	{"membership", "replace <target>", "remove each node and add a new voter", "RemoveNode, AddNode", "replace followers"},
+	{"snapshot", "snapshot-isolate <target> gap= timeout=", "isolate followers until the leader is gap entries ahead; heal", "SetReach, Status", "snapshot-isolate one gap=100 timeout=30s"},
+	{"", "heal-all", "heal, resume, restart (or replace), reset clocks", "all of the above", "heal-all"},
+}
+
+const helpIntro = `Fault schedules: one event a line, "<time> <op> <args>", times since the
+test started (5.0s, 12.5s), non-decreasing; # starts a comment.
+
+Targets, resolved when the op runs with the run's seeded PRNG: one,
+minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1), all, leader, followers, random
+(a non-empty subset), or nodes (n1,n3). Restart, resume and clock-reset
+pick among the nodes the nemesis crashed, paused or skewed; promote among
+learners; the others among the members. Leader targets wait up to 3s for
+an election. Partitions replace each other; heal ends all of them and
+every packet fault.
+
+Packet parameters (at least one fault): loss=P dup=P reorder=P (P a
+probability), delay=D jitter=D (Go durations: 20ms), links=all (default),
+links=n1->n2,n3->n1 (directed links), or links=<target> (every link to and
+from its nodes). snapshot-isolate: gap=N entries (default 200), timeout=D
+(default 20s), then heal whatever happened.
+`
+
+// Help returns the vocabulary table (kind, arguments, what it does, which
+// world methods it uses) with the rules of the text form, for splitbrain
+// run --help.
+func Help() string {
+	var b strings.Builder
+	b.WriteString(helpIntro)
+	b.WriteByte('\n')
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	tw.Write([]byte("KIND\tARGS\tWHAT IT DOES\tWORLD\n"))
+	for _, v := range vocabulary {
+		kind, args, _ := strings.Cut(v.form, " ")
+		tw.Write([]byte(kind + "\t" + args + "\t" + v.does + "\t" + v.uses + "\n"))
+	}
+	tw.Flush()
+	b.WriteString("\nFault families, for generated schedules:\n")
+	for _, f := range families {
+		var ks []string
+		for _, v := range vocabulary {
+			k, _, _ := strings.Cut(v.form, " ")
+			if v.family == f && (len(ks) == 0 || ks[len(ks)-1] != k) {
+				ks = append(ks, k)
+			}
+		}
+		fmt.Fprintf(&b, "  %-11s %s\n", f, strings.Join(ks, ", "))
+	}
+	return b.String()
+}

@@ -1,0 +1,129 @@
+package nemesis
+
+import (
+	"sync"
+
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// state is what the nemesis has done to a world and not yet undone: the
+// nodes it crashed (and how), paused, or whose clocks it changed. Restart,
+// resume and clock-reset resolve their targets among these, and HealAll
+// undoes all of them. It lives in a registry keyed by the world so that
+// HealAll(w, rec) finds what an earlier Execute(w, …) left; an entry is
+// dropped as soon as nothing is outstanding.
+type state struct {
+	mu       sync.Mutex
+	crashed  map[world.NodeID]world.DiskFate
+	paused   map[world.NodeID]bool
+	clocks   map[world.NodeID]*clock
+	reachGen uint64 // bumped by every change of reachability
+	watchers int    // snapshot-isolate tasks watching reachGen
+}
+
+// clock is a node's changed clock; a strobe task runs until stopped.
+type clock struct {
+	mu      sync.Mutex
+	stopped bool
+}
+
+// stop ends a strobe (no-op for a plain skew) and, under the same lock,
+// sets the rate, so that a strobe task cannot set its rate afterwards.
+func (c *clock) stop(set func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	set()
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[world.World]*state{}
+)
+
+// stateOf returns the world's state, creating it if needed.
+func stateOf(w world.World) *state {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	st := registry[w]
+	if st == nil {
+		st = &state{crashed: map[world.NodeID]world.DiskFate{}, paused: map[world.NodeID]bool{}, clocks: map[world.NodeID]*clock{}}
+		registry[w] = st
+	}
+	return st
+}
+
+// release drops the world's entry if nothing is outstanding.
+func release(w world.World) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	st := registry[w]
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	empty := len(st.crashed) == 0 && len(st.paused) == 0 && len(st.clocks) == 0 && st.watchers == 0
+	st.mu.Unlock()
+	if empty {
+		delete(registry, w)
+	}
+}
+
+func (st *state) crashedIDs() []world.NodeID {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return sortedKeys(st.crashed)
+}
+
+func (st *state) pausedIDs() []world.NodeID {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return sortedKeys(st.paused)
+}
+
+func (st *state) clockIDs() []world.NodeID {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return sortedKeys(st.clocks)
+}
+
+func (st *state) isCrashed(id world.NodeID) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	_, ok := st.crashed[id]
+	return ok
+}
+
+func (st *state) bumpReach() uint64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.reachGen++
+	return st.reachGen
+}
+
+func (st *state) reach() uint64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.reachGen
+}
+
+// forget drops a node that left the cluster, stopping its strobe.
+func (st *state) forget(id world.NodeID) {
+	st.mu.Lock()
+	c := st.clocks[id]
+	delete(st.crashed, id)
+	delete(st.paused, id)
+	delete(st.clocks, id)
+	st.mu.Unlock()
+	if c != nil {
+		c.stop(func() {})
+	}
+}
+
+func sortedKeys[V any](m map[world.NodeID]V) []world.NodeID {
+	out := make([]world.NodeID, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	return world.SortIDs(out)
+}
