@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/splitbrain/splitbrain/harness"
+	"github.com/splitbrain/splitbrain/harness/history"
+)
+
+func newCheckCmd() *cobra.Command {
+	var o harness.CheckOptions
+	var initial string
+	var liveness, timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "check PATH",
+		Short: "Check a stored run directory or a history file",
+		Long: `Check re-checks a run directory (its history.jsonl; the verdict goes to check.json,
+results.json is left as the run wrote it) or checks a history file: our JSONL, a
+Jepsen EDN history (history.edn, or a vector of op maps), or jepsen.util log
+lines. A history file's results land in <results>/check/<UTC time>/.
+
+Malformed input is reported with file:line and exit code 2. A torn final line
+(a writer killed mid-line) is dropped with a warning; the rest is checked.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch initial {
+			case "nil", "":
+			default:
+				o.Initial = history.Str(initial)
+			}
+			o.LivenessBound, o.Timeout = liveness, timeout
+			out, err := harness.Check(cmd.Context(), args[0], o)
+			if err != nil {
+				return classify(err)
+			}
+			fmt.Print(harness.Summary(out.Results, nil, isTerminal(os.Stdout)))
+			if code := harness.ExitCode(out.Results.Valid); code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Format, "format", "", "history format: jsonl, edn or jepsen-log (default: detect)")
+	f.StringVar(&initial, "initial", "nil", "initial register value: nil, or a value such as 0 (Jepsen cas-register tests)")
+	f.StringVar(&o.Results, "results", "results", "results directory (for history files)")
+	f.DurationVar(&liveness, "liveness-bound", 0, "liveness bound (default: the run's, else 10s)")
+	f.DurationVar(&timeout, "check-timeout", 0, "bound on the linearizability check (0: none)")
+	return cmd
+}

@@ -1,0 +1,183 @@
+package harness
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/gitstamp"
+	"github.com/splitbrain/splitbrain/harness/history"
+	"github.com/splitbrain/splitbrain/harness/world"
+	"github.com/splitbrain/splitbrain/model"
+)
+
+// Files of a run directory.
+const (
+	TestFile     = "test.json"
+	HistoryFile  = "history.jsonl"
+	ResultsFile  = "results.json"
+	ScheduleFile = "schedule.txt"
+	ReproFile    = "repro"
+	LinearHTML   = "linearizability.html"
+	TimelineFile = "timeline.html"
+	LogsDir      = "logs"
+)
+
+// Invariants is the verdict of the raft safety invariants (checked by the
+// sim as it runs; the process world cannot see inside its nodes).
+type Invariants struct {
+	Valid     model.Validity        `json:"valid"`
+	Skipped   bool                  `json:"skipped,omitempty"` // the world could not check them
+	Checked   map[string]int        `json:"checked,omitempty"` // invariant -> times checked
+	Violation *world.InvariantError `json:"violation,omitempty"`
+	Detail    string                `json:"detail"`
+}
+
+// FaultCount is how many nemesis events of one action a run recorded.
+type FaultCount struct {
+	F     string `json:"f"`
+	Count int    `json:"count"`
+}
+
+// Results is results.json: the verdict and everything behind it.
+type Results struct {
+	Valid           model.Validity        `json:"valid"`
+	Name            string                `json:"name"`
+	Mode            string                `json:"mode"`
+	Seed            uint64                `json:"seed"`
+	Nodes           int                   `json:"nodes"`
+	Bugs            []string              `json:"bugs,omitempty"`
+	Started         time.Time             `json:"started"`
+	Finished        time.Time             `json:"finished"`
+	WallSeconds     float64               `json:"wall_seconds"`
+	TestSeconds     float64               `json:"test_seconds"` // time covered by the history (virtual in the sim)
+	Ops             model.Stats           `json:"ops"`
+	Faults          []FaultCount          `json:"faults"`
+	FaultKinds      []string              `json:"fault_kinds,omitempty"`
+	Linearizability model.Linearizability `json:"linearizability"`
+	Liveness        model.Liveness        `json:"liveness"`
+	Invariants      Invariants            `json:"invariants"`
+	// Error is a failure of the run itself (the world, a script) rather
+	// than of the system under test; the history is still checked.
+	Error      string         `json:"error,omitempty"`
+	TornLine   int            `json:"torn_line,omitempty"` // check only: a torn final history line was dropped
+	Repro      string         `json:"repro"`
+	Dir        string         `json:"dir"`
+	Git        gitstamp.Stamp `json:"git"`
+	Plots      []string       `json:"plots,omitempty"`
+	Timeline   string         `json:"timeline,omitempty"`
+	Schedule   string         `json:"schedule,omitempty"`
+	HistoryOps int            `json:"history_events"`
+}
+
+// newRunDir creates <root>/<name>/<UTC timestamp>/ (with a suffix if two
+// runs start in the same millisecond) and its logs/ directory.
+func newRunDir(root, name string, now time.Time) (string, error) {
+	base := filepath.Join(root, name, now.UTC().Format("20060102T150405.000Z"))
+	dir := base
+	for i := 2; ; i++ {
+		err := os.MkdirAll(filepath.Dir(dir), 0o755)
+		if err == nil {
+			err = os.Mkdir(dir, 0o755)
+		}
+		if err == nil {
+			return dir, os.Mkdir(filepath.Join(dir, LogsDir), 0o755)
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+// pointLatest makes <root>/latest and <root>/<name>/latest point at dir
+// (relative links, replaced atomically).
+func pointLatest(root, dir string) error {
+	var errs []error
+	for _, at := range []string{root, filepath.Dir(dir)} {
+		rel, err := filepath.Rel(at, dir)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		tmp := filepath.Join(at, fmt.Sprintf(".latest-%d", os.Getpid()))
+		os.Remove(tmp)
+		if err := os.Symlink(rel, tmp); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, os.Rename(tmp, filepath.Join(at, "latest")))
+	}
+	return errors.Join(errs...)
+}
+
+// writeJSON writes v as indented JSON and syncs it.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileSync(path, append(b, '\n'))
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ReadResults reads a run directory's results.json.
+func ReadResults(dir string) (*Results, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ResultsFile))
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ResultsFile), err)
+	}
+	return &r, nil
+}
+
+// ReadTest reads a run directory's test.json.
+func ReadTest(dir string) (*Test, error) {
+	b, err := os.ReadFile(filepath.Join(dir, TestFile))
+	if err != nil {
+		return nil, err
+	}
+	var t Test
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, TestFile), err)
+	}
+	return &t, nil
+}
+
+// countFaults tallies the nemesis events of a history by action.
+func countFaults(events []history.Event) []FaultCount {
+	n := map[string]int{}
+	for _, e := range events {
+		if e.Process == history.Nemesis {
+			n[e.F]++
+		}
+	}
+	out := make([]FaultCount, 0, len(n))
+	for f, c := range n {
+		out = append(out, FaultCount{F: f, Count: c})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].F < out[j].F })
+	return out
+}

@@ -1,0 +1,265 @@
+package harness
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/gitstamp"
+	"github.com/splitbrain/splitbrain/harness/history"
+	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/report"
+	"github.com/splitbrain/splitbrain/harness/sim"
+	"github.com/splitbrain/splitbrain/harness/world"
+	"github.com/splitbrain/splitbrain/model"
+	"github.com/splitbrain/splitbrain/nemesis"
+	"github.com/splitbrain/splitbrain/workloads"
+)
+
+// World is the world a test runs in; see package world.
+type World = world.World
+
+// tickPeriod is the nodes' raft tick (ElectionTick 10: elections after
+// 1–2 s of silence, as etcd's defaults).
+const tickPeriod = 100 * time.Millisecond
+
+// Outcome is what Run hands back: where the run landed and its verdict.
+type Outcome struct {
+	Dir     string
+	Results *Results
+	Test    Test
+}
+
+// Run runs t: it builds the world, runs the workload under the fault
+// schedule, records the history as it goes, checks it, and writes the run
+// directory. The error is for runs that could not happen (bad Test: it
+// wraps ErrUsage; setup failures); a run that happened returns its
+// verdict in Outcome even if the world failed half-way (Results.Error).
+// Cancelling ctx stops the run early; what was recorded is still checked.
+func Run(ctx context.Context, t Test) (*Outcome, error) {
+	t.Defaults()
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if t.Seed == 0 {
+		var b [8]byte
+		cryptorand.Read(b[:])
+		t.Seed = binary.LittleEndian.Uint64(b[:])>>1 | 1
+	}
+	bugs, _ := raftkv.ParseBugs(strings.Join(t.Bugs, ","))
+	sched := t.Schedule
+	if sched == nil {
+		s := nemesis.Generate(t.Seed, nemesis.GenOptions{
+			Duration: time.Duration(t.Duration), FinalHeal: t.finalHeal(), Kinds: t.Nemesis, Nodes: t.Nodes})
+		sched = &s
+	}
+
+	started := time.Now()
+	dir, err := newRunDir(t.Results, t.Name, started)
+	if err != nil {
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
+	schedPath := filepath.Join(dir, ScheduleFile)
+	if err := writeFileSync(schedPath, []byte(sched.String())); err != nil {
+		return nil, err
+	}
+	absSched, _ := filepath.Abs(schedPath)
+	repro := t.ReproCommand(absSched)
+	if err := writeJSON(filepath.Join(dir, TestFile), testRecord{Test: t, Schedule: sched.String(), Versions: versions(), Repro: repro}); err != nil {
+		return nil, err
+	}
+	if err := writeFileSync(filepath.Join(dir, ReproFile), []byte(repro+"\n")); err != nil {
+		return nil, err
+	}
+	if err := pointLatest(t.Results, dir); err != nil {
+		return nil, fmt.Errorf("results/latest: %w", err)
+	}
+
+	w, err := newWorld(&t, bugs)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := history.NewRecorder(filepath.Join(dir, HistoryFile), func() int64 { return int64(w.Now()) })
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	var stopped atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			stopped.Store(true)
+		case <-done:
+		}
+	}()
+	runErr := w.Run(func() { drive(w, &t, *sched, rec, stopped.Load) })
+	close(done)
+	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
+		runErr = fmt.Errorf("writing node logs: %w", err)
+	}
+	checks := w.Checks()
+	closeErr := w.Close()
+	if err := rec.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("history: %w", err)
+	}
+	if closeErr != nil && runErr == nil {
+		runErr = closeErr
+	}
+
+	res := analyze(ctx, dir, rec.Events(), analyzeOptions{
+		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
+		checks: checks, runErr: runErr, mode: t.Mode,
+	})
+	res.Name, res.Mode, res.Seed, res.Nodes, res.Bugs = t.Name, t.Mode, t.Seed, t.Nodes, t.Bugs
+	res.Started, res.Finished = started.UTC(), time.Now().UTC()
+	res.WallSeconds = res.Finished.Sub(res.Started).Seconds()
+	res.Repro = repro
+	res.Schedule = ScheduleFile
+	res.FaultKinds = sched.Kinds()
+	if stopped.Load() {
+		res.Error = joinErr(res.Error, "interrupted: the run was stopped early")
+	}
+	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
+		return nil, err
+	}
+	return &Outcome{Dir: dir, Results: res, Test: t}, nil
+}
+
+func joinErr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+type testRecord struct {
+	Test
+	Schedule string            `json:"schedule"`
+	Versions map[string]string `json:"versions"`
+	Repro    string            `json:"repro"`
+}
+
+// drive is the main task: the workload and the nemesis run side by side
+// until the test time is up; then every fault is healed and the clients
+// finish their last operations.
+func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder, stopped func() bool) {
+	end := time.Duration(t.Duration)
+	wl, err := workloads.NewRegister(w, rec, t.Workload)
+	if err != nil {
+		panic(err) // validated before
+	}
+	clients := w.NewGroup()
+	wl.Run(clients, func() bool { return stopped() || w.Now() >= end })
+	nem := w.NewGroup()
+	nem.Go("nemesis", func() {
+		nemesis.ExecuteUntil(w, sched, rec, stopped)
+		nemesis.HealAll(w, rec)
+	})
+	nem.Wait()
+	clients.Wait()
+}
+
+func newWorld(t *Test, bugs raftkv.Bugs) (world.World, error) {
+	node := raftkv.Config{
+		SnapshotEvery: t.SnapshotEvery, CompactKeep: t.CompactKeep, Bugs: bugs,
+		// Give up a little before the client does, so the client hears why.
+		RequestTimeoutTicks: max(10, int(t.Workload.Timeout*4/5/tickPeriod)),
+	}
+	switch t.Mode {
+	case "sim":
+		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node})
+	default:
+		return nil, usagef("mode %q is not available yet", t.Mode)
+	}
+}
+
+// versions records what ran: this binary and the libraries that decide
+// verdicts.
+func versions() map[string]string {
+	v := map[string]string{}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v["go"] = bi.GoVersion
+		v["splitbrain"] = bi.Main.Version
+		for _, d := range bi.Deps {
+			switch d.Path {
+			case "go.etcd.io/raft/v3", "github.com/anishathalye/porcupine", "pgregory.net/rapid", "github.com/yuin/gopher-lua":
+				v[d.Path] = d.Version
+			}
+		}
+	}
+	return v
+}
+
+type analyzeOptions struct {
+	initial  *string
+	liveness time.Duration
+	timeout  time.Duration
+	checks   map[string]int
+	runErr   error
+	mode     string
+	torn     int
+}
+
+// analyze checks a history and writes the artefacts next to it:
+// linearizability.html on failure, the plots and the timeline.
+func analyze(ctx context.Context, dir string, events []history.Event, o analyzeOptions) *Results {
+	res := &Results{Dir: dir, HistoryOps: len(events), TornLine: o.torn}
+	if len(events) > 0 {
+		res.TestSeconds = time.Duration(events[len(events)-1].Time).Seconds()
+	}
+	lin, err := model.CheckLinearizable(events, model.Options{Initial: o.initial, Timeout: o.timeout, HTMLPath: filepath.Join(dir, LinearHTML)})
+	if err != nil {
+		res.Error = joinErr(res.Error, "linearizability check: "+err.Error())
+	}
+	res.Linearizability = lin
+	res.Ops = model.ComputeStats(events)
+	res.Liveness = model.CheckLiveness(events, o.liveness)
+	res.Faults = countFaults(events)
+	res.Invariants = invariantVerdict(o.mode, o.checks, o.runErr)
+	if o.runErr != nil {
+		var iv *world.InvariantError
+		if !errors.As(o.runErr, &iv) {
+			res.Error = joinErr(res.Error, o.runErr.Error())
+		}
+	}
+	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid)
+	if res.Error != "" && res.Valid == model.Valid {
+		// The run broke: a valid history of a broken run proves little.
+		res.Valid = model.Unknown
+	}
+	if plots, err := report.WritePlots(dir, events); err == nil {
+		res.Plots = plots
+	} else {
+		res.Error = joinErr(res.Error, "plots: "+err.Error())
+	}
+	if err := report.WriteTimeline(filepath.Join(dir, TimelineFile), events, report.TimelineOptions{Title: filepath.Base(dir), Focus: -1}); err == nil {
+		res.Timeline = TimelineFile
+	} else {
+		res.Error = joinErr(res.Error, "timeline: "+err.Error())
+	}
+	res.Git = gitstamp.Read(ctx, "")
+	return res
+}
+
+func invariantVerdict(mode string, checks map[string]int, runErr error) Invariants {
+	var iv *world.InvariantError
+	if errors.As(runErr, &iv) {
+		return Invariants{Valid: model.Invalid, Checked: checks, Violation: iv, Detail: iv.Error()}
+	}
+	if len(checks) == 0 {
+		return Invariants{Valid: model.Valid, Skipped: true, Detail: "not checked: the " + mode + " world cannot see inside its nodes"}
+	}
+	total := 0
+	for _, n := range checks {
+		total += n
+	}
+	return Invariants{Valid: model.Valid, Checked: checks, Detail: fmt.Sprintf("%d invariants held over %d checks", len(checks), total)}
+}

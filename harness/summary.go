@@ -1,0 +1,148 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/splitbrain/splitbrain/model"
+)
+
+// ANSI colours for verdicts on a terminal.
+const (
+	ansiGreen  = "\x1b[32;1m"
+	ansiRed    = "\x1b[31;1m"
+	ansiYellow = "\x1b[33;1m"
+	ansiReset  = "\x1b[0m"
+)
+
+// VerdictWord is how a verdict is shown: VALID, INVALID or UNKNOWN,
+// coloured green, red or yellow when color is set.
+func VerdictWord(v model.Validity, color bool) string {
+	word, c := "UNKNOWN", ansiYellow
+	switch v {
+	case model.Valid:
+		word, c = "VALID", ansiGreen
+	case model.Invalid:
+		word, c = "INVALID", ansiRed
+	}
+	if !color {
+		return word
+	}
+	return c + word + ansiReset
+}
+
+// ExitCode maps a verdict to the exit code of run and check: 0 valid, 1
+// invalid, 3 unknown (2 is for usage and setup errors).
+func ExitCode(v model.Validity) int {
+	switch v {
+	case model.Valid:
+		return 0
+	case model.Invalid:
+		return 1
+	}
+	return 3
+}
+
+// Summary is the one screen `run` and `check` print: what ran, the faults,
+// the operations, each check's verdict, and where to look next.
+func Summary(r *Results, t *Test, color bool) string {
+	var b strings.Builder
+	if t != nil {
+		fmt.Fprintf(&b, "ran:      %s in the %s world, %d nodes, seed %d, %v, %d clients at %g ops/s, %d keys",
+			t.Name, t.Mode, t.Nodes, t.Seed, time.Duration(t.Duration), t.Workload.Clients, t.Workload.Rate, t.Workload.Keys)
+		if len(t.Bugs) > 0 {
+			fmt.Fprintf(&b, ", bugs %s", strings.Join(t.Bugs, ","))
+		}
+		b.WriteByte('\n')
+	} else {
+		fmt.Fprintf(&b, "checked:  %s (%d events)\n", r.Dir, r.HistoryOps)
+	}
+	var faults []string
+	total := 0
+	for _, f := range r.Faults {
+		faults = append(faults, fmt.Sprintf("%s %d", f.F, f.Count))
+		total += f.Count
+	}
+	if total == 0 {
+		b.WriteString("faults:   none\n")
+	} else {
+		fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
+	}
+	fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
+	lin := r.Linearizability
+	fmt.Fprintf(&b, "checks:   linearizability %s (%d keys", lin.Valid, len(lin.Keys))
+	if lin.FailingKeys > 0 {
+		fmt.Fprintf(&b, ", %d not linearizable", lin.FailingKeys)
+	}
+	fmt.Fprintf(&b, ") · liveness %s · raft invariants ", r.Liveness.Valid)
+	if r.Invariants.Skipped {
+		b.WriteString("not checked")
+	} else {
+		b.WriteString(r.Invariants.Valid.String())
+	}
+	b.WriteByte('\n')
+	if r.Liveness.Detail != "" {
+		fmt.Fprintf(&b, "liveness: %s\n", r.Liveness.Detail)
+	}
+	if r.Invariants.Violation != nil {
+		fmt.Fprintf(&b, "raft:     %s\n", r.Invariants.Violation)
+	}
+	if lin.Explanation != "" {
+		fmt.Fprintf(&b, "anomaly:  %s on key %s\n%s\n", lin.Anomaly, lin.FirstFailingKey, indent(lin.Explanation))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(&b, "error:    %s\n", r.Error)
+	}
+	if r.Git.Status != "" {
+		g := r.Git.String()
+		if color {
+			g = r.Git.ANSI()
+		}
+		fmt.Fprintf(&b, "git:      %s\n", g)
+	}
+	fmt.Fprintf(&b, "verdict:  %s\n", VerdictWord(r.Valid, color))
+	fmt.Fprintf(&b, "results:  %s\n", r.Dir)
+	if lin.HTML != "" {
+		fmt.Fprintf(&b, "diagram:  %s/%s\n", r.Dir, lin.HTML)
+	}
+	if r.Repro != "" {
+		fmt.Fprintf(&b, "repro:    %s\n", r.Repro)
+	}
+	return b.String()
+}
+
+func indent(s string) string {
+	// Wrap the paragraph at ~100 columns, indented under the labels.
+	var lines []string
+	line := "          "
+	for _, w := range strings.Fields(s) {
+		if len(line)+len(w) > 100 && strings.TrimSpace(line) != "" {
+			lines = append(lines, line)
+			line = "          "
+		}
+		line += w + " "
+	}
+	lines = append(lines, line)
+	return strings.TrimRight(strings.Join(lines, "\n"), " ")
+}
+
+func opsLine(s model.Stats) string {
+	var parts []string
+	fs := make([]string, 0, len(s))
+	for f := range s {
+		if f != model.NemesisStats {
+			fs = append(fs, f)
+		}
+	}
+	sort.Strings(fs)
+	for _, f := range fs {
+		c := s[f]
+		parts = append(parts, fmt.Sprintf("%s ok %d fail %d info %d", f, c["ok"], c["fail"], c["info"]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " | ")
+}
