@@ -296,7 +296,7 @@ func (x *executor) apply(op Op) {
 			}
 		}
 		for _, id := range x.resolve(op, op.Target, learners, poolLearner, false) {
-			x.record(FaultPromote, id.String(), id, w.PromoteNode(id))
+			x.record(FaultPromote, id.String(), id, x.admin(1, func() error { return w.PromoteNode(id) }))
 		}
 	case Replace:
 		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {

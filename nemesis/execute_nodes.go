@@ -40,7 +40,7 @@ func (x *executor) restart(ids []world.NodeID) {
 	}
 	for _, l := range replace {
 		// The old ID is gone for good: remove it and add a new node.
-		if err := x.w.RemoveNode(l.id); err != nil {
+		if err := x.admin(3, func() error { return x.w.RemoveNode(l.id) }); err != nil {
 			x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", l.id, l.err), l.id, err)
 			continue // still a crashed member: a later restart tries again
 		}
@@ -138,7 +138,8 @@ func (x *executor) resetClock(id world.NodeID, value string) {
 // addNode adds a node and records it; it returns the new ID (0 if none
 // was created). A timeout is recorded with the ID: the node may still join.
 func (x *executor) addNode(learner bool, why string) world.NodeID {
-	id, err := x.w.AddNode(learner)
+	var id world.NodeID
+	err := x.admin(1, func() (err error) { id, err = x.w.AddNode(learner); return err })
 	role := "voter"
 	if learner {
 		role = "learner"
@@ -151,9 +152,23 @@ func (x *executor) addNode(learner bool, why string) world.NodeID {
 	return id
 }
 
+// admin runs a membership change once a leader is known (or leaderWait
+// has passed): a change proposed with no leader is dropped at once. An
+// idempotent change may be given more than one attempt.
+func (x *executor) admin(attempts int, change func() error) error {
+	var err error
+	for range attempts {
+		x.leader(true)
+		if err = change(); err == nil || x.stopped() {
+			return err
+		}
+	}
+	return err
+}
+
 // removeNode removes a member; true if the world did.
 func (x *executor) removeNode(id world.NodeID, value string) bool {
-	err := x.w.RemoveNode(id)
+	err := x.admin(1, func() error { return x.w.RemoveNode(id) })
 	if err == nil {
 		stateOf(x.w).forget(id)
 	}
