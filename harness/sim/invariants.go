@@ -6,6 +6,7 @@ import (
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/world"
+	pb "go.etcd.io/raft/v3/raftpb"
 )
 
 // Invariant names, as reported.
@@ -15,10 +16,11 @@ const (
 	StateMachineSafety = "state-machine-safety" // no two nodes apply different entries (or reach different states) at one index
 	LeaderCompleteness = "leader-completeness"  // a new leader holds every committed entry
 	DurableCommitted   = "committed-entry-kept" // a restarted node still holds every entry it applied
+	PersistBeforeSend  = "persist-before-send"  // every message a node sends is backed by its durable state
 )
 
 // Invariants lists the raft safety properties the sim checks as it runs.
-var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted}
+var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend}
 
 type entryID struct{ index, term uint64 }
 
@@ -193,6 +195,38 @@ func (iv *invariants) restarted(sn *simNode) {
 		iv.violate(DurableCommitted, []world.NodeID{sn.id}, f.term, want,
 			"%s restarted without entry %d (term %d) that it had applied before the crash; its durable log ends at %d",
 			sn.id, want, f.term, d.LastIndex())
+	}
+}
+
+// sent checks that a message is backed by the sender's durable state (the
+// Ready contract: persist hard state and entries before sending): its term
+// is durable (pre-votes excepted: they carry a future term), a vote it
+// grants is durably recorded, and an append it acknowledges is in its
+// durable log.
+func (iv *invariants) sent(sn *simNode, m *pb.Message) {
+	iv.checks[PersistBeforeSend]++
+	d := sn.disk.durable
+	hs := d.HardState
+	fail := func(format string, args ...any) {
+		iv.violate(PersistBeforeSend, []world.NodeID{sn.id}, m.GetTerm(), m.GetIndex(),
+			"%s sent %s to %x %s", sn.id, m.GetType(), m.GetTo(), fmt.Sprintf(format, args...))
+	}
+	switch m.GetType() {
+	case pb.MsgPreVote, pb.MsgPreVoteResp:
+		return
+	case pb.MsgVoteResp:
+		if !m.GetReject() && (hs.GetTerm() != m.GetTerm() || hs.GetVote() != m.GetTo()) {
+			fail("granting its vote in term %d, but its durable hard state says term %d vote %x", m.GetTerm(), hs.GetTerm(), hs.GetVote())
+			return
+		}
+	case pb.MsgAppResp:
+		if !m.GetReject() && d.LastIndex() < m.GetIndex() {
+			fail("acknowledging entries up to %d, but its durable log ends at %d", m.GetIndex(), d.LastIndex())
+			return
+		}
+	}
+	if m.GetTerm() > hs.GetTerm() {
+		fail("in term %d, but its durable term is %d", m.GetTerm(), hs.GetTerm())
 	}
 }
 

@@ -142,6 +142,7 @@ func (sn *simNode) handle(out raftkv.Output) {
 		}
 	}
 	for _, m := range out.Messages {
+		w.inv.sent(sn, m)
 		w.send(sn, m)
 	}
 	for _, to := range out.Snapshots {
