@@ -44,7 +44,7 @@ func TestKVHashAndSnapshot(t *testing.T) {
 		n := rapid.IntRange(0, 50).Draw(t, "n")
 		for i := 0; i < n; i++ {
 			c := command{ID: RequestID{uint64(rapid.IntRange(1, 3).Draw(t, "client")), uint64(i + 1)},
-				Op: Op(rapid.IntRange(int(OpPut), int(OpDelete)).Draw(t, "op")),
+				Op:  Op(rapid.IntRange(int(OpPut), int(OpDelete)).Draw(t, "op")),
 				Key: rapid.SampledFrom([]string{"a", "b", "c"}).Draw(t, "key"), Value: rapid.StringN(0, 3, 3).Draw(t, "v")}
 			if c.Op == OpCAS && rapid.Bool().Draw(t, "expect") {
 				c.Expected = strp(rapid.StringN(0, 3, 3).Draw(t, "exp"))

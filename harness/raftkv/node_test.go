@@ -11,16 +11,16 @@ import (
 // at once (or holds them, to test the contract), delivers messages in
 // order and collects responses.
 type cluster struct {
-	t       *testing.T
-	nodes   map[uint64]*Node
-	disks   map[uint64]*Durable
-	held    map[uint64]*Write // synced writes not yet acknowledged
-	hold    bool              // do not complete synced writes
-	inbox   []*pb.Message
-	cut     map[uint64]bool // nodes whose messages (both ways) are dropped
-	resps   map[RequestID]Response
-	sentBy  map[uint64]int // messages emitted per node
-	bugs    Bugs
+	t      *testing.T
+	nodes  map[uint64]*Node
+	disks  map[uint64]*Durable
+	held   map[uint64]*Write // synced writes not yet acknowledged
+	hold   bool              // do not complete synced writes
+	inbox  []*pb.Message
+	cut    map[uint64]bool // nodes whose messages (both ways) are dropped
+	resps  map[RequestID]Response
+	sentBy map[uint64]int // messages emitted per node
+	bugs   Bugs
 }
 
 func newCluster(t *testing.T, n int, bugs Bugs) *cluster {
