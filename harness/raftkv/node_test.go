@@ -48,11 +48,10 @@ func (c *cluster) drain(id uint64) {
 		if out.Empty() {
 			return
 		}
-		if c.held[id] != nil && len(out.Messages) > 0 {
-			c.t.Fatalf("n%d emitted %d messages while its synced write %d was not yet durable", id, len(out.Messages), c.held[id].Seq)
-		}
 		for _, w := range out.Writes {
-			c.disks[id].Apply(w)
+			if !w.Sync || !c.hold {
+				c.disks[id].Apply(w)
+			}
 			if w.Sync {
 				if c.hold {
 					c.held[id] = w
@@ -61,11 +60,36 @@ func (c *cluster) drain(id uint64) {
 				}
 			}
 		}
+		for _, m := range out.Messages {
+			c.checkDurable(id, m)
+		}
 		c.sentBy[id] += len(out.Messages)
 		c.inbox = append(c.inbox, out.Messages...)
 		for _, r := range out.Responses {
 			c.resps[r.ID] = r
 		}
+	}
+}
+
+// checkDurable fails the test if message m is not backed by the sender's
+// durable state: its term, a vote it grants, entries it acknowledges.
+func (c *cluster) checkDurable(id uint64, m *pb.Message) {
+	d := c.disks[id]
+	hs := d.HardState
+	switch m.GetType() {
+	case pb.MsgPreVote, pb.MsgPreVoteResp:
+		return
+	case pb.MsgVoteResp:
+		if !m.GetReject() && (hs.GetTerm() != m.GetTerm() || hs.GetVote() != m.GetTo()) {
+			c.t.Fatalf("n%d granted its vote in term %d before persisting it (durable term %d vote %d)", id, m.GetTerm(), hs.GetTerm(), hs.GetVote())
+		}
+	case pb.MsgAppResp:
+		if !m.GetReject() && d.LastIndex() < m.GetIndex() {
+			c.t.Fatalf("n%d acknowledged index %d with a durable log ending at %d", id, m.GetIndex(), d.LastIndex())
+		}
+	}
+	if m.GetTerm() > hs.GetTerm() {
+		c.t.Fatalf("n%d sent %s in term %d with durable term %d", id, m.GetType(), m.GetTerm(), hs.GetTerm())
 	}
 }
 
@@ -84,6 +108,7 @@ func (c *cluster) settle() {
 			for id := uint64(1); id <= uint64(len(c.nodes)); id++ {
 				if w := c.held[id]; w != nil {
 					delete(c.held, id)
+					c.disks[id].Apply(w) // durable now
 					c.nodes[id].WriteDone(w.Seq)
 				}
 			}
