@@ -63,15 +63,16 @@ type Results struct {
 	Invariants      Invariants            `json:"invariants"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
-	Error      string         `json:"error,omitempty"`
-	TornLine   int            `json:"torn_line,omitempty"` // check only: a torn final history line was dropped
-	Repro      string         `json:"repro"`
-	Dir        string         `json:"dir"`
-	Git        gitstamp.Stamp `json:"git"`
-	Plots      []string       `json:"plots,omitempty"`
-	Timeline   string         `json:"timeline,omitempty"`
-	Schedule   string         `json:"schedule,omitempty"`
-	HistoryOps int            `json:"history_events"`
+	Error       string         `json:"error,omitempty"`
+	ScriptError string         `json:"script_error,omitempty"` // a scenario's own error (file:line)
+	TornLine    int            `json:"torn_line,omitempty"`    // check only: a torn final history line was dropped
+	Repro       string         `json:"repro"`
+	Dir         string         `json:"dir"`
+	Git         gitstamp.Stamp `json:"git"`
+	Plots       []string       `json:"plots,omitempty"`
+	Timeline    string         `json:"timeline,omitempty"`
+	Schedule    string         `json:"schedule,omitempty"`
+	HistoryOps  int            `json:"history_events"`
 }
 
 // newRunDir creates <root>/<name>/<UTC timestamp>/ (with a suffix if two

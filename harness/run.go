@@ -48,6 +48,16 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
+	if t.Scenario != "" {
+		if RunScenario == nil {
+			return nil, usagef("scenarios are not available in this build")
+		}
+		if CheckScenario != nil {
+			if err := CheckScenario(t.Scenario); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+			}
+		}
+	}
 	if t.Seed == 0 {
 		var b [8]byte
 		cryptorand.Read(b[:])
@@ -55,7 +65,9 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	}
 	bugs, _ := raftkv.ParseBugs(strings.Join(t.Bugs, ","))
 	sched := t.Schedule
-	if sched == nil {
+	if t.Scenario != "" {
+		sched = &nemesis.Schedule{}
+	} else if sched == nil {
 		s := nemesis.Generate(t.Seed, nemesis.GenOptions{
 			Duration: time.Duration(t.Duration), FinalHeal: t.finalHeal(), Kinds: t.Nemesis, Nodes: t.Nodes})
 		sched = &s
@@ -100,7 +112,8 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		case <-done:
 		}
 	}()
-	runErr := w.Run(func() { drive(w, &t, *sched, rec, stopped.Load) })
+	var scriptErr error
+	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, rec, stopped.Load) })
 	close(done)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("writing node logs: %w", err)
@@ -127,6 +140,13 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	if stopped.Load() {
 		res.Error = joinErr(res.Error, "interrupted: the run was stopped early")
 	}
+	if scriptErr != nil {
+		res.Error = joinErr(res.Error, "scenario: "+scriptErr.Error())
+		res.ScriptError = scriptErr.Error()
+		if res.Valid == model.Valid {
+			res.Valid = model.Unknown
+		}
+	}
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
 		return nil, err
 	}
@@ -147,10 +167,31 @@ type testRecord struct {
 	Repro    string            `json:"repro"`
 }
 
-// drive is the main task: the workload and the nemesis run side by side
-// until the test time is up; then every fault is healed and the clients
-// finish their last operations.
-func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder, stopped func() bool) {
+// ScenarioRunner runs a scenario script as the fault timeline, from the
+// calling task, until it ends or stop() is true. It returns the script's
+// error (naming file and line). The Lua package installs it (see package
+// harness/scenario); a nil runner means scenarios are not available.
+type ScenarioRunner func(w world.World, path string, seed uint64, rec nemesis.Recorder, ctl ScenarioControls, stop func() bool) error
+
+// ScenarioControls are the workload knobs a scenario may turn.
+type ScenarioControls struct {
+	SetRate func(opsPerSecond float64)
+}
+
+// RunScenario is the installed scenario runner; CheckScenario compiles a
+// script without running it, so that a syntax error is a usage error
+// before anything starts.
+var (
+	RunScenario   ScenarioRunner
+	CheckScenario func(path string) error
+)
+
+// drive is the main task: the workload and the nemesis (a schedule or a
+// scenario) run side by side until the test time is up; then every fault
+// is healed and the clients finish their last operations. A scenario
+// error stops the fault timeline, heals the cluster and is returned; the
+// history is checked all the same.
+func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder, stopped func() bool) (scriptErr error) {
 	end := time.Duration(t.Duration)
 	wl, err := workloads.NewRegister(w, rec, t.Workload)
 	if err != nil {
@@ -160,11 +201,20 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 	wl.Run(clients, func() bool { return stopped() || w.Now() >= end })
 	nem := w.NewGroup()
 	nem.Go("nemesis", func() {
-		nemesis.ExecuteUntil(w, sched, rec, stopped)
+		if t.Scenario != "" {
+			stop := func() bool { return stopped() || w.Now() >= end }
+			scriptErr = RunScenario(w, t.Scenario, t.Seed, rec, ScenarioControls{SetRate: wl.SetRate}, stop)
+			if scriptErr != nil {
+				rec.Record(history.Event{Type: history.Info, Process: history.Nemesis, F: history.FaultScriptError, Value: history.Str(scriptErr.Error())})
+			}
+		} else {
+			nemesis.ExecuteUntil(w, sched, rec, stopped)
+		}
 		nemesis.HealAll(w, rec)
 	})
 	nem.Wait()
 	clients.Wait()
+	return scriptErr
 }
 
 func newWorld(t *Test, bugs raftkv.Bugs) (world.World, error) {

@@ -56,6 +56,10 @@ type Test struct {
 	// ScheduleFile is where Schedule came from, for the record.
 	ScheduleFile string `json:"schedule_file,omitempty"`
 
+	// Scenario, if set, is a Lua script that drives the fault timeline
+	// instead of a schedule (see package harness/scenario).
+	Scenario string `json:"scenario,omitempty"`
+
 	// Bugs enables known-bug canaries in the reference node.
 	Bugs []string `json:"bugs,omitempty"`
 
@@ -103,7 +107,7 @@ func (t *Test) Defaults() {
 		t.Duration = Duration(60 * time.Second)
 	}
 	t.Workload.Defaults()
-	if len(t.Nemesis) == 0 && t.Schedule == nil {
+	if len(t.Nemesis) == 0 && t.Schedule == nil && t.Scenario == "" {
 		t.Nemesis = []string{"partition", "kill"}
 	}
 	if t.SnapshotEvery == 0 {
@@ -194,7 +198,9 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 	add("--snapshot-every", t.SnapshotEvery, def.SnapshotEvery)
 	add("--compact-keep", t.CompactKeep, def.CompactKeep)
 	add("--liveness-bound", time.Duration(t.LivenessBound), time.Duration(def.LivenessBound))
-	if t.Schedule != nil && scheduleCopy != "" {
+	if t.Scenario != "" {
+		args = append(args, "--scenario", shellQuote(t.Scenario))
+	} else if t.Schedule != nil && scheduleCopy != "" {
 		args = append(args, "--schedule", shellQuote(scheduleCopy))
 	} else {
 		add("--nemesis", strings.Join(t.Nemesis, ","), strings.Join(def.Nemesis, ","))

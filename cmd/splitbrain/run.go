@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/splitbrain/splitbrain/harness"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/model"
 	"github.com/splitbrain/splitbrain/nemesis"
 	"github.com/splitbrain/splitbrain/workloads"
 )
@@ -69,6 +70,11 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 				return classify(err)
 			}
 			fmt.Print(harness.Summary(out.Results, &out.Test, isTerminal(os.Stdout)))
+			if out.Results.ScriptError != "" && out.Results.Valid != model.Invalid {
+				// A broken script is bad input: exit 2 (the history was
+				// still checked and kept).
+				return usageErr(fmt.Errorf("scenario: %s", out.Results.ScriptError))
+			}
 			if code := harness.ExitCode(out.Results.Valid); code != 0 {
 				return &exitError{code: code}
 			}
@@ -89,6 +95,7 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 	f.DurationVar(&opTimeout, "op-timeout", 5*time.Second, "per-operation client timeout (an operation timing out is recorded as info)")
 	f.StringSliceVar(&nem, "nemesis", nil, "fault families for the generated schedule, comma-separated: "+strings.Join(nemesis.Families(), ",")+" (default partition,kill)")
 	f.StringVar(&schedule, "schedule", "", "replay this schedule file instead of generating one")
+	f.StringVar(&t.Scenario, "scenario", "", "drive the faults with this Lua scenario instead of a schedule")
 	f.StringSliceVar(&bugs, "bug", nil, "enable a known-bug canary in the reference node (repeatable)")
 	f.StringVar(&t.Results, "results", "results", "results directory")
 	f.Uint64Var(&t.SnapshotEvery, "snapshot-every", 100, "nodes snapshot every N applied entries")
