@@ -43,7 +43,12 @@
 // snapshot-isolate. A wiped node cannot come back under its old ID: the
 // world refuses to restart it, and restart replaces it (RemoveNode, then
 // AddNode as a voter), recording remove-node, add-node and, to close the
-// wipe's window, restart "n3 replaced by n6".
+// wipe's window, restart "n3 replaced by n6". A node removed from the
+// cluster while crashed, paused or skewed takes those faults with it: the
+// matching restart, resume or clock-reset is recorded as "n2 (removed from
+// the cluster)". Membership changes wait for a leader first (a change
+// proposed without one is dropped at once), and their failures, such as
+// timeouts during a partition, are recorded, not fatal.
 //
 // # Generation
 //

@@ -32,9 +32,12 @@ const (
 // Execute runs s against w from the calling task: it sleeps until each
 // event's time (since the test started, by w.Now), carries the op out, and
 // records each fault as a nemesis event. It returns when the last event is
-// done. The world's refusals are recorded, not returned; the error is for
-// a malformed schedule. Call HealAll afterwards unless s ends with
-// heal-all.
+// done, including any snapshot-isolate still waiting to heal (a strobe
+// goes on until a clock-reset). Ops that block (leader targets waiting for
+// an election, membership changes) delay the events after them; the
+// recorded times are when things happened. The world's refusals are
+// recorded, not returned; the error is for a malformed schedule. Call
+// HealAll afterwards unless s ends with heal-all.
 func Execute(w world.World, s Schedule, rec Recorder) error {
 	return ExecuteUntil(w, s, rec, nil)
 }

@@ -45,7 +45,7 @@ func (x *executor) restart(ids []world.NodeID) {
 			continue // still a crashed member: a later restart tries again
 		}
 		x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", l.id, l.err), l.id, nil)
-		st.forget(l.id)
+		x.forget(l.id, false)
 		nid := x.addNode(false, " (replaces "+l.id.String()+")")
 		what := fmt.Sprintf("%s replaced by %s", l.id, nid)
 		if nid == 0 {
@@ -169,11 +169,29 @@ func (x *executor) admin(attempts int, change func() error) error {
 // removeNode removes a member; true if the world did.
 func (x *executor) removeNode(id world.NodeID, value string) bool {
 	err := x.admin(1, func() error { return x.w.RemoveNode(id) })
-	if err == nil {
-		stateOf(x.w).forget(id)
-	}
 	x.record(history.FaultRemoveNode, value, id, err)
+	if err == nil {
+		x.forget(id, true)
+	}
 	return err == nil
+}
+
+// forget drops a node that left the cluster from the nemesis's state and
+// records the end of the faults it had on it (so that their windows
+// close): the node is gone, and so are they. A replaced node's crash is
+// closed by its restart event instead (withCrash false).
+func (x *executor) forget(id world.NodeID, withCrash bool) {
+	crashed, paused, clocked := stateOf(x.w).forget(id)
+	why := id.String() + " (removed from the cluster)"
+	if crashed && withCrash {
+		x.record(history.FaultRestart, why, id, nil)
+	}
+	if paused {
+		x.record(history.FaultResume, why, id, nil)
+	}
+	if clocked {
+		x.record(history.FaultClockReset, why, id, nil)
+	}
 }
 
 // snapshotIsolate cuts followers off until the leader has applied gap

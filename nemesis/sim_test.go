@@ -716,3 +716,27 @@ func TestTargetCounts(t *testing.T) {
 		t.Errorf("random targets had sizes %v only", randomSizes)
 	}
 }
+
+// TestRemovedNodeClosesItsFaults: a node removed while crashed, paused or
+// skewed takes its faults with it, and their windows close.
+func TestRemovedNodeClosesItsFaults(t *testing.T) {
+	st := newSimTest(t, 15)
+	st.run(func() {
+		st.apply("pause n2")
+		st.apply("skew n2 2")
+		st.apply("kill n3")
+		st.apply("remove-node n2")
+		st.apply("remove-node n3")
+		want := "[pause n2 clock n2 rate 2 kill n3 remove-node n2 resume n2 (removed from the cluster) clock-reset n2 (removed from the cluster) " +
+			"remove-node n3 restart n3 (removed from the cluster)]"
+		if got := fmt.Sprint(st.events(0)); got != want {
+			t.Fatalf("history %s\nwant    %s", got, want)
+		}
+		n := len(st.rec.Events())
+		HealAll(st.w, st.rec)
+		if ev := st.events(n); len(ev) != 1 {
+			t.Fatalf("heal-all found more to do: %q", ev)
+		}
+	})
+	st.checkWindowsClosed()
+}

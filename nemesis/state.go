@@ -107,10 +107,13 @@ func (st *state) reach() uint64 {
 	return st.reachGen
 }
 
-// forget drops a node that left the cluster, stopping its strobe.
-func (st *state) forget(id world.NodeID) {
+// forget drops a node that left the cluster, stopping its strobe, and
+// reports what the nemesis had done to it.
+func (st *state) forget(id world.NodeID) (crashed, paused, clocked bool) {
 	st.mu.Lock()
 	c := st.clocks[id]
+	_, crashed = st.crashed[id]
+	paused = st.paused[id]
 	delete(st.crashed, id)
 	delete(st.paused, id)
 	delete(st.clocks, id)
@@ -118,6 +121,7 @@ func (st *state) forget(id world.NodeID) {
 	if c != nil {
 		c.stop(func() {})
 	}
+	return crashed, paused, c != nil
 }
 
 func sortedKeys[V any](m map[world.NodeID]V) []world.NodeID {
