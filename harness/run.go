@@ -129,7 +129,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 
 	res := analyze(ctx, dir, rec.Events(), analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, runErr: runErr, mode: t.Mode,
+		checks: checks, runErr: runErr, mode: t.Mode, quick: t.Quick,
 	})
 	res.Name, res.Mode, res.Seed, res.Nodes, res.Bugs = t.Name, t.Mode, t.Seed, t.Nodes, t.Bugs
 	res.Started, res.Finished = started.UTC(), time.Now().UTC()
@@ -256,6 +256,7 @@ type analyzeOptions struct {
 	runErr   error
 	mode     string
 	torn     int
+	quick    bool // verdict only: no plots, timeline or diagram
 }
 
 // analyze checks a history and writes the artefacts next to it:
@@ -265,7 +266,11 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 	if len(events) > 0 {
 		res.TestSeconds = time.Duration(events[len(events)-1].Time).Seconds()
 	}
-	lin, err := model.CheckLinearizable(events, model.Options{Initial: o.initial, Timeout: o.timeout, HTMLPath: filepath.Join(dir, LinearHTML)})
+	html := filepath.Join(dir, LinearHTML)
+	if o.quick {
+		html = ""
+	}
+	lin, err := model.CheckLinearizable(events, model.Options{Initial: o.initial, Timeout: o.timeout, HTMLPath: html})
 	if err != nil {
 		res.Error = joinErr(res.Error, "linearizability check: "+err.Error())
 	}
@@ -285,6 +290,10 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 		// The run broke: a valid history of a broken run proves little.
 		res.Valid = model.Unknown
 	}
+	res.Git = gitstamp.Read(ctx, "")
+	if o.quick {
+		return res
+	}
 	if plots, err := report.WritePlots(dir, events); err == nil {
 		res.Plots = plots
 	} else {
@@ -295,7 +304,6 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 	} else {
 		res.Error = joinErr(res.Error, "timeline: "+err.Error())
 	}
-	res.Git = gitstamp.Read(ctx, "")
 	return res
 }
 

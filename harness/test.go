@@ -79,6 +79,10 @@ type Test struct {
 	// Results is the results root (default "results"); runs land in
 	// <Results>/<Name>/<UTC timestamp>/.
 	Results string `json:"-"`
+	// Quick skips the artefacts meant for people (plots, timeline, the
+	// linearizability diagram): for selftest, property tests and campaigns
+	// that only want the verdict. The history and results.json are kept.
+	Quick bool `json:"quick,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
 }

@@ -20,6 +20,7 @@ const (
 	FaultWipe         = "wipe"          // crash and lose all data; closed by restart
 	FaultAddNode      = "add-node"      // instant
 	FaultRemoveNode   = "remove-node"   // instant
+	FaultPromote      = "promote"       // a learner becomes a voter; instant
 	FaultNote         = "note"          // a message from a scenario; instant
 	FaultScriptError  = "script-error"  // a scenario failed; instant
 )

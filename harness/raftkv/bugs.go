@@ -87,6 +87,25 @@ var AllBugs = []Bug{
 	BugNoPreVoteCheckQuorum,
 }
 
+// Exposers names, per canary, the fault families (nemesis families) that
+// expose it, as its doc line says. selftest restricts its generated
+// schedules to them.
+var Exposers = map[Bug][]string{
+	BugLocalReads:            {"partition"},
+	BugLeaderUnverifiedReads: {"partition", "clock"},
+	BugLeaseReads:            {"partition", "clock"},
+	BugReadBeforeApply:       {"kill", "packet", "partition"},
+	BugAckOnPropose:          {"partition", "kill"},
+	BugDefiniteOnUnknown:     {"partition"},
+	BugNoFsync:               {"disk", "kill"},
+	BugApplyUnstable:         {"partition"},
+	BugForgetVote:            {"kill"},
+	BugAmnesiaRejoin:         {"disk"},
+	BugStaleSnapshot:         {"snapshot", "kill"},
+	BugConfChangeOnPropose:   {"membership", "partition"},
+	BugNoPreVoteCheckQuorum:  {"partition"},
+}
+
 // Bugs is a set of enabled canaries. The zero value enables none.
 type Bugs map[Bug]bool
 

@@ -80,7 +80,7 @@ func (c *cluster) checkDurable(id uint64, m *pb.Message) {
 	case pb.MsgPreVote, pb.MsgPreVoteResp:
 		return
 	case pb.MsgVoteResp:
-		if !m.GetReject() && (hs.GetTerm() != m.GetTerm() || hs.GetVote() != m.GetTo()) {
+		if !m.GetReject() && hs.GetTerm() <= m.GetTerm() && (hs.GetTerm() != m.GetTerm() || hs.GetVote() != m.GetTo()) {
 			c.t.Fatalf("n%d granted its vote in term %d before persisting it (durable term %d vote %d)", id, m.GetTerm(), hs.GetTerm(), hs.GetVote())
 		}
 	case pb.MsgAppResp:

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
@@ -44,11 +45,18 @@ func (w *World) confChange(cc *pb.ConfChangeV2) error {
 	w.nextAdmin++
 	id := raftkv.RequestID{Client: adminSession, Seq: w.nextAdmin}
 	res := w.call(via, id, false, w.cfg.AdminTimeout, func(sn *simNode) { sn.node.ProposeConfChange(id, cc) })
-	if res.Outcome != world.OK {
-		return fmt.Errorf("sim: conf change %s via %s: %s (%s)", pb.ConfChangesToString(cc.GetChanges()), via, res.Outcome, res.Err)
+	switch res.Outcome {
+	case world.OK:
+		return nil
+	case world.Fail:
+		return fmt.Errorf("sim: conf change %s via %s: %w (%s)", pb.ConfChangesToString(cc.GetChanges()), via, errDefinite, res.Err)
 	}
-	return nil
+	return fmt.Errorf("sim: conf change %s via %s: %s (%s)", pb.ConfChangesToString(cc.GetChanges()), via, res.Outcome, res.Err)
 }
+
+// errDefinite marks a conf change that certainly did not and will not
+// take effect.
+var errDefinite = errors.New("rejected")
 
 func single(t pb.ConfChangeType, id world.NodeID) *pb.ConfChangeV2 {
 	return &pb.ConfChangeV2{Changes: []*pb.ConfChangeSingle{{Type: &t, NodeId: new(uint64(id))}}}
@@ -68,6 +76,14 @@ func (w *World) AddNode(learner bool) (world.NodeID, error) {
 	}
 	sn.logf("JOIN as %s", map[bool]string{false: "voter", true: "learner"}[learner])
 	if err := w.confChange(single(typ, sn.id)); err != nil {
+		if errors.Is(err, errDefinite) {
+			// The change was never proposed: the node will never be a
+			// member. Stop it so that it does not count as one.
+			sn.member = false
+			sn.crash(world.KeepWritten)
+			sn.logf("JOIN failed: %v", err)
+			return 0, err
+		}
 		// The change may still apply later; the node stays up so that it
 		// can take part if it does.
 		return sn.id, err

@@ -215,7 +215,9 @@ func (iv *invariants) sent(sn *simNode, m *pb.Message) {
 	case pb.MsgPreVote, pb.MsgPreVoteResp:
 		return
 	case pb.MsgVoteResp:
-		if !m.GetReject() && (hs.GetTerm() != m.GetTerm() || hs.GetVote() != m.GetTo()) {
+		// Granting a vote in term T is safe once the vote is durable, or
+		// once a later term is (the node can never vote in T again).
+		if !m.GetReject() && hs.GetTerm() <= m.GetTerm() && (hs.GetTerm() != m.GetTerm() || hs.GetVote() != m.GetTo()) {
 			fail("granting its vote in term %d, but its durable hard state says term %d vote %x", m.GetTerm(), hs.GetTerm(), hs.GetVote())
 			return
 		}

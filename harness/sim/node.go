@@ -177,6 +177,7 @@ func (sn *simNode) restart() error {
 	sn.logf("RESTART from disk: last index %d, commit %d", sn.disk.durable.LastIndex(), sn.disk.durable.HardState.GetCommit())
 	sn.applied = 0
 	var peers []uint64
+	sn.join = false // a member that had durable state and lost it must not rejoin empty
 	if sn.fresh && sn.disk.durable.Empty() {
 		// Nothing it ever did was durable, so it acknowledged nothing: it
 		// may start over exactly as it first started.
