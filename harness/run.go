@@ -69,7 +69,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		sched = &nemesis.Schedule{}
 	} else if sched == nil {
 		s := nemesis.Generate(t.Seed, nemesis.GenOptions{
-			Duration: time.Duration(t.Duration), FinalHeal: t.finalHeal(), Kinds: t.Nemesis, Nodes: t.Nodes})
+			Duration: time.Duration(t.Duration), FinalHeal: t.FinalHeal(), Kinds: t.Nemesis, Nodes: t.Nodes})
 		sched = &s
 	}
 

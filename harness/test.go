@@ -169,9 +169,9 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// finalHeal is when the generated schedule heals everything: early enough
+// FinalHeal is when the generated schedule heals everything: early enough
 // that the liveness bound fits before the end, with some margin.
-func (t *Test) finalHeal() time.Duration {
+func (t *Test) FinalHeal() time.Duration {
 	d := time.Duration(t.Duration)
 	return d - min(d/2, time.Duration(t.LivenessBound)+time.Duration(t.LivenessBound)/2)
 }

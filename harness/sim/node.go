@@ -83,6 +83,9 @@ func (sn *simNode) tickPeriod() time.Duration {
 	return time.Duration(float64(sn.w.cfg.TickPeriod) / sn.rate)
 }
 
+// scheduleTick starts a new tick chain. The first tick comes after a
+// random part of a period: real nodes' clocks are not in phase, and raft's
+// timers (elections, CheckQuorum) race differently when they are not.
 func (sn *simNode) scheduleTick() {
 	sn.tickGen++
 	gen, inc := sn.tickGen, sn.incarnation
@@ -95,7 +98,7 @@ func (sn *simNode) scheduleTick() {
 		sn.process()
 		sn.w.loop.after(sn.tickPeriod(), tick)
 	}
-	sn.w.loop.after(sn.tickPeriod(), tick)
+	sn.w.loop.after(1+time.Duration(sn.w.loop.rng.Int64N(int64(sn.tickPeriod()))), tick)
 }
 
 // process drains the node's output: writes to the disk, messages to the
