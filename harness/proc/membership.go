@@ -1,0 +1,102 @@
+package proc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/splitbrain/splitbrain/harness/proc/node"
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// confChange asks the leader (or, with none, any answering member, which
+// forwards it) to carry out req, and waits for it to apply.
+func (w *World) confChange(req node.ConfRequest) error {
+	via, ok := w.Leader()
+	if !ok {
+		for _, id := range w.Nodes() {
+			if n := w.lookup(id); n != nil && w.answering(n) {
+				via, ok = id, true
+				break
+			}
+		}
+	}
+	desc := fmt.Sprintf("%s n%d", req.Op, req.ID)
+	if !ok {
+		return fmt.Errorf("proc: no running member to propose %s", desc)
+	}
+	n := w.lookup(via)
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.AdminTimeout)
+	defer cancel()
+	resp, err := w.kv.Conf(ctx, n.apiAddr, req)
+	if err != nil {
+		return fmt.Errorf("proc: conf change %s via %s: unknown (%v)", desc, via, err)
+	}
+	if resp.Outcome != node.OutcomeOK {
+		return fmt.Errorf("proc: conf change %s via %s: %s (%s)", desc, via, resp.Outcome, resp.Error)
+	}
+	return nil
+}
+
+// AddNode implements world.World: a new node (new ID, its own address)
+// starts empty with --join and is added by a configuration change that
+// carries its address; it catches up from the leader by log or snapshot.
+func (w *World) AddNode(learner bool) (world.NodeID, error) {
+	w.mu.Lock()
+	full := w.nextID >= maxNodeID
+	w.mu.Unlock()
+	if full {
+		return 0, fmt.Errorf("proc: no more node addresses (node IDs go up to %d)", maxNodeID)
+	}
+	n := w.newNode(false, true)
+	n.lock()
+	defer n.unlock()
+	kind := "voter"
+	if learner {
+		kind = "learner"
+	}
+	w.mark(n, "JOIN as %s", kind)
+	if err := w.startNode(n); err != nil {
+		w.mu.Lock()
+		n.member = false
+		w.mu.Unlock()
+		return 0, err
+	}
+	if err := w.pushNet(n); err != nil {
+		return n.id, err
+	}
+	op := "add"
+	if learner {
+		op = "add-learner"
+	}
+	// On failure the change may still apply later; the node stays up so
+	// that it can take part if it does.
+	return n.id, w.confChange(node.ConfRequest{Op: op, ID: uint64(n.id), PeerAddr: n.peerAddr})
+}
+
+// PromoteNode implements world.World.
+func (w *World) PromoteNode(id world.NodeID) error {
+	if _, err := w.node(id); err != nil {
+		return err
+	}
+	return w.confChange(node.ConfRequest{Op: "promote", ID: uint64(id)})
+}
+
+// RemoveNode implements world.World: the member is removed by a
+// configuration change and its process stopped.
+func (w *World) RemoveNode(id world.NodeID) error {
+	n, err := w.node(id)
+	if err != nil {
+		return err
+	}
+	if err := w.confChange(node.ConfRequest{Op: "remove", ID: uint64(id)}); err != nil {
+		return err
+	}
+	n.lock()
+	defer n.unlock()
+	w.mu.Lock()
+	n.member = false
+	w.mu.Unlock()
+	err = w.kill(n, "REMOVED from the cluster")
+	w.mark(n, "REMOVED from the cluster")
+	return err
+}

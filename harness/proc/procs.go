@@ -1,0 +1,348 @@
+package proc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// nodeProc is one node: its addresses and directories, and the process
+// running it (if any). Lifecycle operations on a node are serialized by
+// op; the fields below it are guarded by World.mu.
+type nodeProc struct {
+	id                world.NodeID
+	peerAddr, apiAddr string
+	dataDir, logPath  string
+	bootstrap, join   bool // how it first started
+
+	op chan struct{} // a one-slot lock: lifecycle operations
+
+	member   bool
+	proc     *os.Process
+	exited   chan struct{} // closed when proc has exited
+	waitErr  error
+	killed   bool // the exit is expected (crash, remove, close)
+	starting bool // an exit now is startNode's to report
+	paused   bool
+	wiped    bool
+	rate     float64
+	stale    bool // clock rate or packet faults not yet delivered to the process
+}
+
+func (n *nodeProc) lock()   { n.op <- struct{}{} }
+func (n *nodeProc) unlock() { <-n.op }
+
+// newNode allocates the next node ID and its place on disk and network.
+func (w *World) newNode(bootstrap, join bool) *nodeProc {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.nextID++
+	id := w.nextID
+	n := &nodeProc{id: id, bootstrap: bootstrap, join: join, member: true, rate: 1, op: make(chan struct{}, 1),
+		peerAddr: fmt.Sprintf("%s:%d", nodeIP(id), w.cfg.PeerPort),
+		apiAddr:  fmt.Sprintf("%s:%d", nodeIP(id), w.cfg.APIPort),
+		dataDir:  filepath.Join(w.dir, "data", id.String()),
+		logPath:  filepath.Join(w.dir, "logs", id.String()+".log")}
+	w.nodes[id] = n
+	w.order = append(w.order, id)
+	return n
+}
+
+// running reports whether n's process is up (paused or not).
+func (w *World) running(n *nodeProc) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return n.proc != nil
+}
+
+// answering reports whether n can answer: running and not paused.
+func (w *World) answering(n *nodeProc) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return n.proc != nil && !n.paused
+}
+
+// mark writes a harness line into a node's log, in the nodes' format.
+func (w *World) mark(n *nodeProc, format string, args ...any) {
+	f, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "time=%s level=INFO msg=%q source=harness\n", time.Now().Format(time.RFC3339Nano), "harness: "+fmt.Sprintf(format, args...))
+}
+
+// peersFlag lists every node's peer address but n's own.
+func (w *World) peersFlag(n *nodeProc) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var parts []string
+	for _, id := range w.order {
+		if o := w.nodes[id]; id != n.id && o.member {
+			parts = append(parts, fmt.Sprintf("%d=%s", uint64(id), o.peerAddr))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// args builds the `splitbrain node` command line for n.
+func (w *World) args(n *nodeProc) []string {
+	c := w.cfg.Node
+	w.mu.Lock()
+	rate, wiped := n.rate, n.wiped
+	w.mu.Unlock()
+	args := []string{"node",
+		"--id", strconv.FormatUint(uint64(n.id), 10),
+		"--data", n.dataDir,
+		"--log", n.logPath,
+		"--peer-addr", n.peerAddr,
+		"--api-addr", n.apiAddr,
+		"--peers", w.peersFlag(n),
+		"--tick", w.cfg.TickPeriod.String(),
+		"--clock-rate", strconv.FormatFloat(rate, 'g', -1, 64),
+		"--seed", strconv.FormatUint(w.cfg.Seed, 10),
+	}
+	// A node whose disk was wiped restarts with neither: it must find its
+	// data or refuse (raftkv.ErrDataLost).
+	if n.bootstrap && !wiped {
+		args = append(args, "--bootstrap")
+	}
+	if n.join && !wiped {
+		args = append(args, "--join")
+	}
+	for flag, v := range map[string]uint64{"--election-tick": uint64(c.ElectionTick), "--heartbeat-tick": uint64(c.HeartbeatTick),
+		"--snapshot-every": c.SnapshotEvery, "--compact-keep": c.CompactKeep, "--request-timeout-ticks": uint64(c.RequestTimeoutTicks)} {
+		if v != 0 {
+			args = append(args, flag, strconv.FormatUint(v, 10))
+		}
+	}
+	if names := c.Bugs.Names(); len(names) > 0 {
+		args = append(args, "--bug", strings.Join(names, ","))
+	}
+	return args
+}
+
+// Exit codes of `splitbrain node` the harness tells apart.
+const (
+	ExitDataLost = 3 // raftkv.ErrDataLost: replace the node under a new ID
+	ExitCorrupt  = 4 // the store failed its checks
+)
+
+// startNode starts n's process and waits until its API answers.
+func (w *World) startNode(n *nodeProc) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return fmt.Errorf("proc: world closed")
+	}
+	w.mu.Unlock()
+	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("proc: %s log: %w", n.id, err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(w.cfg.Binary, w.args(n)...)
+	cmd.Env = append(os.Environ(), RunEnv+"="+w.tag.String())
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group (pause and kill reach all of it; a terminal's
+	// Ctrl-C does not), and killed when the harness dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	w.mark(n, "START %s", strings.Join(cmd.Args[1:], " "))
+	if err := w.spawn.start(cmd); err != nil {
+		return fmt.Errorf("proc: start %s: %w", n.id, err)
+	}
+	exited := make(chan struct{})
+	w.mu.Lock()
+	n.proc, n.exited, n.waitErr, n.killed, n.paused, n.starting = cmd.Process, exited, nil, false, false, true
+	w.mu.Unlock()
+	go w.reap(n, cmd, exited)
+	err = w.awaitReady(n, exited)
+	w.mu.Lock()
+	n.starting = false
+	w.mu.Unlock()
+	if err != nil {
+		w.kill(n, "START FAILED")
+		return err
+	}
+	return nil
+}
+
+// reap waits for a node process to exit and records how.
+func (w *World) reap(n *nodeProc, cmd *exec.Cmd, exited chan struct{}) {
+	err := cmd.Wait()
+	w.mu.Lock()
+	n.waitErr = err
+	expected := n.killed || n.starting
+	if n.exited == exited {
+		n.proc = nil
+	}
+	if !expected && !w.closed {
+		w.errs = append(w.errs, fmt.Errorf("proc: %s exited unexpectedly (%v): %s", n.id, err, lastLines(n.logPath, 3)))
+	}
+	w.mu.Unlock()
+	close(exited)
+	if !expected {
+		w.mark(n, "EXITED unexpectedly: %v", err)
+	}
+}
+
+// awaitReady polls the node's status until it answers, its process exits
+// or the start timeout passes.
+func (w *World) awaitReady(n *nodeProc, exited chan struct{}) error {
+	deadline := time.Now().Add(w.cfg.StartTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		st, err := w.kv.Status(ctx, n.apiAddr)
+		cancel()
+		if err == nil && st.ID == uint64(n.id) {
+			return nil
+		}
+		select {
+		case <-exited:
+			w.mu.Lock()
+			werr := n.waitErr
+			w.mu.Unlock()
+			var ee *exec.ExitError
+			if errors.As(werr, &ee) {
+				switch ee.ExitCode() {
+				case ExitDataLost:
+					return fmt.Errorf("proc: %s: %w", n.id, raftkv.ErrDataLost)
+				case ExitCorrupt:
+					return fmt.Errorf("proc: %s refused its store: %s", n.id, lastLines(n.logPath, 1))
+				}
+			}
+			return fmt.Errorf("proc: %s exited during start (%v): %s", n.id, werr, lastLines(n.logPath, 3))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("proc: %s did not answer on %s within %v: %s", n.id, n.apiAddr, w.cfg.StartTimeout, lastLines(n.logPath, 3))
+		}
+	}
+}
+
+// kill SIGKILLs n's process group and waits for the process to exit.
+func (w *World) kill(n *nodeProc, why string) error {
+	w.mu.Lock()
+	p, exited := n.proc, n.exited
+	if p != nil {
+		n.killed = true
+	}
+	w.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	w.mark(n, "%s: SIGKILL", why)
+	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("proc: kill %s (pid %d): %w", n.id, p.Pid, err)
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("proc: %s (pid %d) did not exit within 10s of SIGKILL", n.id, p.Pid)
+	}
+}
+
+// signal sends sig to n's process group.
+func (w *World) signal(n *nodeProc, sig syscall.Signal) error {
+	w.mu.Lock()
+	p := n.proc
+	w.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	if err := syscall.Kill(-p.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("proc: %v to %s (pid %d): %w", sig, n.id, p.Pid, err)
+	}
+	return nil
+}
+
+// lastLines returns the last n non-empty lines of a file, joined.
+func lastLines(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte(" | ")))
+}
+
+// spawner starts processes from one OS thread that lives as long as the
+// world: Pdeathsig fires when the thread that started a child exits, not
+// the process, and Go may retire threads.
+type spawner struct {
+	reqs chan spawnReq
+	done chan struct{}
+}
+
+type spawnReq struct {
+	cmd *exec.Cmd
+	err chan error
+}
+
+func newSpawner() *spawner {
+	s := &spawner{reqs: make(chan spawnReq), done: make(chan struct{})}
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		defer close(s.done)
+		for r := range s.reqs {
+			r.err <- r.cmd.Start()
+		}
+	}()
+	return s
+}
+
+func (s *spawner) start(cmd *exec.Cmd) error {
+	r := spawnReq{cmd: cmd, err: make(chan error, 1)}
+	s.reqs <- r
+	return <-r.err
+}
+
+func (s *spawner) stop() {
+	close(s.reqs)
+	<-s.done
+}
+
+// startWatchdog starts `splitbrain clean --watch <tag>`: it waits for this
+// process to die and then removes what the run left.
+func (w *World) startWatchdog() error {
+	cmd := exec.Command(w.cfg.Binary, "clean", "--watch", w.tag.String())
+	logf, err := os.OpenFile(filepath.Join(w.dir, "logs", "watchdog.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("proc: watchdog log: %w", err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := w.spawn.start(cmd); err != nil {
+		return fmt.Errorf("proc: start the cleanup watchdog: %w", err)
+	}
+	w.watch = cmd.Process
+	return nil
+}
+
+// sortedIDs returns the keys of m in order.
+func sortedIDs[V any](m map[world.NodeID]V) []world.NodeID {
+	out := make([]world.NodeID, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
