@@ -145,10 +145,9 @@ func (t *Test) Validate() error {
 	if err := t.Workload.Validate(); err != nil {
 		return usagef("%v", err)
 	}
-	families := nemesis.Families()
 	for _, n := range t.Nemesis {
-		if !contains(families, n) {
-			return usagef("unknown nemesis %q (want one of %s)", n, strings.Join(families, ", "))
+		if err := nemesis.ValidKind(n); err != nil {
+			return usagef("--nemesis: %v", err)
 		}
 	}
 	if _, err := raftkv.ParseBugs(strings.Join(t.Bugs, ",")); err != nil {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/history"
@@ -70,6 +71,10 @@ func CheckLiveness(events []history.Event, bound time.Duration) Liveness {
 			l.FirstOKWrite = after
 		}
 	}
+	if stall := partitionStall(events, l.Bound); stall != "" {
+		l.Valid, l.Detail = Invalid, stall
+		return l
+	}
 	within := func(d int64) bool { return d >= 0 && d <= l.Bound }
 	from := "the final heal at " + secs(l.FinalHeal)
 	if healIndex < 0 {
@@ -112,4 +117,53 @@ func missing(readOK, writeOK bool) string {
 		return "read"
 	}
 	return "write"
+}
+
+// partitionStall checks availability under partial partitions: while a
+// partition leaves a fully connected majority (noted on the event, see
+// history.ConnectedMajority) and no other fault is in effect, raft with
+// PreVote and CheckQuorum elects or keeps a leader among that majority,
+// so an ok write must complete within bound of the partition's start —
+// for partitions that last at least that long. It returns a description
+// of the first stall, or "".
+func partitionStall(events []history.Event, bound int64) string {
+	windows := history.FaultWindows(events)
+	for i, w := range windows {
+		if w.F != history.FaultPartition || w.End >= 0 && w.End-w.Start < bound {
+			continue
+		}
+		maj, ok := history.ConnectedMajority(w.Label)
+		if !ok {
+			continue
+		}
+		quiet := true // nothing else in effect until start+bound
+		for j, o := range windows {
+			if j == i || notFaults[o.F] {
+				continue
+			}
+			if o.Start < w.Start+bound && (o.End < 0 || o.End > w.Start) && !(o.Start == o.End && o.Start < w.Start) {
+				quiet = false
+				break
+			}
+		}
+		if !quiet {
+			continue
+		}
+		if w.End < 0 && len(events) > 0 && events[len(events)-1].Time < w.Start+bound {
+			continue // the history ends before the bound
+		}
+		served := false
+		for _, e := range events {
+			if e.Index > w.StartIndex && e.Process != history.Nemesis && e.Type == history.OK && e.F != history.FRead &&
+				e.Time <= w.Start+bound {
+				served = true
+				break
+			}
+		}
+		if !served {
+			return fmt.Sprintf("no ok write within %s of the partition at %s (%s), although a majority (%s) stayed fully connected and no other fault was in effect",
+				secs(bound), secs(w.Start), w.Label, strings.Join(maj, " "))
+		}
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,49 @@ func TestStats(t *testing.T) {
 	}
 	if got, want := s.String(), "cas fail=1 info=1\nnemesis heal=2 partition=1\nread ok=1\nwrite info=1 ok=1\n"; got != want {
 		t.Errorf("String\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestPartitionStall(t *testing.T) {
+	const s = int64(1e9)
+	mk := func(withWrite bool, overlapKill bool) []history.Event {
+		var evs []history.Event
+		add := func(e history.Event) {
+			e.Index = int64(len(evs))
+			evs = append(evs, e)
+		}
+		nem := func(at int64, f, v string) {
+			add(history.Event{Time: at, Type: history.Info, Process: history.Nemesis, F: f, Value: history.Str(v)})
+		}
+		op := func(at int64, p int, typ history.Type) {
+			add(history.Event{Time: at, Type: typ, Process: history.Process(p), F: history.FWrite, Key: "k", Value: history.Str(fmt.Sprint(at))})
+		}
+		nem(1*s, history.FaultPartition, history.WithConnectedMajority("one-way followers leader", []string{"n1", "n2", "n3"}))
+		if overlapKill {
+			nem(2*s, history.FaultKill, "n4")
+		}
+		if withWrite {
+			op(3*s, 0, history.Invoke)
+			op(3*s+1, 0, history.OK)
+		}
+		if overlapKill {
+			nem(8*s, history.FaultRestart, "n4")
+		}
+		nem(9*s, history.FaultHeal, "heal")
+		op(10*s, 1, history.Invoke)
+		op(10*s+1, 1, history.OK)
+		add(history.Event{Time: 10*s + 2, Type: history.Invoke, Process: 2, F: history.FRead, Key: "k"})
+		add(history.Event{Time: 10*s + 3, Type: history.OK, Process: 2, F: history.FRead, Key: "k", Value: history.Str("x")})
+		nem(20*s, history.FaultNote, "end")
+		return evs
+	}
+	if l := CheckLiveness(mk(false, false), 5*time.Second); l.Valid != Invalid || !strings.Contains(l.Detail, "fully connected") {
+		t.Fatalf("a stalled partition with a connected majority: %s %s", l.Valid, l.Detail)
+	}
+	if l := CheckLiveness(mk(true, false), 5*time.Second); l.Valid != Valid {
+		t.Fatalf("served during the partition: %s %s", l.Valid, l.Detail)
+	}
+	if l := CheckLiveness(mk(false, true), 5*time.Second); l.Valid != Valid {
+		t.Fatalf("another fault overlapped, so the partition proves nothing: %s %s", l.Valid, l.Detail)
 	}
 }

@@ -3,6 +3,7 @@ package nemesis
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -341,7 +342,44 @@ func (x *executor) partition(op Op) {
 	}
 	err = x.w.SetReach(r)
 	stateOf(x.w).bumpReach()
-	x.record(history.FaultPartition, desc, 0, err)
+	x.record(history.FaultPartition, history.WithConnectedMajority(desc, connectedMajority(in.nodes, r)), 0, err)
+}
+
+// connectedMajority returns the largest set of nodes in which every pair
+// reaches each other both ways, if it is a majority of nodes (else nil).
+// Clusters are small: every subset is tried, largest first.
+func connectedMajority(nodes []world.NodeID, r world.Reach) []string {
+	n := len(nodes)
+	if n == 0 || n > 16 {
+		return nil
+	}
+	best := -1
+	for mask := 1; mask < 1<<n; mask++ {
+		if bits.OnesCount(uint(mask)) <= n/2 || best >= 0 && bits.OnesCount(uint(mask)) <= bits.OnesCount(uint(best)) {
+			continue
+		}
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			for j := i + 1; j < n && ok; j++ {
+				if mask&(1<<i) != 0 && mask&(1<<j) != 0 {
+					ok = r.Allows(nodes[i], nodes[j]) && r.Allows(nodes[j], nodes[i])
+				}
+			}
+		}
+		if ok {
+			best = mask
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	var out []string
+	for i, id := range nodes {
+		if best&(1<<i) != 0 {
+			out = append(out, id.String())
+		}
+	}
+	return out
 }
 
 // heal restores reachability and clears packet faults.

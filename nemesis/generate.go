@@ -25,8 +25,10 @@ type GenOptions struct {
 	// FinalHeal is when heal-all runs (default Duration - max(5s,
 	// Duration/4)); nothing comes after it.
 	FinalHeal time.Duration
-	Kinds     []string // fault families allowed (see Families); empty = all
-	Nodes     int      // initial cluster size, for explicit links (default 5)
+	// Kinds are the fault families allowed (see Families), or a partition
+	// family narrowed to one shape, "partition:one-way"; empty = all.
+	Kinds []string
+	Nodes int // initial cluster size, for explicit links (default 5)
 }
 
 func (o GenOptions) withDefaults() GenOptions {
@@ -58,8 +60,26 @@ func (o GenOptions) Validate() error {
 		return fmt.Errorf("nemesis: node count must not be negative, got %d", o.Nodes)
 	}
 	for _, k := range o.Kinds {
-		if !slices.Contains(families, k) {
-			return fmt.Errorf("nemesis: unknown fault family %q%s (want some of %s)", k, suggest(k, families), strings.Join(families, ", "))
+		if err := ValidKind(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidKind checks a generator kind: a family, or "partition:<shape>".
+func ValidKind(k string) error {
+	fam, shape, narrowed := strings.Cut(k, ":")
+	if !slices.Contains(families, fam) {
+		return fmt.Errorf("nemesis: unknown fault family %q%s (want some of %s, or partition:<shape>)", k, suggest(fam, families), strings.Join(families, ", "))
+	}
+	if narrowed {
+		names := make([]string, len(shapes))
+		for i, s := range shapes {
+			names[i] = string(s)
+		}
+		if fam != "partition" || !slices.Contains(names, shape) {
+			return fmt.Errorf("nemesis: %q: only the partition family narrows, to a shape (one of %s)", k, strings.Join(names, ", "))
 		}
 	}
 	return nil
@@ -89,6 +109,11 @@ func Generate(seed uint64, opts GenOptions) Schedule {
 	meanGap := 500 * time.Millisecond * time.Duration(math.Round(math.Pow(2, 4*rng.Float64())*1000)) / 1000
 	var evs []Event
 	t := time.Duration(0)
+	// A network fault (partition or packet) holds until its own heal, as
+	// Jepsen's partitioner alternates start and stop: the next one on the
+	// network lane waits, so that every partition lasts its hold rather
+	// than being replaced at once. Other families overlap freely.
+	var networkFree time.Duration
 	for {
 		gap := time.Duration(rng.ExpFloat64() * float64(meanGap))
 		t += max(100*time.Millisecond, gap).Truncate(time.Millisecond)
@@ -96,7 +121,24 @@ func Generate(seed uint64, opts GenOptions) Schedule {
 			break
 		}
 		fam := subset[rng.IntN(len(subset))]
-		evs = append(evs, drawFault(c, fam, t, o)...)
+		at := t
+		network := strings.HasPrefix(fam, "partition") || fam == "packet"
+		if network && at < networkFree {
+			at = networkFree + 100*time.Millisecond
+			if at >= o.FinalHeal {
+				continue
+			}
+		}
+		drawn := drawFault(c, fam, at, o)
+		if network {
+			networkFree = o.FinalHeal // healed only by heal-all, unless its heal was drawn
+			for _, e := range drawn {
+				if e.Op.Kind == Heal {
+					networkFree = e.At
+				}
+			}
+		}
+		evs = append(evs, drawn...)
 	}
 	return finish(evs, o)
 }
@@ -176,14 +218,18 @@ func drawFault(c chooser, fam string, at time.Duration, o GenOptions) []Event {
 		}
 	}
 	sel := func(label string, ss ...Selector) Target { return Sel(choose(c, label, ss...)) }
+	fam, narrow, _ := strings.Cut(fam, ":")
 	switch fam {
 	case "partition":
 		op := Op{Kind: Partition, Shape: choose(c, "shape", shapes...)}
+		if narrow != "" {
+			op.Shape = Shape(narrow)
+		}
 		switch op.Shape {
 		case Isolate:
 			op.Target = sel("isolate", One, Leader, Minority)
 		case OneWay:
-			pair := choose(c, "one-way", [2]Selector{Leader, Followers}, [2]Selector{One, One}, [2]Selector{Leader, One}, [2]Selector{One, All}, [2]Selector{Minority, Majority})
+			pair := choose(c, "one-way", [2]Selector{Leader, Followers}, [2]Selector{One, One}, [2]Selector{Leader, One}, [2]Selector{One, All}, [2]Selector{Minority, Majority}, [2]Selector{Followers, Leader})
 			op.Target, op.To = Sel(pair[0]), Sel(pair[1])
 		}
 		add(0, op)

@@ -1,6 +1,9 @@
 package history
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Fault actions recorded as nemesis events (Event.F with Process ==
 // Nemesis). A window-opening action stays in effect until its closing
@@ -54,7 +57,8 @@ type Window struct {
 func IsWindowOpener(f string) bool { _, ok := closers[f]; return ok }
 
 // FaultWindows pairs the nemesis events of a history into windows. A heal
-// closes every open partition and packet window. Every other closer
+// closes every open partition and packet window; a partition also closes
+// the partition window before it (it replaces that partition). Every other closer
 // (restart, resume, clock-reset) closes one window: the oldest open one
 // with the same value (the same node: "restart n3" closes "kill n3"), or
 // else the oldest open one of the kinds it closes. Events other than
@@ -70,6 +74,14 @@ func FaultWindows(events []Event) []Window {
 		label := e.F
 		if e.Value != nil && *e.Value != "" {
 			label += " " + *e.Value
+		}
+		if e.F == FaultPartition {
+			// A partition replaces the one in force (the world's reach is
+			// set, not added to): the previous window ends here.
+			for _, i := range open[FaultPartition] {
+				out[i].End, out[i].EndIndex = e.Time, e.Index
+			}
+			open[FaultPartition] = nil
 		}
 		if _, opens := closers[e.F]; opens {
 			open[e.F] = append(open[e.F], len(out))
@@ -163,4 +175,29 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// A partition event's value may end with the set of nodes that still form
+// a fully connected majority (every pair hears each other both ways):
+// "bridge [n3 n5] <n2> [n1 n4] {connected majority n2 n3 n5}". Liveness
+// checks use it: raft with PreVote and CheckQuorum must serve clients
+// while such a majority exists and nothing else is wrong.
+const connectedPrefix = " {connected majority "
+
+// WithConnectedMajority appends the connected-majority note to desc.
+func WithConnectedMajority(desc string, nodes []string) string {
+	if len(nodes) == 0 {
+		return desc
+	}
+	return desc + connectedPrefix + strings.Join(nodes, " ") + "}"
+}
+
+// ConnectedMajority returns the nodes of a partition event's
+// connected-majority note, if it has one.
+func ConnectedMajority(value string) ([]string, bool) {
+	i := strings.LastIndex(value, connectedPrefix)
+	if i < 0 || !strings.HasSuffix(value, "}") {
+		return nil, false
+	}
+	return strings.Fields(value[i+len(connectedPrefix) : len(value)-1]), true
 }

@@ -103,7 +103,7 @@ var Exposers = map[Bug][]string{
 	BugAmnesiaRejoin:         {"disk"},
 	BugStaleSnapshot:         {"snapshot", "kill"},
 	BugConfChangeOnPropose:   {"membership", "partition"},
-	BugNoPreVoteCheckQuorum:  {"partition"},
+	BugNoPreVoteCheckQuorum:  {"partition:one-way"},
 }
 
 // Bugs is a set of enabled canaries. The zero value enables none.

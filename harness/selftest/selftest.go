@@ -23,6 +23,7 @@ import (
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/model"
 	"github.com/splitbrain/splitbrain/nemesis"
+	"github.com/splitbrain/splitbrain/workloads"
 )
 
 // Options configure a selftest. Zero fields take the defaults noted.
@@ -162,9 +163,16 @@ func (r *runner) progress(format string, args ...any) {
 	}
 }
 
+// Workload is what every selftest run (canary or clean) puts on the
+// cluster: more clients than the default and a shorter timeout, so that a
+// client stuck on a write to a partitioned node does not keep that node's
+// reads away for long — the reads are what expose stale-read canaries.
+var Workload = workloads.RegisterOptions{Clients: 20, Timeout: 2 * time.Second}
+
 // run runs one quick sim test and returns its results.
 func (r *runner) run(ctx context.Context, t harness.Test) (*harness.Results, error) {
 	t.Mode, t.Quick, t.Results = "sim", true, r.root
+	t.Workload = Workload
 	if t.Duration == 0 {
 		t.Duration = harness.Duration(r.o.Duration)
 	}
@@ -202,7 +210,8 @@ func (r *runner) canary(ctx context.Context, bug raftkv.Bug) (Row, error) {
 			return row, err
 		}
 		row.Shrunk, row.Schedule, row.ShrinkRuns = len(shrunk.Events), shrunk.String(), runs
-		row.Repro = fmt.Sprintf("splitbrain run --seed %d --time %v --bug %s --schedule FILE  # FILE: the shrunk schedule", seed, r.o.Duration, bug)
+		row.Repro = fmt.Sprintf("splitbrain run --seed %d --time %v --clients %d --op-timeout %v --liveness-bound 5s --bug %s --schedule FILE",
+			seed, r.o.Duration, Workload.Clients, Workload.Timeout, bug)
 		return row, nil
 	}
 	row.Wall = time.Since(start)
