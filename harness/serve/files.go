@@ -92,7 +92,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, segs []string
 // link leaving the root (which the user may want to know about).
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, rel string, err error) {
 	if errors.Is(err, fs.ErrNotExist) {
-		s.fail(w, r, http.StatusNotFound, "%s: no such file in the results directory", rel)
+		s.fail(w, r, http.StatusNotFound, "%s: not found in the results directory", rel)
 		return
 	}
 	s.fail(w, r, http.StatusNotFound, "%s: not served: %v", rel, stripRoot(err))

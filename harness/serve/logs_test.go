@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -176,4 +177,73 @@ func TestNaturalLess(t *testing.T) {
 	if got := strings.Join(names, " "); got != "a n n1 n1b n2 n02 n10 stderr" && got != "a n n1 n1b n02 n2 n10 stderr" {
 		t.Errorf("natural order: %s", got)
 	}
+}
+
+// FuzzLogPages: for any log file and page size, the pages hold every
+// line once, in order, each cut as readLines cuts it, and the index counts
+// them all.
+func FuzzLogPages(f *testing.F) {
+	f.Add("a\nb\nc\n", uint8(2))
+	f.Add("no newline", uint8(1))
+	f.Add("\n\n\n", uint8(3))
+	f.Add("", uint8(1))
+	f.Add("x\r\ny\xff\n"+strings.Repeat("z", maxLineShown+3)+"\nlast", uint8(2))
+	f.Fuzz(func(t *testing.T, content string, per uint8) {
+		n := int(per)%7 + 1
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "l.log"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer root.Close()
+		s := &Server{dir: dir, logs: map[string]*logIndex{}}
+		var want []string
+		if content != "" {
+			want = strings.SplitAfter(content, "\n")
+			if want[len(want)-1] == "" {
+				want = want[:len(want)-1]
+			}
+		}
+		var got []string
+		first, err := s.readLogPage(root, "l.log", 1, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Lines != len(want) {
+			t.Fatalf("index counts %d lines, want %d", first.Lines, len(want))
+		}
+		for p := 1; p <= first.Pages; p++ {
+			lp, err := s.readLogPage(root, "l.log", p, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lp.Text) > n || (p < lp.Pages && len(lp.Text) != n) || lp.First != (p-1)*n+1 {
+				t.Fatalf("page %d of %d: %d lines from %d (per %d)", p, lp.Pages, len(lp.Text), lp.First, n)
+			}
+			got = append(got, lp.Text...)
+		}
+		if _, err := s.readLogPage(root, "l.log", first.Pages+1, n); !errors.Is(err, errNoPage) {
+			t.Fatalf("page past the end: %v", err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("pages hold %d lines, want %d", len(got), len(want))
+		}
+		for i, line := range want {
+			body := strings.TrimSuffix(line, "\n")
+			shown := body
+			if len(shown) > maxLineShown {
+				shown = shown[:maxLineShown]
+			}
+			shown = strings.ToValidUTF8(strings.TrimRight(shown, "\r\n"), "\uFFFD")
+			if len(body) > maxLineShown {
+				shown += fmt.Sprintf(" … (%d more bytes)", len(body)-maxLineShown)
+			}
+			if got[i] != shown {
+				t.Fatalf("line %d: %.60q, want %.60q", i+1, got[i], shown)
+			}
+		}
+	})
 }
