@@ -197,8 +197,20 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 	if err != nil {
 		panic(err) // validated before
 	}
+	// Clients run to the end of the test, and at least LivenessBound (plus
+	// a second) past the final heal, however late the nemesis got there:
+	// blocking faults (waiting for a leader, membership changes) can push
+	// it back, and the liveness verdict needs that time to be decided.
+	healed := time.Duration(-1)
+	clientsDone := func() bool {
+		if stopped() {
+			return true
+		}
+		now := w.Now()
+		return now >= end && healed >= 0 && now >= healed+time.Duration(t.LivenessBound)+time.Second
+	}
 	clients := w.NewGroup()
-	wl.Run(clients, func() bool { return stopped() || w.Now() >= end })
+	wl.Run(clients, clientsDone)
 	nem := w.NewGroup()
 	nem.Go("nemesis", func() {
 		if t.Scenario != "" {
@@ -211,6 +223,7 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 			nemesis.ExecuteUntil(w, sched, rec, stopped)
 		}
 		nemesis.HealAll(w, rec)
+		healed = w.Now()
 	})
 	nem.Wait()
 	clients.Wait()

@@ -290,6 +290,10 @@ func (x *executor) apply(op Op) {
 		x.addNode(op.Learner, "")
 	case RemoveNode:
 		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
+			if why := x.unsafeToRemove(id); why != "" {
+				x.note(op, id.String()+" kept: "+why)
+				continue
+			}
 			x.removeNode(id, id.String())
 		}
 	case Promote:
@@ -304,6 +308,10 @@ func (x *executor) apply(op Op) {
 		}
 	case Replace:
 		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
+			if why := x.unsafeToRemove(id); why != "" {
+				x.note(op, id.String()+" kept: "+why)
+				continue
+			}
 			if x.removeNode(id, id.String()+" (replace)") {
 				x.addNode(false, " (replaces "+id.String()+")")
 			}
@@ -425,4 +433,33 @@ func (x *executor) packet(op Op) {
 	}
 	desc := strings.TrimPrefix(Op{Kind: Packet, Packet: spec}.String(), "packet ")
 	x.record(history.FaultPacket, desc, 0, x.w.SetPacket(p))
+}
+
+// unsafeToRemove says why removing id would be reckless, or "": an
+// operator does not shrink a cluster below three members, nor remove a
+// node when the members left would not have a running majority (a
+// crashed or wiped one among them might never come back, and the cluster
+// with it — the schedule, not the system, would have broken it).
+func (x *executor) unsafeToRemove(id world.NodeID) string {
+	var left, up int // voters (a node that does not answer counts as one)
+	for _, n := range x.w.Nodes() {
+		if n == id {
+			continue
+		}
+		st, ok := x.w.Status(n)
+		if ok && st.Learner {
+			continue
+		}
+		left++
+		if ok {
+			up++
+		}
+	}
+	switch {
+	case left < 3:
+		return fmt.Sprintf("only %d voters would be left", left)
+	case up <= left/2:
+		return fmt.Sprintf("only %d of the %d voters left are running", up, left)
+	}
+	return ""
 }
