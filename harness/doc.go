@@ -1,0 +1,26 @@
+// Package harness runs Jepsen-style tests of raft systems.
+//
+// A Test says what to run: a register workload against a cluster in a
+// world (the deterministic sim, or real processes), under a fault
+// schedule — generated from the seed, replayed from a file, or scripted
+// in Lua — checked at the end for linearizability (per key, porcupine),
+// liveness after the final heal and during partial partitions, and, in
+// the sim, raft's safety invariants. Run runs it and writes the run
+// directory:
+//
+//	<results>/<name>/<UTC time>/
+//	    test.json          every parameter, the seed, versions, the schedule
+//	    history.jsonl      the history, written and synced as the test runs
+//	    results.json       the verdict ("valid": true | false | "unknown") and what is behind it
+//	    schedule.txt       the fault schedule it ran
+//	    repro              the one command that replays it
+//	    latency.png rate.png timeline.html    for people
+//	    linearizability.html                  porcupine's diagram, when invalid
+//	    logs/<node>.log    per-node logs (deterministic text in the sim)
+//
+// Check re-checks a run directory or checks a history file (ours or
+// Jepsen's). RunTest is the one-line Go test helper.
+//
+// The worlds meet the runner through package world; nothing above it
+// knows which world it is in.
+package harness
