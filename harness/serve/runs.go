@@ -143,20 +143,29 @@ func (s *Server) scan(root *os.Root, base string) ([]*RunSummary, error) {
 		if base == "" && contains(SkipDirs, name) {
 			continue
 		}
+		// One sub-root per directory keeps the stats to one system call
+		// each: a path through the root is walked a component at a time.
 		nd := path.Join(base, name)
-		stamps, err := listDirs(root, nd)
+		nroot, err := root.OpenRoot(nd)
 		if err != nil {
 			continue // vanished or unreadable: not a run listing
 		}
+		stamps, _ := listDirs(nroot, "")
 		for _, ts := range stamps {
-			rd := path.Join(nd, ts)
-			fp, any := stampRun(root, rd)
+			rroot, err := nroot.OpenRoot(ts)
+			if err != nil {
+				continue
+			}
+			fp, any := stampFiles(rroot)
+			rroot.Close()
 			if !any {
 				continue
 			}
+			rd := path.Join(nd, ts)
 			seen[rd] = true
 			runs = append(runs, s.summary(root, rd, fp))
 		}
+		nroot.Close()
 	}
 	s.mu.Lock()
 	for p := range s.runs {
@@ -177,8 +186,18 @@ func (s *Server) scan(root *os.Root, base string) ([]*RunSummary, error) {
 // stampRun stats a run directory's files; any is false when it has none
 // of them (it is not a run directory).
 func stampRun(root *os.Root, dir string) (fp fingerprint, any bool) {
+	rroot, err := root.OpenRoot(dir)
+	if err != nil {
+		return fp, false
+	}
+	defer rroot.Close()
+	return stampFiles(rroot)
+}
+
+// stampFiles is stampRun of a root opened on the run directory.
+func stampFiles(run *os.Root) (fp fingerprint, any bool) {
 	for i, f := range runFiles {
-		st, err := root.Stat(path.Join(dir, f))
+		st, err := run.Stat(f)
 		if err != nil || !st.Mode().IsRegular() {
 			continue
 		}
