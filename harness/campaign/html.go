@@ -89,6 +89,7 @@ var summaryTmpl = template.Must(template.New("summary").Funcs(template.FuncMap{
 	"link":   func(dir, file string) string { return filepath.ToSlash(filepath.Join(dir, file)) },
 	"lin":    func() string { return harness.LinearHTML },
 	"tl":     func() string { return harness.TimelineFile },
+	"shrunk": func() string { return ShrunkFile },
 	"budget": func(d harness.Duration) string { return time.Duration(d).String() },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -125,20 +126,31 @@ pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 {{- if .X.Command}}<tr><th>command</th><td><code>{{.X.Command}}</code></td></tr>{{end}}
 </table>
 
-{{range .Groups}}
-<h3><span class="v-{{.Verdict}}">{{upper .Verdict}}</span> {{.Signature}} — {{len .Runs}} run{{if gt (len .Runs) 1}}s{{end}}</h3>
+{{if .Groups}}<h2>Runs that did not pass, by signature</h2>
+<table>
+<tr><th>verdict</th><th>signature</th><th>runs</th><th>first repro</th></tr>
+{{range $i, $g := .Groups}}<tr><td class="v-{{.Verdict}}">{{upper .Verdict}}</td><td><a href="#g{{$i}}">{{.Signature}}</a></td><td>{{len .Runs}}</td><td><code>{{(index .Runs 0).Repro}}</code></td></tr>
+{{end}}</table>
+{{range $i, $g := .Groups}}{{with index .Runs 0}}
+<h3 id="g{{$i}}"><span class="v-{{.Verdict}}">{{upper .Verdict}}</span> {{$g.Signature}} — {{len $g.Runs}} run{{if gt (len $g.Runs) 1}}s{{end}}</h3>
+<p>First: seed {{.Seed}}, {{.Cell}} · <a href="{{.Dir}}/">dir</a> · <a href="{{link .Dir tl}}">timeline</a>{{if eq .Verdict "invalid"}} · <a href="{{link .Dir lin}}">diagram</a>{{end}}<br>
+repro: <code>{{.Repro}}</code></p>
+{{- if .Explanation}}<p class="explain">{{.Explanation}}</p>{{end}}
+{{- if .Error}}<p class="explain">error: {{.Error}}</p>{{end}}
+{{- if eq .Verdict "invalid"}}{{if .Shrunk}}<details open><summary>shrunk schedule</summary><pre>{{.Shrunk}}</pre></details>
+{{- else}}<p class="muted">No shrunk schedule: shrinking is splitbrain selftest's work; a {{shrunk}} in a run directory appears here.</p>{{end}}{{end}}
+{{end}}<details{{if le (len $g.Runs) 5}} open{{end}}><summary>all {{len $g.Runs}} runs</summary>
 <table>
 <tr><th>seed</th><th>cell</th><th>run</th><th>repro</th></tr>
-{{range .Runs}}<tr><td>{{.Seed}}</td><td>{{.Cell}}</td>
+{{range $g.Runs}}<tr><td>{{.Seed}}</td><td>{{.Cell}}</td>
 <td><a href="{{.Dir}}/">dir</a> · <a href="{{link .Dir tl}}">timeline</a>{{if eq .Verdict "invalid"}} · <a href="{{link .Dir lin}}">diagram</a>{{end}}</td>
 <td><code>{{.Repro}}</code>
 {{- if .Explanation}}<details><summary>what went wrong</summary><p class="explain">{{.Explanation}}</p></details>{{end}}
 {{- if .Error}}<details><summary>error</summary><p class="explain">{{.Error}}</p></details>{{end}}
-{{- if eq .Verdict "invalid"}}{{if .Shrunk}}<details open><summary>shrunk schedule</summary><pre>{{.Shrunk}}</pre></details>
-{{- else}}<div class="muted">no shrunk schedule (shrinking is splitbrain selftest's; a shrunk-schedule.txt in the run directory appears here)</div>{{end}}{{end}}
+{{- if .Shrunk}}<details><summary>shrunk schedule</summary><pre>{{.Shrunk}}</pre></details>{{end}}
 </td></tr>
-{{end}}</table>
-{{else}}<p>No failures.</p>{{end}}
+{{end}}</table></details>
+{{end}}{{else}}<p>Every run passed.</p>{{end}}
 
 <h2>Cells</h2>
 <table><tr><th>cell</th><th>runs</th><th>valid</th><th>invalid</th><th>unknown</th><th>errors</th></tr>

@@ -226,3 +226,31 @@ func TestETA(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestShrunkSchedule: a shrunk schedule in a failing run's directory is
+// carried into the index and shown with the failure.
+func TestShrunkSchedule(t *testing.T) {
+	runDir := t.TempDir()
+	shrunk := "5.0s partition isolate-leader\n8.0s heal\n"
+	os.WriteFile(filepath.Join(runDir, ShrunkFile), []byte(shrunk), 0o644)
+	r := &harness.Results{Valid: model.Invalid, FaultKinds: []string{"partition"},
+		Linearizability: model.Linearizability{Valid: model.Invalid, Anomaly: "stale-read", Explanation: "a stale read"}, Repro: "splitbrain run --seed 9"}
+	var e Entry
+	fill(&e, r, runDir)
+	if e.Shrunk != shrunk || e.Verdict != Invalid || e.Signature != "partition / stale-read" || e.Repro != r.Repro || e.Explanation != "a stale read" {
+		t.Fatalf("entry %+v", e)
+	}
+	dir := t.TempDir()
+	x := &Index{Version: indexVersion, ID: "x", Runs: []Entry{e, {Index: 1, Verdict: Invalid, Signature: "kill / lost-write", Repro: "splitbrain run --seed 10"}}, dir: dir}
+	x.recount()
+	if err := writeSummary(x); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if !bytes.Contains(html, []byte("<pre>5.0s partition isolate-leader\n8.0s heal\n</pre>")) {
+		t.Fatal("the shrunk schedule is not in summary.html")
+	}
+	if bytes.Count(html, []byte("No shrunk schedule")) != 1 {
+		t.Fatal("the group without a shrunk schedule does not say so (once)")
+	}
+}
