@@ -187,3 +187,39 @@ func waitCond(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestNewWithoutPrivilege: without CAP_NET_ADMIN, New fails at once and
+// says what to do.
+func TestNewWithoutPrivilege(t *testing.T) {
+	requireRoot(t) // to become someone else
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "splitbrain-proc-test-exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	copyExe := filepath.Join(dir, "proc.test")
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copyExe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(copyExe, "-test.run=^$")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), childEnv+"=unprivileged", "SPLITBRAIN_BINARY="+nodeBinary, "HOME="+dir, "TMPDIR="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+	if !strings.Contains(string(out), "needs root (CAP_NET_ADMIN)") || !strings.Contains(string(out), "--no-net-faults") {
+		t.Fatalf("New without privilege said: %s", out)
+	}
+}

@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	os.Chmod(dir, 0o755) // TestNewWithoutPrivilege runs it as nobody
 	nodeBinary = filepath.Join(dir, "splitbrain")
 	build := exec.Command("go", "build", "-o", nodeBinary, "github.com/splitbrain/splitbrain/cmd/splitbrain")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -51,6 +52,11 @@ func TestMain(m *testing.M) {
 // childHarness starts a 3-node world, prints its tag and table, and waits
 // to be killed.
 func childHarness(mode string) {
+	if mode == "unprivileged" {
+		_, err := New(Config{Nodes: 1, Binary: os.Getenv("SPLITBRAIN_BINARY"), NoWatchdog: true})
+		fmt.Println("error:", err)
+		return
+	}
 	w, err := New(Config{Nodes: 3, Binary: os.Getenv("SPLITBRAIN_BINARY"), NoWatchdog: mode != "watchdog"})
 	if err != nil {
 		fmt.Println("error:", err)

@@ -2,14 +2,20 @@ package proc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/splitbrain/splitbrain/harness/proc/node"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
 
+// errRejected marks a conf change that certainly did not and will not
+// take effect (the node answered fail).
+var errRejected = errors.New("rejected")
+
 // confChange asks the leader (or, with none, any answering member, which
-// forwards it) to carry out req, and waits for it to apply.
+// forwards it) to carry out req, and waits for it to apply. An error
+// wrapping errRejected means it never will.
 func (w *World) confChange(req node.ConfRequest) error {
 	via, ok := w.Leader()
 	if !ok {
@@ -31,10 +37,13 @@ func (w *World) confChange(req node.ConfRequest) error {
 	if err != nil {
 		return fmt.Errorf("proc: conf change %s via %s: unknown (%v)", desc, via, err)
 	}
-	if resp.Outcome != node.OutcomeOK {
-		return fmt.Errorf("proc: conf change %s via %s: %s (%s)", desc, via, resp.Outcome, resp.Error)
+	switch resp.Outcome {
+	case node.OutcomeOK:
+		return nil
+	case node.OutcomeFail:
+		return fmt.Errorf("proc: conf change %s via %s: %w (%s)", desc, via, errRejected, resp.Error)
 	}
-	return nil
+	return fmt.Errorf("proc: conf change %s via %s: %s (%s)", desc, via, resp.Outcome, resp.Error)
 }
 
 // AddNode implements world.World: a new node (new ID, its own address)
@@ -68,9 +77,19 @@ func (w *World) AddNode(learner bool) (world.NodeID, error) {
 	if learner {
 		op = "add-learner"
 	}
-	// On failure the change may still apply later; the node stays up so
-	// that it can take part if it does.
-	return n.id, w.confChange(node.ConfRequest{Op: op, ID: uint64(n.id), PeerAddr: n.peerAddr})
+	err := w.confChange(node.ConfRequest{Op: op, ID: uint64(n.id), PeerAddr: n.peerAddr})
+	if errors.Is(err, errRejected) {
+		// Never proposed: the node will never be a member. Stop it so that
+		// it does not count as one.
+		w.mu.Lock()
+		n.member = false
+		w.mu.Unlock()
+		w.kill(n, "JOIN failed")
+		return 0, err
+	}
+	// On an unknown outcome the change may still apply later; the node
+	// stays up so that it can take part if it does.
+	return n.id, err
 }
 
 // PromoteNode implements world.World.

@@ -42,7 +42,7 @@ func testFirewall(t *testing.T) (*firewall, int) {
 // counter counts messages delivered to one transport.
 type counter struct{ n atomic.Int64 }
 
-func (c *counter) deliver(*pb.Message)        { c.n.Add(1) }
+func (c *counter) deliver(ms []*pb.Message)   { c.n.Add(int64(len(ms))) }
 func (c *counter) report(node.TransportEvent) {}
 func (c *counter) waitAbove(n int64, d time.Duration) bool {
 	deadline := time.Now().Add(d)

@@ -156,6 +156,9 @@ func (w *World) startNode(n *nodeProc) error {
 	defer logf.Close()
 	cmd := exec.Command(w.cfg.Binary, w.args(n)...)
 	cmd.Env = append(os.Environ(), RunEnv+"="+w.tag.String())
+	if w.cfg.NodeProcs > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", w.cfg.NodeProcs))
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group (pause and kill reach all of it; a terminal's
 	// Ctrl-C does not), and killed when the harness dies.

@@ -140,3 +140,24 @@ func allStopped(pid int) bool {
 	}
 	return true
 }
+
+// procCPU is the CPU time (user + system) pid has used so far.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseUint(f[11], 10, 64) // utime, field 14
+	k, _ := strconv.ParseUint(f[12], 10, 64) // stime, field 15
+	const hz = 100                           // USER_HZ on Linux
+	return time.Duration(u+k) * time.Second / hz
+}

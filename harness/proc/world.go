@@ -54,10 +54,14 @@ type Config struct {
 	// a node's start (default 15s); StatusTimeout a status query
 	// (default 500ms).
 	AdminTimeout, StartTimeout, StatusTimeout time.Duration
-	// Watchdog starts a `splitbrain clean --watch` process that removes
+	// NodeProcs is each node process's GOMAXPROCS. Default 1: a cluster
+	// of processes on a few cores spends less on Go's scheduler that way
+	// (measured by BenchmarkProcess); -1 leaves the environment's.
+	NodeProcs int
+	// NoWatchdog: by default a `splitbrain clean --watch` process removes
 	// the run's nodes and nftables table if this process dies without
-	// closing the world (SIGKILL). Default on; tests of the cleanup turn it
-	// off to see what `clean` finds.
+	// closing the world (SIGKILL); tests of the cleanup turn it off to see
+	// what `clean` finds.
 	NoWatchdog bool
 }
 
@@ -76,6 +80,9 @@ func (c *Config) defaults() error {
 	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = 15 * time.Second
+	}
+	if c.NodeProcs == 0 {
+		c.NodeProcs = 1
 	}
 	if c.StatusTimeout == 0 {
 		c.StatusTimeout = 500 * time.Millisecond
@@ -519,4 +526,18 @@ func sortedLinks[V any](m map[[2]world.NodeID]V) [][2]world.NodeID {
 		return out[i][1] < out[j][1]
 	})
 	return out
+}
+
+// NodesCPU is the CPU time the running node processes have used (for
+// benchmarks: where the time goes).
+func (w *World) NodesCPU() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var total time.Duration
+	for _, n := range w.nodes {
+		if n.proc != nil {
+			total += procCPU(n.proc.Pid)
+		}
+	}
+	return total
 }

@@ -60,7 +60,7 @@ type Server struct {
 	api   *http.Server
 	apiLn net.Listener
 
-	recvc chan *pb.Message
+	recvc chan []*pb.Message
 	reqc  chan call
 	execc chan func()
 	evMu  sync.Mutex
@@ -81,8 +81,24 @@ type Server struct {
 	ticker   *time.Ticker
 	unsaved  []*raftkv.Write // writes without Sync, saved with the next synced one
 	unsavedT time.Time
+	stats    stats
+	statsT   time.Time
 	missing  map[uint64]bool // peers with no known address (logged once)
 }
+
+// stats count the loop's work; the node logs them every statsEvery.
+type stats struct {
+	Batches  int // input batches processed
+	Inputs   int // inputs in them
+	Saves    int // synced store transactions
+	Writes   int // core writes saved
+	Entries  int // log entries saved
+	Sent     int // raft messages handed to the transport
+	Received int // raft messages stepped
+	Requests int // client requests
+}
+
+const statsEvery = 10 * time.Second
 
 type call struct {
 	req  raftkv.Request
@@ -106,7 +122,7 @@ func Start(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger,
-		recvc: make(chan *pb.Message, 4096), reqc: make(chan call, 1024), execc: make(chan func(), 64),
+		recvc: make(chan []*pb.Message, 1024), reqc: make(chan call, 1024), execc: make(chan func(), 64),
 		evc: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
 		pending: map[raftkv.RequestID]func(raftkv.Response){}, rate: cfg.ClockRate, missing: map[uint64]bool{}}
 	store, durable, err := OpenStore(cfg.DataDir)
@@ -216,10 +232,10 @@ func (s *Server) tickPeriod() time.Duration {
 	return max(time.Duration(float64(s.cfg.Tick)/s.rate), time.Millisecond)
 }
 
-// deliver hands an incoming message to the loop (transport goroutines).
-func (s *Server) deliver(m *pb.Message) {
+// deliver hands incoming messages to the loop (transport goroutines).
+func (s *Server) deliver(ms []*pb.Message) {
 	select {
-	case s.recvc <- m:
+	case s.recvc <- ms:
 	case <-s.done:
 	}
 }
@@ -280,8 +296,8 @@ func (s *Server) loop() {
 			return
 		case <-s.ticker.C:
 			s.tick()
-		case m := <-s.recvc:
-			s.node.Step(m)
+		case ms := <-s.recvc:
+			s.step(ms)
 		case c := <-s.reqc:
 			s.request(c)
 		case fn := <-s.execc:
@@ -289,6 +305,8 @@ func (s *Server) loop() {
 		case <-s.evc:
 			s.transportEvents()
 		}
+		s.stats.Batches++
+		s.stats.Inputs++
 		// Batch: whatever else is waiting goes into the same Ready, so
 		// that many proposals share one fsync.
 		s.drain(1024)
@@ -303,8 +321,8 @@ func (s *Server) loop() {
 func (s *Server) drain(limit int) {
 	for i := 0; i < limit; i++ {
 		select {
-		case m := <-s.recvc:
-			s.node.Step(m)
+		case ms := <-s.recvc:
+			s.step(ms)
 		case c := <-s.reqc:
 			s.request(c)
 		case fn := <-s.execc:
@@ -314,11 +332,28 @@ func (s *Server) drain(limit int) {
 		default:
 			return
 		}
+		s.stats.Inputs++
+	}
+}
+
+func (s *Server) step(ms []*pb.Message) {
+	s.stats.Received += len(ms)
+	for _, m := range ms {
+		s.node.Step(m)
 	}
 }
 
 func (s *Server) tick() {
 	s.node.Tick()
+	if time.Since(s.statsT) >= statsEvery {
+		if !s.statsT.IsZero() {
+			st := s.stats
+			s.log.Info("stats", "batches", st.Batches, "inputs", st.Inputs, "saves", st.Saves, "writes", st.Writes,
+				"entries", st.Entries, "sent", st.Sent, "received", st.Received, "requests", st.Requests,
+				"period", time.Since(s.statsT).Round(time.Millisecond))
+		}
+		s.stats, s.statsT = stats{}, time.Now()
+	}
 	// Writes without Sync need not be durable before the node goes on;
 	// save them within a second even if no synced write comes.
 	if len(s.unsaved) > 0 && time.Since(s.unsavedT) > time.Second {
@@ -349,6 +384,11 @@ func (s *Server) process() error {
 				if err := s.store.Save(ws); err != nil {
 					return err
 				}
+				s.stats.Saves++
+				s.stats.Writes += len(ws)
+				for _, w := range ws {
+					s.stats.Entries += len(w.Entries)
+				}
 			} else {
 				if len(s.unsaved) == 0 {
 					s.unsavedT = time.Now()
@@ -356,9 +396,7 @@ func (s *Server) process() error {
 				s.unsaved = append(s.unsaved, out.Writes...)
 			}
 		}
-		for _, m := range out.Messages {
-			s.send(m)
-		}
+		s.send(out.Messages)
 		for _, r := range out.Responses {
 			s.respond(r)
 		}
@@ -368,15 +406,22 @@ func (s *Server) process() error {
 	}
 }
 
-func (s *Server) send(m *pb.Message) {
-	if to := m.GetTo(); !s.tr.Has(to) && !s.lookupPeer(to) {
-		s.node.ReportUnreachable(to)
-		if m.GetType() == pb.MsgSnap {
-			s.node.ReportSnapshot(to, false)
+// send hands a Ready's messages to the transport; those to peers with no
+// known address are reported unreachable at once.
+func (s *Server) send(msgs []*pb.Message) {
+	out := msgs[:0:0]
+	for _, m := range msgs {
+		if to := m.GetTo(); !s.tr.Has(to) && !s.lookupPeer(to) {
+			s.node.ReportUnreachable(to)
+			if m.GetType() == pb.MsgSnap {
+				s.node.ReportSnapshot(to, false)
+			}
+			continue
 		}
-		return
+		out = append(out, m)
 	}
-	s.tr.Send(m)
+	s.stats.Sent += len(out)
+	s.tr.Send(out...)
 }
 
 // lookupPeer finds id's address among the replicated address keys.
@@ -420,6 +465,7 @@ func (s *Server) nextID() raftkv.RequestID {
 }
 
 func (s *Server) request(c call) {
+	s.stats.Requests++
 	if c.req.ID == (raftkv.RequestID{}) {
 		c.req.ID = s.nextID()
 	}

@@ -45,10 +45,10 @@ type TransportEvent struct {
 type TransportConfig struct {
 	ID   uint64
 	Addr string // host:port to listen on; outgoing connections bind to its host
-	// Deliver receives every incoming message. It may block (the sender
-	// then waits: TCP backpressure) but must return once the transport is
-	// closed.
-	Deliver func(*pb.Message)
+	// Deliver receives incoming messages, in batches (what one connection
+	// had buffered). It may block (the sender then waits: TCP
+	// backpressure) but must return once the transport is closed.
+	Deliver func([]*pb.Message)
 	// Report receives what became of sent messages. It must not block.
 	Report func(TransportEvent)
 	// Learn, if set, is told the address a peer says it listens on.
@@ -134,7 +134,7 @@ func (t *Transport) AddPeer(id uint64, addr string) {
 		p.setAddr(addr)
 		return
 	}
-	p := &peer{t: t, id: id, addr: addr, q: make(chan *pb.Message, t.cfg.QueueLen),
+	p := &peer{t: t, id: id, addr: addr, q: make(chan []*pb.Message, t.cfg.QueueLen),
 		rng: rand.New(rand.NewPCG(t.cfg.Seed, t.cfg.ID<<32|id))}
 	if f, ok := t.faults[id]; ok {
 		p.faults.Store(&f)
@@ -182,19 +182,44 @@ func (t *Transport) SetFaults(faults map[uint64]LinkFaults) {
 	}
 }
 
-// Send queues m for its destination. It never blocks: a message to an
-// unknown peer or beyond a full queue is dropped and reported.
-func (t *Transport) Send(m *pb.Message) {
-	t.mu.Lock()
-	p := t.peers[m.GetTo()]
-	t.mu.Unlock()
-	if p == nil {
-		t.dropped(m)
+// Send queues messages for their destinations, one hand-over per peer. It
+// never blocks: a message to an unknown peer or beyond a full queue is
+// dropped and reported.
+func (t *Transport) Send(msgs ...*pb.Message) {
+	if len(msgs) == 0 {
 		return
 	}
-	select {
-	case p.q <- m:
-	default:
+	byPeer := map[uint64][]*pb.Message{}
+	var order []uint64
+	for _, m := range msgs {
+		if _, ok := byPeer[m.GetTo()]; !ok {
+			order = append(order, m.GetTo())
+		}
+		byPeer[m.GetTo()] = append(byPeer[m.GetTo()], m)
+	}
+	for _, to := range order {
+		batch := byPeer[to]
+		t.mu.Lock()
+		p := t.peers[to]
+		t.mu.Unlock()
+		if p == nil || p.queued.Add(int64(len(batch))) > int64(t.cfg.QueueLen) {
+			if p != nil {
+				p.queued.Add(-int64(len(batch)))
+			}
+			t.dropAll(batch)
+			continue
+		}
+		select {
+		case p.q <- batch:
+		default:
+			p.queued.Add(-int64(len(batch)))
+			t.dropAll(batch)
+		}
+	}
+}
+
+func (t *Transport) dropAll(ms []*pb.Message) {
+	for _, m := range ms {
 		t.dropped(m)
 	}
 }
@@ -296,9 +321,13 @@ func (t *Transport) receive(c net.Conn) {
 		t.cfg.Learn(h.From, h.Addr)
 	}
 	var buf []byte
+	var batch []*pb.Message
 	for {
 		p, err := readFrame(r, buf)
 		if err != nil {
+			if len(batch) > 0 {
+				t.cfg.Deliver(batch)
+			}
 			select {
 			case <-t.done:
 			default:
@@ -316,7 +345,13 @@ func (t *Transport) receive(c net.Conn) {
 			t.cfg.Logger.Warn("misaddressed message dropped", "peer", h.From, "from", m.GetFrom(), "to", m.GetTo())
 			continue
 		}
-		t.cfg.Deliver(m)
+		batch = append(batch, m)
+		// Hand over what arrived together in one go; wait for more only
+		// when nothing is buffered.
+		if r.Buffered() == 0 || len(batch) >= 256 {
+			t.cfg.Deliver(batch)
+			batch = nil
+		}
 	}
 }
 
@@ -326,7 +361,8 @@ func (t *Transport) receive(c net.Conn) {
 type peer struct {
 	t      *Transport
 	id     uint64
-	q      chan *pb.Message
+	q      chan []*pb.Message
+	queued atomic.Int64 // messages in q
 	faults atomic.Pointer[LinkFaults]
 
 	mu   sync.Mutex
@@ -371,17 +407,24 @@ func (p *peer) run() {
 		select {
 		case <-p.t.done:
 			return
-		case m := <-p.q:
-			p.accept(m)
+		case ms := <-p.q:
+			p.acceptAll(ms)
 		case <-tc:
 		}
-		for i := 0; i < 256 && len(p.q) > 0; i++ {
-			p.accept(<-p.q)
+		for i := 0; i < 64 && len(p.q) > 0; i++ {
+			p.acceptAll(<-p.q)
 		}
 		p.release(time.Now())
 		if p.bw != nil && p.bw.Buffered() > 0 {
 			p.flush()
 		}
+	}
+}
+
+func (p *peer) acceptAll(ms []*pb.Message) {
+	p.queued.Add(-int64(len(ms)))
+	for _, m := range ms {
+		p.accept(m)
 	}
 }
 

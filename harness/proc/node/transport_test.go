@@ -33,10 +33,12 @@ type inbox struct {
 
 func newInbox() *inbox { return &inbox{cond: make(chan struct{}, 1)} }
 
-func (b *inbox) deliver(m *pb.Message) {
+func (b *inbox) deliver(ms []*pb.Message) {
 	b.mu.Lock()
-	b.msgs = append(b.msgs, m)
-	b.at = append(b.at, time.Now())
+	for _, m := range ms {
+		b.msgs = append(b.msgs, m)
+		b.at = append(b.at, time.Now())
+	}
 	b.mu.Unlock()
 	select {
 	case b.cond <- struct{}{}:

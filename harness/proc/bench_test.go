@@ -1,0 +1,90 @@
+package proc
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/workloads"
+)
+
+// BenchmarkProcess measures recorded operations per second in the process
+// world: 5 node processes, 20 register clients as fast as they can go
+// (default mix 40/40/20 read/write/cas), no faults. Goal: ≥ 5,000 ops/s on
+// 2 cores. Each iteration is one 10-second run.
+func BenchmarkProcess(b *testing.B) {
+	requireRoot(b)
+	const runFor = 12 * time.Second
+	var ops, oks int
+	var wall, nodeCPU, harnessCPU time.Duration
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		if keep := os.Getenv("SPLITBRAIN_BENCH_DIR"); keep != "" { // keep the node logs (their stats lines) to study
+			dir = filepath.Join(keep, fmt.Sprint(i))
+		}
+		w, err := New(Config{Seed: uint64(i + 1), Nodes: 5, Binary: nodeBinary, Dir: dir,
+			Node: raftkv.Config{SnapshotEvery: 1000, CompactKeep: 100, RequestTimeoutTicks: 40}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec, err := history.NewRecorder(filepath.Join(dir, "history.jsonl"), func() int64 { return int64(w.Now()) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		var elapsed time.Duration
+		err = w.Run(func() {
+			// Wait for a leader so that the measurement is of a serving cluster.
+			for _, ok := w.Leader(); !ok; _, ok = w.Leader() {
+				time.Sleep(20 * time.Millisecond)
+			}
+			wl, err := workloads.NewRegister(w, rec, workloads.RegisterOptions{Clients: 20, Rate: 1e6})
+			if err != nil {
+				panic(err)
+			}
+			cpu0, self0 := w.NodesCPU(), selfCPU()
+			start := w.Now()
+			g := w.NewGroup()
+			wl.Run(g, func() bool { return w.Now()-start >= runFor })
+			g.Wait()
+			elapsed = w.Now() - start
+			nodeCPU += w.NodesCPU() - cpu0
+			harnessCPU += selfCPU() - self0
+		})
+		rec.Close()
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range rec.Events() {
+			if e.Process >= 0 && e.Type != history.Invoke {
+				ops++
+				if e.Type == history.OK {
+					oks++
+				}
+			}
+		}
+		wall += elapsed
+	}
+	b.ReportMetric(float64(ops)/wall.Seconds(), "ops/s")
+	// CPU per operation, nodes and harness: a figure that does not depend
+	// on what else the machine runs. 2 cores / (CPU per op) bounds ops/s
+	// on a 2-core machine of our own.
+	perOp := (nodeCPU + harnessCPU).Seconds() / float64(max(ops, 1))
+	b.ReportMetric(nodeCPU.Seconds()/float64(max(ops, 1))*1e6, "node-cpu-µs/op")
+	b.ReportMetric(harnessCPU.Seconds()/float64(max(ops, 1))*1e6, "harness-cpu-µs/op")
+	b.ReportMetric(2/perOp, "cpu-bound-ops/s@2cores")
+	b.ReportMetric(float64(oks)/wall.Seconds(), "ok-ops/s")
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
