@@ -39,7 +39,8 @@ simulation per process). Seeds are --first-seed, --first-seed+1, …; with
 
 Fault mixes: sets separated by ';', the families of a set by ',':
   --nemesis 'partition;kill;partition,kill,pause'   (default partition,kill)
-  families: ` + strings.Join(nemesis.Families(), ", ") + `, or all.
+  families: ` + strings.Join(nemesis.Families(), ", ") + `, all, or a partition
+  family narrowed to one shape: partition:one-way.
 
 Sharding: --shard i/n runs the runs whose index in the full list is i-1
 modulo n (1 ≤ i ≤ n), so n machines (a CI matrix, a Kubernetes indexed job

@@ -68,12 +68,17 @@ func ParseShard(s string) (Shard, error) {
 	return Shard{I: i, N: n}, nil
 }
 
-// ParseSets reads fault mixes: sets separated by ';', the families of a
-// set by ',' or '+': "partition;kill;partition,kill,pause". "all" is every
-// family. Families are sorted within a set and duplicate sets dropped, so
-// equal mixes have one spelling.
+// ParseSets reads fault mixes: sets separated by ';', the kinds of a set
+// by ',' or '+': "partition;kill;partition,kill,pause". A kind is a fault
+// family, a partition family narrowed to one shape ("partition:one-way"),
+// or "all" (every family). Kinds are put in the documented order within a
+// set and duplicate sets dropped, so equal mixes have one spelling.
 func ParseSets(s string) ([][]string, error) {
 	fams := nemesis.Families()
+	rank := func(k string) int {
+		fam, _, _ := strings.Cut(k, ":")
+		return slices.Index(fams, fam)
+	}
 	var out [][]string
 	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ";") {
@@ -85,15 +90,15 @@ func ParseSets(s string) ([][]string, error) {
 		for _, f := range strings.FieldsFunc(part, func(r rune) bool { return r == ',' || r == '+' }) {
 			f = strings.TrimSpace(f)
 			switch {
+			case f == "":
 			case f == "all":
 				for _, x := range fams {
 					set[x] = true
 				}
-			case slices.Contains(fams, f):
+			case nemesis.ValidKind(f) == nil:
 				set[f] = true
-			case f == "":
 			default:
-				return nil, fmt.Errorf("--nemesis %q: unknown fault family %q in the set %q (want families from %s, or all; sets separated by ';', families by ',')",
+				return nil, fmt.Errorf("--nemesis %q: unknown fault family %q in the set %q (want families from %s, partition:<shape>, or all; sets separated by ';', families by ',')",
 					s, f, part, strings.Join(fams, ", "))
 			}
 		}
@@ -101,11 +106,15 @@ func ParseSets(s string) ([][]string, error) {
 			return nil, fmt.Errorf("--nemesis %q: the set %q names no family", s, part)
 		}
 		list := make([]string, 0, len(set))
-		for _, f := range fams { // the documented order
-			if set[f] {
-				list = append(list, f)
-			}
+		for k := range set {
+			list = append(list, k)
 		}
+		slices.SortFunc(list, func(a, b string) int {
+			if ra, rb := rank(a), rank(b); ra != rb {
+				return ra - rb
+			}
+			return strings.Compare(a, b)
+		})
 		if key := strings.Join(list, ","); !seen[key] {
 			seen[key] = true
 			out = append(out, list)
@@ -153,7 +162,7 @@ func (c Cell) slug() string {
 	if c.Scenario != "" {
 		return strings.TrimSuffix(filepath.Base(c.Scenario), filepath.Ext(c.Scenario))
 	}
-	return strings.Join(c.Nemesis, "+")
+	return strings.ReplaceAll(strings.Join(c.Nemesis, "+"), ":", ".")
 }
 
 // Cells returns the matrix's cells in order.

@@ -21,6 +21,8 @@ func TestParseSets(t *testing.T) {
 		{"partition,kill;kill,partition", "partition,kill"}, // duplicates dropped
 		{"all", "partition,packet,kill,pause,clock,disk,membership,snapshot"},
 		{"all;kill", "partition,packet,kill,pause,clock,disk,membership,snapshot;kill"},
+		{"kill,partition:one-way", "partition:one-way,kill"},
+		{"partition:one-way,partition,kill", "partition,partition:one-way,kill"},
 	}
 	for _, c := range cases {
 		got, err := ParseSets(c.in)
@@ -39,6 +41,8 @@ func TestParseSets(t *testing.T) {
 		";":            `no fault set`,
 		"kill;clocks":  `unknown fault family "clocks"`,
 		"partition,,x": `unknown fault family "x"`,
+		"kill:one-way": `unknown fault family "kill:one-way"`,
+		"partition:x":  `unknown fault family "partition:x"`,
 	} {
 		_, err := ParseSets(in)
 		if want == "" {
@@ -67,6 +71,7 @@ func FuzzParseSets(f *testing.F) {
 	for _, s := range []string{"partition", "partition;kill;partition,kill,pause", "all", "x", ";;", "kill+pause", "disk,membership;snapshot"} {
 		f.Add(s)
 	}
+	f.Add("partition:one-way,kill;partition:bridge")
 	f.Fuzz(func(t *testing.T, in string) {
 		sets, err := ParseSets(in)
 		if err != nil {
