@@ -80,7 +80,20 @@ func TestBrowser(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
-	defer func() { stopConsole(); consoleDone.Wait() }()
+	// Report the console last, also when the test stops early: what the
+	// browser refused or threw is often why.
+	defer func() {
+		stopConsole()
+		consoleDone.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range console {
+			t.Logf("console: %s (%s)", m, m.URL)
+			if m.IsException() || m.Type == chromedp.ConsoleError || strings.Contains(m.Text, "Content Security Policy") {
+				t.Errorf("browser console: %s (at %s)", m, m.URL)
+			}
+		}
+	}()
 
 	// The index: both runs, each with its verdict's class, text and colour.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("table.runs"))); err != nil {
@@ -200,9 +213,10 @@ func TestBrowser(t *testing.T) {
 
 	// The copy button copies the repro command. The clipboard is stubbed:
 	// a headless browser without focus may refuse the real one.
-	copied, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise(resolve => {
+	copied, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise((resolve, reject) => {
 		navigator.clipboard.writeText = text => { resolve(text); return Promise.resolve(); };
 		document.querySelector("button[data-copy=repro-cmd]").click();
+		setTimeout(() => reject(new Error("nothing was copied within 5s of the click")), 5000);
 	})`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("copy button: %v", err)
@@ -219,16 +233,6 @@ func TestBrowser(t *testing.T) {
 	chromedp.Do(ctx, chromedp.Sleep(time.Second))
 	shot(t, ctx, "invalid-run.png")
 
-	stopConsole()
-	consoleDone.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	for _, m := range console {
-		t.Logf("console: %s (%s)", m, m.URL)
-		if m.IsException() || m.Type == chromedp.ConsoleError || strings.Contains(m.Text, "Content Security Policy") {
-			t.Errorf("browser console: %s (at %s)", m, m.URL)
-		}
-	}
 }
 
 // shot saves a screenshot of the whole page in the test's temporary
