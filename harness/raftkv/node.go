@@ -200,8 +200,11 @@ func New(cfg Config, durable *Durable, peers []uint64) (*Node, error) {
 		MaxUncommittedEntriesSize: 1 << 30,
 		CheckQuorum:               true,
 		PreVote:                   true,
-		ReadOnlyOption:            raft.ReadOnlySafe,
-		Logger:                    &raftLogger{n: n},
+		// A leader that removes itself must step down, or it goes on
+		// heartbeating the others, who then never elect a new leader.
+		StepDownOnRemoval: true,
+		ReadOnlyOption:    raft.ReadOnlySafe,
+		Logger:            &raftLogger{n: n},
 	}
 	if cfg.Bugs.Has(BugLeaseReads) {
 		rc.ReadOnlyOption = raft.ReadOnlyLeaseBased

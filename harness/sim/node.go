@@ -122,6 +122,15 @@ func (sn *simNode) handle(out raftkv.Output) {
 		w.inv.applied(sn, a)
 		sn.applied = a.Index
 	}
+	if len(out.Applied) > 0 && sn.member && sn.node.Status().Removed {
+		// Its own removal applied (perhaps after the RemoveNode call gave
+		// up waiting): it is no longer a member; stop it as RemoveNode does.
+		defer func() {
+			sn.member = false
+			sn.crash(world.KeepWritten)
+			sn.logf("REMOVED from the cluster (its removal applied)")
+		}()
+	}
 	for _, wr := range out.Writes {
 		w.inv.written(sn, wr)
 		sn.disk.write(wr)
