@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -137,6 +138,9 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	res.Repro = repro
 	res.Schedule = ScheduleFile
 	res.FaultKinds = sched.Kinds()
+	if t.Scenario != "" {
+		res.FaultKinds = recordedFamilies(rec.Events())
+	}
 	if stopped.Load() {
 		res.Error = joinErr(res.Error, "interrupted: the run was stopped early")
 	}
@@ -333,4 +337,25 @@ func invariantVerdict(mode string, checks map[string]int, runErr error) Invarian
 		total += n
 	}
 	return Invariants{Valid: model.Valid, Checked: checks, Detail: fmt.Sprintf("%d invariants held over %d checks", len(checks), total)}
+}
+
+// recordedFamilies names the fault families a history's nemesis events
+// belong to, sorted: what a scenario actually did.
+func recordedFamilies(events []history.Event) []string {
+	family := map[string]string{
+		history.FaultPartition: "partition", history.FaultPacket: "packet",
+		history.FaultKill: "kill", history.FaultPause: "pause", history.FaultClock: "clock",
+		history.FaultLoseUnsynced: "disk", history.FaultTornWrite: "disk", history.FaultWipe: "disk",
+		history.FaultAddNode: "membership", history.FaultRemoveNode: "membership", history.FaultPromote: "membership",
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range events {
+		if f, ok := family[e.F]; ok && e.Process == history.Nemesis && !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
