@@ -15,7 +15,10 @@ import (
 	"github.com/splitbrain/splitbrain/nemesis"
 )
 
-func init() { commands = append(commands, newCampaignCmd) }
+func init() {
+	commands = append(commands, newCampaignCmd)
+	servePages = append(servePages, campaign.ServePage)
+}
 
 func newCampaignCmd() *cobra.Command {
 	var (
