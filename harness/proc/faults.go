@@ -157,7 +157,7 @@ func (w *World) pushRate(n *nodeProc, rate float64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.AdminTimeout)
 	defer cancel()
 	if err := w.kv.TickRate(ctx, n.apiAddr, rate); err != nil {
-		return fmt.Errorf("proc: clock rate of %s: %w", n.id, err)
+		return fmt.Errorf("proc: clock rate of %s: %w", n.id, unsupported(err))
 	}
 	return nil
 }
@@ -326,7 +326,15 @@ func (w *World) pushNet(n *nodeProc) error {
 			n.stale = n.stale || n.proc != nil
 			return nil
 		}
-		return fmt.Errorf("proc: packet faults of %s: %w", n.id, err)
+		return fmt.Errorf("proc: packet faults of %s: %w", n.id, unsupported(err))
 	}
 	return nil
+}
+
+// unsupported turns a node's "not implemented" into world.ErrUnsupported.
+func unsupported(err error) error {
+	if errors.Is(err, node.ErrNotImplemented) {
+		return fmt.Errorf("%w: %w", err, world.ErrUnsupported)
+	}
+	return err
 }

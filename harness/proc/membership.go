@@ -34,6 +34,9 @@ func (w *World) confChange(req node.ConfRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.AdminTimeout)
 	defer cancel()
 	resp, err := w.kv.Conf(ctx, n.apiAddr, req)
+	if errors.Is(err, node.ErrNotImplemented) {
+		return fmt.Errorf("proc: conf change %s via %s: %w", desc, via, unsupported(err))
+	}
 	if err != nil {
 		return fmt.Errorf("proc: conf change %s via %s: unknown (%v)", desc, via, err)
 	}

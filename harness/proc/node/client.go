@@ -61,12 +61,20 @@ func (c *Client) post(ctx context.Context, addr, path string, body, out any) err
 	return c.do(req, out)
 }
 
+// ErrNotImplemented is a node answering HTTP 501: it does not support the
+// call (an optional admin call of the protocol).
+var ErrNotImplemented = errors.New("not implemented by this node (HTTP 501)")
+
 func (c *Client) do(req *http.Request, out any) error {
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return &CallError{Sent: !refused(err), Err: err}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotImplemented {
+		io.Copy(io.Discard, resp.Body)
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, ErrNotImplemented)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return &CallError{Sent: true, Err: fmt.Errorf("reading the answer: %w", err)}
