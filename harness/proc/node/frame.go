@@ -82,7 +82,7 @@ func parseHello(p []byte) (hello, error) {
 	d := p[len(helloMagic):]
 	next := func(what string) (uint64, error) {
 		v, n := binary.Uvarint(d)
-		if n <= 0 {
+		if n <= 0 || n != len(binary.AppendUvarint(nil, v)) { // canonical encodings only
 			return 0, fmt.Errorf("hello: bad %s", what)
 		}
 		d = d[n:]

@@ -100,18 +100,14 @@ func (s *Store) corrupt(format string, args ...any) error {
 	return &CorruptError{File: s.path, What: fmt.Sprintf(format, args...)}
 }
 
-// load checks the file's structure, then reads and verifies every record,
-// and counts the boot.
+// load reads and verifies every record, and counts the boot.
 func (s *Store) load() (*raftkv.Durable, error) {
 	d := &raftkv.Durable{}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		var bad []error
-		for err := range tx.Check() { // drain: the checker stops only at the end
-			bad = append(bad, err)
-		}
-		if len(bad) > 0 {
-			return s.corrupt("bbolt consistency check: %v", errors.Join(bad...))
-		}
+		// Every record is read and verified below, in this goroutine, where
+		// a damaged page becomes a recoverable panic. (bbolt's own
+		// tx.Check walks the pages in a goroutine of its own, where such a
+		// fault would crash the process instead.)
 		st, err := tx.CreateBucketIfNotExists(bucketState)
 		if err != nil {
 			return err
