@@ -173,20 +173,28 @@ func (w *World) SetReach(r world.Reach) error {
 		return fmt.Errorf("proc: partitions need nftables (root, CAP_NET_ADMIN) and this world runs with --no-net-faults: %w", world.ErrUnsupported)
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	old := w.reach
 	w.reach = r
 	if err := w.fw.set(w.rulesLocked()); err != nil {
 		w.reach = old
+		w.mu.Unlock()
 		return fmt.Errorf("proc: partition %s: %w", r, err)
 	}
-	w.markAllLocked("NET %s", r)
+	w.mu.Unlock()
+	w.markAll("NET %s", r)
 	return nil
 }
 
-func (w *World) markAllLocked(format string, args ...any) {
+// markAll writes a harness line into every node's log.
+func (w *World) markAll(format string, args ...any) {
+	w.mu.Lock()
+	var nodes []*nodeProc
 	for _, id := range w.order {
-		go w.mark(w.nodes[id], format, args...)
+		nodes = append(nodes, w.nodes[id])
+	}
+	w.mu.Unlock()
+	for _, n := range nodes {
+		w.mark(n, format, args...)
 	}
 }
 
@@ -216,16 +224,16 @@ func (w *World) SetPacket(p world.Packet) error {
 			return fmt.Errorf("proc: packet loss: %w", err)
 		}
 	}
-	if p.Zero() {
-		w.markAllLocked("PACKET cleared")
-	} else {
-		w.markAllLocked("PACKET %+v", p)
-	}
 	var nodes []*nodeProc
 	for _, id := range w.order {
 		nodes = append(nodes, w.nodes[id])
 	}
 	w.mu.Unlock()
+	if p.Zero() {
+		w.markAll("PACKET cleared")
+	} else {
+		w.markAll("PACKET %+v", p)
+	}
 	var errs []error
 	for _, n := range nodes {
 		errs = append(errs, w.pushNet(n))
