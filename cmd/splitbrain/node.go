@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,7 +52,7 @@ The node exits cleanly (store closed) on SIGTERM or SIGINT.`,
 			if !(cfg.ClockRate > 0) {
 				return usageErr(fmt.Errorf("--clock-rate must be positive, got %v", cfg.ClockRate))
 			}
-			bs, err := raftkv.ParseBugs(joinComma(bugs))
+			bs, err := raftkv.ParseBugs(strings.Join(bugs, ","))
 			if err != nil {
 				return usageErr(fmt.Errorf("--bug: %w", err))
 			}
@@ -104,15 +105,4 @@ The node exits cleanly (store closed) on SIGTERM or SIGINT.`,
 	f.StringSliceVar(&bugs, "bug", nil, "enable a known-bug canary (repeatable)")
 	f.StringVar(&logPath, "log", "", "append log lines here (default stderr)")
 	return cmd
-}
-
-func joinComma(xs []string) string {
-	out := ""
-	for i, x := range xs {
-		if i > 0 {
-			out += ","
-		}
-		out += x
-	}
-	return out
 }
