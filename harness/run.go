@@ -15,6 +15,7 @@ import (
 
 	"github.com/splitbrain/splitbrain/harness/gitstamp"
 	"github.com/splitbrain/splitbrain/harness/history"
+	"github.com/splitbrain/splitbrain/harness/proc"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/report"
 	"github.com/splitbrain/splitbrain/harness/sim"
@@ -95,7 +96,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		return nil, fmt.Errorf("results/latest: %w", err)
 	}
 
-	w, err := newWorld(&t, bugs)
+	w, err := newWorld(&t, bugs, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +235,7 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 	return scriptErr
 }
 
-func newWorld(t *Test, bugs raftkv.Bugs) (world.World, error) {
+func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 	node := raftkv.Config{
 		SnapshotEvery: t.SnapshotEvery, CompactKeep: t.CompactKeep, Bugs: bugs,
 		// Give up a little before the client does, so the client hears why.
@@ -243,8 +244,15 @@ func newWorld(t *Test, bugs raftkv.Bugs) (world.World, error) {
 	switch t.Mode {
 	case "sim":
 		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node})
+	case "process":
+		w, err := proc.New(proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
+			NoNetFaults: t.NoNetFaults, Binary: t.Binary})
+		if err != nil {
+			return nil, fmt.Errorf("process world: %w", err)
+		}
+		return w, nil
 	default:
-		return nil, usagef("mode %q is not available yet", t.Mode)
+		return nil, usagef("mode %q: want sim or process", t.Mode)
 	}
 }
 

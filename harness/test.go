@@ -79,6 +79,13 @@ type Test struct {
 	// Results is the results root (default "results"); runs land in
 	// <Results>/<Name>/<UTC timestamp>/.
 	Results string `json:"-"`
+	// NoNetFaults runs the process world without nftables (and so
+	// without root): partitions and packet loss are refused.
+	NoNetFaults bool `json:"no_net_faults,omitempty"`
+	// Binary is the splitbrain executable the process world starts nodes
+	// with (default: this process's own executable).
+	Binary string `json:"-"`
+
 	// Quick skips the artefacts meant for people (plots, timeline, the
 	// linearizability diagram): for selftest, property tests and campaigns
 	// that only want the verdict. The history and results.json are kept.
@@ -188,6 +195,9 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 		}
 	}
 	add("--mode", t.Mode, def.Mode)
+	if t.NoNetFaults {
+		args = append(args, "--no-net-faults")
+	}
 	add("--name", t.Name, def.Name)
 	args = append(args, "--seed", fmt.Sprint(t.Seed), "--time", time.Duration(t.Duration).String())
 	add("--nodes", t.Nodes, def.Nodes)

@@ -3,6 +3,7 @@ package workloads
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/history"
@@ -81,8 +82,10 @@ type keyState struct {
 	recent []string // the last few values written or cas'd in (cas expectations)
 }
 
-// Register is a running register workload.
+// Register is a running register workload. Its workers share the key
+// state under mu: in the process world they are real goroutines.
 type Register struct {
+	mu     sync.Mutex
 	opts   RegisterOptions
 	w      world.World
 	rec    Recorder
@@ -90,7 +93,7 @@ type Register struct {
 	nextID int
 	rate   float64
 	procs  int // next fresh process number
-	Ops    int // operations invoked so far
+	ops    int // operations invoked so far
 }
 
 // NewRegister prepares the workload; Run starts it.
@@ -116,8 +119,25 @@ func (r *Register) newKey() *keyState {
 // workers) while the workload runs.
 func (r *Register) SetRate(rate float64) {
 	if rate > 0 {
+		r.mu.Lock()
 		r.rate = rate
+		r.mu.Unlock()
 	}
+}
+
+func (r *Register) interval() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return time.Duration(float64(r.opts.Clients) / r.rate * float64(time.Second))
+}
+
+// freshProcess hands out the next unused process number.
+func (r *Register) freshProcess() history.Process {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := history.Process(r.procs)
+	r.procs++
+	return p
 }
 
 // Run starts the workers as tasks of g and returns at once; they stop
@@ -130,11 +150,13 @@ func (r *Register) Run(g world.Group, stop func() bool) {
 
 // pick chooses the next operation. It draws from the world's PRNG only.
 func (r *Register) pick() (*keyState, history.Event, world.Op) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	rng := r.w.Rand()
 	ki := rng.IntN(len(r.active))
 	k := r.active[ki]
 	k.ops++
-	r.Ops++
+	r.ops++
 	if k.ops >= r.opts.OpsPerKey {
 		r.active[ki] = r.newKey() // retire it: this is its last operation
 	}
@@ -174,7 +196,7 @@ func (r *Register) worker(i int, stop func() bool) {
 	client := w.Client()
 	next := w.Now()
 	for !stop() {
-		interval := time.Duration(float64(r.opts.Clients) / r.rate * float64(time.Second))
+		interval := r.interval()
 		// Jitter the pace (±50%) so workers do not march in step.
 		next += interval/2 + time.Duration(w.Rand().Int64N(int64(interval)+1))
 		if d := next - w.Now(); d > 0 {
@@ -211,8 +233,7 @@ func (r *Register) worker(i int, stop func() bool) {
 		if done.Type == history.Info {
 			// The operation may still take effect at any time: this
 			// process can never invoke again. Carry on as a new one.
-			proc = history.Process(r.procs)
-			r.procs++
+			proc = r.freshProcess()
 			client = w.Client()
 		}
 	}

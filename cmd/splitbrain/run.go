@@ -37,6 +37,16 @@ everything and checks liveness), or replayed from --schedule FILE.
 Fault vocabulary (families for --nemesis, lines for --schedule files):
 
 ` + nemesis.Help() + `
+In process mode (--mode process): kill is SIGKILL (the page cache survives); wipe
+deletes the node's data directory (the node is then replaced under a new ID); pause
+is SIGSTOP; clock skew changes the node's tick rate; partitions (one-way included)
+and packet loss are nftables rules in a table owned by the run; delay, jitter,
+duplication and reordering are done by the nodes' transport (this kernel has no
+netem). lose-unsynced and torn-write need a filesystem layer that can drop unsynced
+writes: they are sim-only, and process mode records them as unsupported. Network
+faults need root (CAP_NET_ADMIN), or pass --no-net-faults. "splitbrain clean"
+removes what a killed run left behind.
+
 Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 ` + bugHelp(),
 		Args: cobra.NoArgs,
@@ -82,7 +92,8 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&t.Mode, "mode", "sim", "world: sim (deterministic simulation) or process (real node processes)")
+	f.StringVar(&t.Mode, "mode", "sim", "world: sim (deterministic simulation) or process (real node processes; needs root for network faults)")
+	f.BoolVar(&t.NoNetFaults, "no-net-faults", false, "process mode without root: no partitions or packet loss (nftables needs CAP_NET_ADMIN)")
 	f.StringVar(&t.Name, "name", "register", "test name (the results subdirectory)")
 	f.IntVar(&t.Nodes, "nodes", 5, "cluster size")
 	f.DurationVar(&dur, "time", 60*time.Second, "test length (virtual time in the sim)")
