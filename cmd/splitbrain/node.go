@@ -27,7 +27,7 @@ func newNodeCmd() *cobra.Command {
 		Long: `Run one node of the reference raft key-value store: the same core as the
 simulation, driven by goroutines, with a bbolt store (fsynced before anything is
 acknowledged, every record checksummed), TCP transport to its peers, and the KV
-protocol over HTTP/JSON on --api-addr (see docs/kv-protocol.md).
+protocol over HTTP/JSON on --api-addr (see "The KV protocol" in README.md).
 
 An empty data directory is bootstrapped into a new cluster of --peers with
 --bootstrap, or waits to be added to a running cluster with --join. With neither,

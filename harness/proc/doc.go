@@ -7,7 +7,7 @@
 // the run (picked free, below the ephemeral port range), its bbolt store in
 // <Dir>/data/<node> and its log in <Dir>/logs/<node>.log. The harness talks
 // to the nodes only through the KV protocol (package node,
-// docs/kv-protocol.md): client operations, status, membership, clock rate
+// "The KV protocol" in README.md): client operations, status, membership, clock rate
 // and packet faults.
 //
 // Faults:

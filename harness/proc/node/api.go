@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The KV protocol's JSON messages (docs/kv-protocol.md describes them for
+// The KV protocol's JSON messages ("The KV protocol" in README.md describes them for
 // other implementations). Every endpoint takes a JSON object and answers
 // one.
 

@@ -27,5 +27,5 @@
 // reordering can be applied per destination (the admin API's net call).
 //
 // The HTTP API (http.go, api.go) is the KV protocol, documented for other
-// implementations in docs/kv-protocol.md; Client (client.go) speaks it.
+// implementations in "The KV protocol" in README.md; Client (client.go) speaks it.
 package node

@@ -11,7 +11,7 @@ import (
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 )
 
-// handler serves the KV protocol (docs/kv-protocol.md).
+// handler serves the KV protocol ("The KV protocol" in README.md).
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	for name, op := range map[string]raftkv.Op{"get": raftkv.OpGet, "put": raftkv.OpPut, "cas": raftkv.OpCAS, "delete": raftkv.OpDelete} {
