@@ -39,6 +39,13 @@ func (c *procClient) Do(id world.NodeID, op world.Op, timeout time.Duration) wor
 	if n == nil || !known {
 		return world.Result{Outcome: world.Fail, Err: "no such node or operation"}
 	}
+	if c.w.down(n) {
+		// The world killed it (or it died) before this call: nothing can
+		// reach it, so the request is certainly not carried out. Sending
+		// it anyway could land on a dead keep-alive connection and read as
+		// "sent, then lost" (unknown).
+		return world.Result{Outcome: world.Fail, Err: "connection refused: node is down"}
+	}
 	req := node.KVRequest{Key: op.Key, Client: c.session, Seq: c.seq}
 	switch op.Kind {
 	case world.Put:

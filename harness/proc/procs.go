@@ -236,6 +236,23 @@ func (w *World) awaitReady(n *nodeProc, exited chan struct{}) error {
 	}
 }
 
+// down reports whether n's process is not running now (never started,
+// or exited).
+func (w *World) down(n *nodeProc) bool {
+	w.mu.Lock()
+	p, exited := n.proc, n.exited
+	w.mu.Unlock()
+	if p == nil || exited == nil {
+		return true
+	}
+	select {
+	case <-exited:
+		return true
+	default:
+		return false
+	}
+}
+
 // kill SIGKILLs n's process group and waits for the process to exit.
 func (w *World) kill(n *nodeProc, why string) error {
 	w.mu.Lock()
