@@ -251,6 +251,15 @@ func (x *executor) apply(op Op) {
 	case Kill, LoseUnsynced, TornWrite, Wipe:
 		fate, action := crashFate[op.Kind], crashAction[op.Kind]
 		for _, id := range x.resolve(op, op.Target, x.upMembers(), poolUp, true) {
+			if op.Kind == Wipe {
+				if other := st.wipedIDs(); len(other) > 0 {
+					// A second node without data before the first is
+					// replaced can take the cluster's quorum with it for
+					// good: the schedule, not the system, would break it.
+					x.note(op, fmt.Sprintf("%s kept: %v still wiped and not yet replaced", id, other))
+					continue
+				}
+			}
 			err := w.Crash(id, fate)
 			if err == nil {
 				st.mu.Lock()

@@ -131,3 +131,16 @@ func sortedKeys[V any](m map[world.NodeID]V) []world.NodeID {
 	}
 	return world.SortIDs(out)
 }
+
+// wipedIDs lists the nodes the nemesis wiped that are not yet back.
+func (st *state) wipedIDs() []world.NodeID {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []world.NodeID
+	for _, id := range sortedKeys(st.crashed) {
+		if st.crashed[id] == world.Wipe {
+			out = append(out, id)
+		}
+	}
+	return out
+}
