@@ -152,6 +152,7 @@ type Node struct {
 	ticks   uint64
 	lead    uint64
 	state   raft.StateType
+	term    uint64 // as of the last Ready with a hard state
 
 	writes map[RequestID]*pendingWrite
 	reads  map[RequestID]*pendingRead
@@ -382,7 +383,9 @@ func bytesID(b []byte) (RequestID, bool) {
 // expire ends requests pending longer than RequestTimeoutTicks.
 func (n *Node) expire() {
 	limit := uint64(n.cfg.RequestTimeoutTicks)
-	if n.ticks < limit {
+	// Checked every few ticks: a timeout a few ticks late is still a
+	// timeout, and the scan is not free on every tick of every node.
+	if n.ticks < limit || n.ticks%4 != 0 || len(n.writes)+len(n.reads)+len(n.confs) == 0 {
 		return
 	}
 	old := n.ticks - limit
@@ -422,6 +425,9 @@ func (n *Node) Ready() Output {
 	for n.inflight == nil && n.rn.HasReady() {
 		rd := n.rn.Ready()
 		n.observeSoftState(rd.SoftState)
+		if rd.HardState != nil {
+			n.term = rd.HardState.GetTerm()
+		}
 		for _, rs := range rd.ReadStates {
 			if id, ok := bytesID(rs.RequestCtx); ok {
 				if r := n.reads[id]; r != nil {
@@ -681,6 +687,12 @@ func (n *Node) maybeSnapshot() {
 	}
 	n.cfg.Logger.Logf("snapshot at index %d, log compacted to %d", idx, compact)
 	n.newWrite(&Write{LocalSnapshot: snap, Compact: compact})
+}
+
+// Leading reports whether the node leads, and in which term, as of its
+// last Ready — cheaply, for drivers that ask after every input.
+func (n *Node) Leading() (term uint64, leader bool) {
+	return n.term, n.state == raft.StateLeader
 }
 
 // Status is a summary of the node's raft state.

@@ -269,7 +269,7 @@ func TestTimeoutIsUnknownNotFail(t *testing.T) {
 		c.cut[2], c.cut[3] = true, true
 		r := req(OpPut, "k", "v", nil)
 		c.nodes[1].Request(r)
-		c.tick(c.nodes[1].cfg.RequestTimeoutTicks + 1)
+		c.tick(c.nodes[1].cfg.RequestTimeoutTicks + 4) // expiry is checked every 4 ticks
 		want := Unknown
 		if bug {
 			want = Fail

@@ -147,18 +147,22 @@ func (iv *invariants) applied(sn *simNode, a raftkv.Applied) {
 // observeStatus checks election safety and, for a node newly seen as
 // leader of a term, leader completeness.
 func (iv *invariants) observeStatus(sn *simNode) {
-	st := sn.node.Status()
-	if st.State.String() != "StateLeader" {
+	term, leader := sn.node.Leading()
+	if !leader {
 		return
 	}
 	iv.checks[ElectionSafety]++
-	prev, ok := iv.leaders[st.Term]
+	prev, ok := iv.leaders[term]
 	if ok && prev != sn.id {
-		iv.violate(ElectionSafety, []world.NodeID{prev, sn.id}, st.Term, 0, "%s and %s are both leaders of term %d", prev, sn.id, st.Term)
+		iv.violate(ElectionSafety, []world.NodeID{prev, sn.id}, term, 0, "%s and %s are both leaders of term %d", prev, sn.id, term)
 		return
 	}
 	if ok {
 		return
+	}
+	st := sn.node.Status()
+	if st.Term != term {
+		panic(fmt.Sprintf("sim: %s leads term %d by its last Ready but term %d by its status", sn.id, term, st.Term))
 	}
 	iv.leaders[st.Term] = sn.id
 	// Leader completeness: the new leader's log holds the newest entry

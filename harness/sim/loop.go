@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"container/heap"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -19,23 +18,53 @@ type event struct {
 	fn  func()
 }
 
+// eventQueue is a binary min-heap of events by (at, seq), written out
+// rather than through container/heap: the sim spends a good part of its
+// time here, and the interface calls showed in profiles.
 type eventQueue []*event
 
-func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
-	}
-	return q[i].seq < q[j].seq
+func (e *event) before(f *event) bool {
+	return e.at < f.at || e.at == f.at && e.seq < f.seq
 }
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return e
+
+func (q *eventQueue) push(e *event) {
+	h := append(*q, e)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h[i].before(h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	*q = h
+}
+
+func (q *eventQueue) pop() *event {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = nil
+	h = h[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && h[r].before(h[l]) {
+			m = r
+		}
+		if !h[m].before(h[i]) {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*q = h
+	return top
 }
 
 // task is a goroutine that runs in lockstep with the loop: it runs only
@@ -72,7 +101,7 @@ func (l *loop) at(t time.Duration, fn func()) {
 		t = l.now
 	}
 	l.seq++
-	heap.Push(&l.q, &event{at: t, seq: l.seq, fn: fn})
+	l.q.push(&event{at: t, seq: l.seq, fn: fn})
 }
 
 // after schedules fn to run d from now.
@@ -161,7 +190,7 @@ func (l *loop) run(main func()) (err error) {
 		if len(l.q) == 0 {
 			return fmt.Errorf("sim: deadlock at %v: no events left and the main task is blocked", l.now)
 		}
-		e := heap.Pop(&l.q).(*event)
+		e := l.q.pop()
 		l.now = e.at
 		l.events++
 		e.fn()
