@@ -413,7 +413,7 @@ func cmpID(a, b world.NodeID) int {
 func suggest(s string, options []string) string {
 	best, bestD := "", 3
 	for _, o := range options {
-		if d := editDistance(s, o); d < bestD {
+		if d := EditDistance(s, o); d < bestD {
 			best, bestD = o, d
 		}
 	}
@@ -423,7 +423,9 @@ func suggest(s string, options []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b (large for
+// strings over 64 bytes): how "did you mean" suggestions find typos.
+func EditDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return 1 << 20
 	}

@@ -241,31 +241,6 @@ func (w *World) SetPacket(p world.Packet) error {
 	return errors.Join(errs...)
 }
 
-// packetFor merges the packet faults in force on link l (as the sim does).
-func (w *World) packetForLocked(l [2]world.NodeID) world.Packet {
-	var p world.Packet
-	for _, f := range w.packets {
-		if len(f.Links) > 0 && !hasLink(f.Links, l) {
-			continue
-		}
-		p.Delay += f.Delay
-		p.Jitter += f.Jitter
-		p.Loss = 1 - (1-p.Loss)*(1-f.Loss)
-		p.Duplicate = max(p.Duplicate, f.Duplicate)
-		p.Reorder = max(p.Reorder, f.Reorder)
-	}
-	return p
-}
-
-func hasLink(ls [][2]world.NodeID, l [2]world.NodeID) bool {
-	for _, x := range ls {
-		if x == l {
-			return true
-		}
-	}
-	return false
-}
-
 // linksLocked lists every directed link between nodes that exist.
 func (w *World) linksLocked() [][2]world.NodeID {
 	var out [][2]world.NodeID
@@ -292,7 +267,7 @@ func (w *World) rulesLocked() []dropRule {
 		if !w.reach.Allows(l[0], l[1]) {
 			continue
 		}
-		if p := w.packetForLocked(l); p.Loss > 0 {
+		if p := world.PacketsOn(w.packets, l[0], l[1]); p.Loss > 0 {
 			ppm := uint32(p.Loss*1e6 + 0.5)
 			if ppm >= 1_000_000 {
 				ppm = 0 // always
@@ -317,7 +292,7 @@ func (w *World) pushNet(n *nodeProc) error {
 		if to == n.id {
 			continue
 		}
-		p := w.packetForLocked([2]world.NodeID{n.id, to})
+		p := world.PacketsOn(w.packets, n.id, to)
 		f := node.LinkFaults{Delay: p.Delay, Jitter: p.Jitter, Duplicate: p.Duplicate, Reorder: p.Reorder}
 		if f != (node.LinkFaults{}) {
 			req.Links[strconv.FormatUint(uint64(to), 10)] = node.SpecOf(f)

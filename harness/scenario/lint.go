@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"github.com/splitbrain/splitbrain/nemesis"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,7 +102,7 @@ func suggest(s string, env map[string]bool) string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if d := editDistance(s, n); d < bestD && d <= max(1, len(s)/3) {
+		if d := nemesis.EditDistance(s, n); d < bestD && d <= max(1, len(s)/3) {
 			best, bestD = n, d
 		}
 	}
@@ -109,28 +110,6 @@ func suggest(s string, env map[string]bool) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 20
-	}
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // literals converts argument expressions that are all literals to Lua

@@ -38,31 +38,6 @@ func newNetwork(lat Latency) *network {
 	return &network{latency: lat, lastAt: map[link]time.Duration{}}
 }
 
-// packetFor merges the packet faults that apply to a link.
-func (n *network) packetFor(l link) world.Packet {
-	var p world.Packet
-	for _, f := range n.faults {
-		if len(f.Links) > 0 && !hasLink(f.Links, l) {
-			continue
-		}
-		p.Delay += f.Delay
-		p.Jitter += f.Jitter
-		p.Loss = 1 - (1-p.Loss)*(1-f.Loss)
-		p.Duplicate = max(p.Duplicate, f.Duplicate)
-		p.Reorder = max(p.Reorder, f.Reorder)
-	}
-	return p
-}
-
-func hasLink(ls [][2]world.NodeID, l link) bool {
-	for _, x := range ls {
-		if x == l {
-			return true
-		}
-	}
-	return false
-}
-
 // deliveries returns when (relative to now) copies of a message sent now
 // on l arrive: none if dropped, two if duplicated.
 func (n *network) deliveries(now time.Duration, l link, rng *rand.Rand) (ds [2]time.Duration, count int) {
@@ -71,7 +46,7 @@ func (n *network) deliveries(now time.Duration, l link, rng *rand.Rand) (ds [2]t
 	}
 	var p world.Packet
 	if len(n.faults) > 0 {
-		p = n.packetFor(l)
+		p = world.PacketsOn(n.faults, l[0], l[1])
 	}
 	if p.Loss > 0 && rng.Float64() < p.Loss {
 		return ds, 0

@@ -192,3 +192,30 @@ type Packet struct {
 func (p Packet) Zero() bool {
 	return p.Delay == 0 && p.Jitter == 0 && p.Loss == 0 && p.Duplicate == 0 && p.Reorder == 0
 }
+
+// PacketsOn merges the packet faults in force that apply to the directed
+// link from→to: delays and jitters add up, losses compound, duplication
+// and reordering take the strongest. Both worlds use it.
+func PacketsOn(faults []Packet, from, to NodeID) Packet {
+	var p Packet
+	for _, f := range faults {
+		if len(f.Links) > 0 && !hasLink(f.Links, from, to) {
+			continue
+		}
+		p.Delay += f.Delay
+		p.Jitter += f.Jitter
+		p.Loss = 1 - (1-p.Loss)*(1-f.Loss)
+		p.Duplicate = max(p.Duplicate, f.Duplicate)
+		p.Reorder = max(p.Reorder, f.Reorder)
+	}
+	return p
+}
+
+func hasLink(ls [][2]NodeID, from, to NodeID) bool {
+	for _, l := range ls {
+		if l[0] == from && l[1] == to {
+			return true
+		}
+	}
+	return false
+}
