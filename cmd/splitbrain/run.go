@@ -55,7 +55,7 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 			t.Workload.Timeout = opTimeout
 			t.LivenessBound = harness.Duration(liveness)
 			t.CheckTimeout = harness.Duration(checkTimeout)
-			t.Nemesis = splitList(nem)
+			t.Nemesis = expandAll(splitList(nem))
 			t.Bugs = splitList(bugs)
 			if mix != "" {
 				m, err := parseMix(mix)
@@ -104,7 +104,7 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 	f.IntVar(&t.Workload.OpsPerKey, "ops-per-key", 200, "operations before a key is retired for a fresh one")
 	f.StringVar(&mix, "mix", "", "read/write/cas weights (default 40/40/20)")
 	f.DurationVar(&opTimeout, "op-timeout", 5*time.Second, "per-operation client timeout (an operation timing out is recorded as info)")
-	f.StringSliceVar(&nem, "nemesis", nil, "fault families for the generated schedule, comma-separated: "+strings.Join(nemesis.Families(), ",")+" (default partition,kill)")
+	f.StringSliceVar(&nem, "nemesis", nil, "fault families for the generated schedule, comma-separated: "+strings.Join(nemesis.Families(), ",")+", all, or partition:<shape> (default partition,kill)")
 	f.StringVar(&schedule, "schedule", "", "replay this schedule file instead of generating one")
 	f.StringVar(&t.Scenario, "scenario", "", "drive the faults with this Lua scenario instead of a schedule")
 	f.StringSliceVar(&bugs, "bug", nil, "enable a known-bug canary in the reference node (repeatable)")
@@ -158,4 +158,17 @@ func bugHelp() string {
 		fmt.Fprintf(&b, "  %s\n", bug)
 	}
 	return b.String()
+}
+
+// expandAll turns "all" into every fault family.
+func expandAll(kinds []string) []string {
+	var out []string
+	for _, k := range kinds {
+		if k == "all" {
+			out = append(out, nemesis.Families()...)
+		} else {
+			out = append(out, k)
+		}
+	}
+	return out
 }

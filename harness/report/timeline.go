@@ -28,7 +28,9 @@ const (
 	rowPx     = 18  // one row per history event on the page
 	colPx     = 150 // one column per client process
 	gutterPx  = 96  // the time gutter on the left
-	nemLanePx = 150 // one nemesis lane per concurrently open fault
+	nemLanePx = 150 // one nemesis lane per concurrently open fault…
+	nemMaxPx  = 360 // …narrowed so that many lanes stay within this…
+	nemMinPx  = 24  // …but no narrower than this
 	tickEvery = 10  // a time label every this many rows
 	boxRunes  = 40  // op box label length before it is cut
 )
@@ -115,9 +117,9 @@ type (
 		Top, Height             int
 	}
 	tlFault struct {
-		ID, Class, Label, Title string
-		Done                    string
-		Top, Height, Left       int
+		ID, Class, Label, Title  string
+		Done                     string
+		Top, Height, Left, Width int
 	}
 	tlBand struct {
 		Class       string
@@ -354,10 +356,15 @@ func (t *timeline) page(k, nPages int) *tlPage {
 	// Fault windows that overlap the page's rows, in lanes.
 	lanes := t.faults(pg, rows, lo, hi)
 	pg.NemLeft = gutterPx
-	pg.NemWidth = max(1, lanes) * nemLanePx
+	laneW := nemLanePx
+	if lanes*laneW > nemMaxPx {
+		laneW = max(nemMinPx, nemMaxPx/lanes) // the labels elide; the titles keep the whole text
+	}
+	pg.NemWidth = max(1, lanes) * laneW
 	pg.ProcLeft = pg.NemLeft + pg.NemWidth + 8
 	for i := range pg.Faults {
-		pg.Faults[i].Left = pg.NemLeft + pg.Faults[i].Left*nemLanePx
+		pg.Faults[i].Left = pg.NemLeft + pg.Faults[i].Left*laneW
+		pg.Faults[i].Width = laneW
 	}
 
 	// One column per process on this page, in process order.

@@ -13,7 +13,6 @@ import "html/template"
 var timelineTemplate = template.Must(template.New("timeline").Funcs(template.FuncMap{
 	"gutter": func() int { return gutterPx },
 	"colw":   func() int { return colPx },
-	"nemw":   func() int { return nemLanePx },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -52,7 +51,7 @@ body:has(.page :target) .page.initial:not(:has(:target)){display:none}
 .open{border-style:dashed;border-bottom:none;background-image:linear-gradient(rgba(255,255,255,0),#fff)}
 .hl{outline:2px solid #2b50e0;outline-offset:1px;z-index:5}
 .focus{outline:3px solid #d00000;outline-offset:1px;box-shadow:0 0 0 7px rgba(208,0,0,.22);z-index:6}
-.fault{position:absolute;width:{{nemw}}px;box-sizing:border-box;border-left:4px solid rgb(var(--rgb));background:rgba(var(--rgb),.22);padding:0 4px;font-size:11px;line-height:16px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;z-index:2}
+.fault{position:absolute;box-sizing:border-box;border-left:4px solid rgb(var(--rgb));background:rgba(var(--rgb),.22);padding:0 4px;font-size:11px;line-height:16px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;z-index:2}
 .fault.instant{background:rgba(var(--rgb),.45);border-left-width:6px}
 .fault.cont{border-top:2px dotted rgb(var(--rgb))}
 .fault.more{border-bottom:2px dotted rgb(var(--rgb))}
@@ -74,12 +73,12 @@ body:has(.page :target) .page.initial:not(:has(:target)){display:none}
 <main>
 {{range .Pages}}<section class="page{{if .Initial}} initial{{end}}" id="{{.ID}}">
 <div class="pagehead"><b>page {{.N}} of {{.Of}}</b> — {{.Range}}{{if .Prev}} <a href="#{{.Prev}}">← previous</a>{{end}}{{if .Next}} <a href="#{{.Next}}">next →</a>{{end}}</div>
-<div class="heads" style="width:{{.Width}}px"><div style="left:0;width:{{gutter}}px;text-align:right">time</div><div style="left:{{.NemLeft}}px;width:{{.NemWidth}}px">nemesis</div>{{range .Cols}}<div style="left:{{.Left}}px;width:{{colw}}px">&nbsp;{{.Name}}</div>{{end}}</div>
+<div class="heads" style="width:{{.Width}}px"><div style="left:0;width:{{gutter}}px;text-align:right;padding-right:10px;box-sizing:border-box">time</div><div style="left:{{.NemLeft}}px;width:{{.NemWidth}}px;padding-left:6px;box-sizing:border-box">nemesis</div>{{range .Cols}}<div style="left:{{.Left}}px;width:{{colw}}px">&nbsp;{{.Name}}</div>{{end}}</div>
 <div class="canvas" style="height:{{.Height}}px;width:{{.Width}}px">
 {{if .Empty}}<p class="muted" style="padding:8px 16px">This history has no events.</p>
 {{end}}{{range .Ticks}}<div class="tick" style="top:{{.Top}}px" title="{{.Title}}">{{.Text}}</div>
 {{end}}{{$pl := .ProcLeft}}{{range .Bands}}<div class="{{.Class}}" style="top:{{.Top}}px;height:{{.Height}}px;left:{{$pl}}px"></div>
-{{end}}{{range .Faults}}<div class="{{.Class}}"{{with .ID}} id="{{.}}"{{end}}{{with .Done}} data-c="{{.}}"{{end}} style="top:{{.Top}}px;height:{{.Height}}px;left:{{.Left}}px" title="{{.Title}}">{{.Label}}</div>
+{{end}}{{range .Faults}}<div class="{{.Class}}"{{with .ID}} id="{{.}}"{{end}}{{with .Done}} data-c="{{.}}"{{end}} style="top:{{.Top}}px;height:{{.Height}}px;left:{{.Left}}px;width:{{.Width}}px" title="{{.Title}}">{{.Label}}</div>
 {{end}}{{range .Cols}}<div class="col" style="left:{{.Left}}px">
 {{range .Ops}}<div class="{{.Class}}" id="{{.ID}}"{{with .Done}} data-c="{{.}}"{{end}} style="top:{{.Top}}px;height:{{.Height}}px" title="{{.Title}}">{{.Label}}</div>
 {{end}}</div>
