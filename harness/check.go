@@ -109,10 +109,9 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 	res.Started, res.Finished = started.UTC(), time.Now().UTC()
 	res.WallSeconds = res.Finished.Sub(res.Started).Seconds()
 	if ao.torn > 0 {
+		// Noted after analyze, so the verdict stands: a torn tail is what
+		// a killed writer leaves, not a broken run.
 		res.Error = joinErr(res.Error, fmt.Sprintf("torn final line %d dropped (the writer was killed mid-line); the rest was checked", ao.torn))
-		if res.Valid == model.Valid {
-			res.Valid = model.Valid // a torn tail is expected of a killed run: the verdict stands
-		}
 	}
 	out := filepath.Join(dir, ResultsFile)
 	if stored != nil {

@@ -166,15 +166,6 @@ func (t *Test) Validate() error {
 	return nil
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 // FinalHeal is when the generated schedule heals everything: early enough
 // that the liveness bound fits before the end, with some margin.
 func (t *Test) FinalHeal() time.Duration {

@@ -22,8 +22,6 @@ type op struct {
 	call, ret int64
 }
 
-func (o *op) key() string { return o.inv.Key }
-
 // node is the node that served the operation, if the history knows it.
 func (o *op) node() string {
 	if o.comp != nil && o.comp.Node != "" {

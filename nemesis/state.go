@@ -87,13 +87,6 @@ func (st *state) clockIDs() []world.NodeID {
 	return sortedKeys(st.clocks)
 }
 
-func (st *state) isCrashed(id world.NodeID) bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	_, ok := st.crashed[id]
-	return ok
-}
-
 func (st *state) bumpReach() uint64 {
 	st.mu.Lock()
 	defer st.mu.Unlock()

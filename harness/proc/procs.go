@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -355,14 +354,4 @@ func (w *World) startWatchdog() error {
 	}
 	w.watch = cmd.Process
 	return nil
-}
-
-// sortedIDs returns the keys of m in order.
-func sortedIDs[V any](m map[world.NodeID]V) []world.NodeID {
-	out := make([]world.NodeID, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

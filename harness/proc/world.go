@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -511,21 +510,6 @@ func (w *World) node(id world.NodeID) (*nodeProc, error) {
 		return n, nil
 	}
 	return nil, fmt.Errorf("proc: no node %s", id)
-}
-
-// sortedLinks lists the keys of m in order.
-func sortedLinks[V any](m map[[2]world.NodeID]V) [][2]world.NodeID {
-	out := make([][2]world.NodeID, 0, len(m))
-	for l := range m {
-		out = append(out, l)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i][0] != out[j][0] {
-			return out[i][0] < out[j][0]
-		}
-		return out[i][1] < out[j][1]
-	})
-	return out
 }
 
 // NodesCPU is the CPU time the running node processes have used (for

@@ -118,26 +118,8 @@ func (p *parsed) position(idx int64) (int, bool) {
 // history from a future workload) follow, sorted.
 var fKinds = []string{history.FRead, history.FWrite, history.FCAS}
 
-func fOrder(f string) int {
-	for i, k := range fKinds {
-		if k == f {
-			return i
-		}
-	}
-	return len(fKinds)
-}
-
 // typeKinds are the completion types in legend order.
 var typeKinds = []history.Type{history.OK, history.Fail, history.Info}
-
-func typeOrder(t history.Type) int {
-	for i, k := range typeKinds {
-		if k == t {
-			return i
-		}
-	}
-	return len(typeKinds)
-}
 
 // seconds formats a nanosecond time as seconds with microsecond precision.
 func seconds(ns int64) string {

@@ -83,7 +83,6 @@ type World struct {
 	nextSession uint64
 	nextAdmin   uint64
 	inv         *invariants
-	closed      bool
 }
 
 var _ world.World = (*World)(nil)
@@ -331,6 +330,5 @@ func (w *World) WriteLogs(dir string) error {
 
 // Close implements world.World. The sim holds no outside resources.
 func (w *World) Close() error {
-	w.closed = true
 	return nil
 }
