@@ -243,7 +243,7 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 	}
 	switch t.Mode {
 	case "sim":
-		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node})
+		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Skip: t.SkipInvariants})
 	case "process":
 		w, err := proc.New(proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
 			NoNetFaults: t.NoNetFaults, Binary: t.Binary})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/nemesis"
 	"github.com/splitbrain/splitbrain/workloads"
 )
@@ -62,6 +63,11 @@ type Test struct {
 
 	// Bugs enables known-bug canaries in the reference node.
 	Bugs []string `json:"bugs,omitempty"`
+	// SkipInvariants lists sim invariants that are not enforced (see
+	// sim.Invariants; sim.MechanismInvariants are the ones that watch a
+	// node's mechanism rather than its consequences). Selftest uses it to
+	// measure what the consequence checks alone catch.
+	SkipInvariants []string `json:"skip_invariants,omitempty"`
 
 	// Node tuning (sim and process): snapshot every N applied entries and
 	// keep K entries behind it. Defaults 100 and 20: small, so that
@@ -160,6 +166,11 @@ func (t *Test) Validate() error {
 	if _, err := raftkv.ParseBugs(strings.Join(t.Bugs, ",")); err != nil {
 		return usagef("%v", err)
 	}
+	for _, n := range t.SkipInvariants {
+		if err := sim.ValidInvariant(n); err != nil {
+			return usagef("%v", err)
+		}
+	}
 	if time.Duration(t.LivenessBound) >= time.Duration(t.Duration) {
 		return usagef("liveness bound %v must be shorter than the test (%v)", time.Duration(t.LivenessBound), time.Duration(t.Duration))
 	}
@@ -208,6 +219,9 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 		args = append(args, "--schedule", shellQuote(scheduleCopy))
 	} else {
 		add("--nemesis", strings.Join(t.Nemesis, ","), strings.Join(def.Nemesis, ","))
+	}
+	for _, n := range t.SkipInvariants {
+		args = append(args, "--skip-invariant", n)
 	}
 	bugs := append([]string(nil), t.Bugs...)
 	sort.Strings(bugs)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/splitbrain/splitbrain/harness"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/model"
 	"github.com/splitbrain/splitbrain/nemesis"
 	"github.com/splitbrain/splitbrain/workloads"
@@ -18,7 +19,7 @@ import (
 func newRunCmd() *cobra.Command {
 	var t harness.Test
 	var dur, opTimeout, liveness, checkTimeout time.Duration
-	var nem, bugs []string
+	var nem, bugs, skipInv []string
 	var mix, schedule string
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -57,6 +58,7 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 			t.CheckTimeout = harness.Duration(checkTimeout)
 			t.Nemesis = expandAll(splitList(nem))
 			t.Bugs = splitList(bugs)
+			t.SkipInvariants = splitList(skipInv)
 			if mix != "" {
 				m, err := parseMix(mix)
 				if err != nil {
@@ -108,6 +110,7 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 	f.StringVar(&schedule, "schedule", "", "replay this schedule file instead of generating one")
 	f.StringVar(&t.Scenario, "scenario", "", "drive the faults with this Lua scenario instead of a schedule")
 	f.StringSliceVar(&bugs, "bug", nil, "enable a known-bug canary in the reference node (repeatable)")
+	f.StringSliceVar(&skipInv, "skip-invariant", nil, "sim: do not enforce this raft invariant (repeatable; e.g. the mechanism checks "+strings.Join(sim.MechanismInvariants, ", ")+", to see what the consequence checks alone catch)")
 	f.StringVar(&t.Results, "results", "results", "results directory")
 	f.Uint64Var(&t.SnapshotEvery, "snapshot-every", 100, "nodes snapshot every N applied entries")
 	f.Uint64Var(&t.CompactKeep, "compact-keep", 20, "entries kept behind a snapshot")

@@ -37,6 +37,9 @@ type Config struct {
 	Writeback time.Duration
 	// AdminTimeout bounds membership changes (default 5s).
 	AdminTimeout time.Duration
+	// Skip lists invariants (see Invariants) that are not enforced: a
+	// violation of one does not stop the run, and Checks leaves it out.
+	Skip []string
 	// Trace, if set, receives one line per network delivery, drop and
 	// client response: the run's transcript, for determinism tests and
 	// debugging.
@@ -93,6 +96,11 @@ func New(cfg Config) (*World, error) {
 	cfg.defaults()
 	if cfg.Nodes < 1 {
 		return nil, fmt.Errorf("sim: need at least one node, got %d", cfg.Nodes)
+	}
+	for _, n := range cfg.Skip {
+		if err := ValidInvariant(n); err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
 	}
 	w := &World{
 		cfg:   cfg,
