@@ -90,6 +90,10 @@ type Linearizability struct {
 	// Anomaly is the kind of failure; see the package documentation for the
 	// taxonomy.
 	Anomaly string `json:"anomaly,omitempty"`
+	// AnomalyTime is when the operation the explanation blames returned
+	// (ns since the start of the test, the history's Time): the moment a
+	// client saw the anomaly. 0 when no single operation is blamed.
+	AnomalyTime int64 `json:"anomaly_time_ns,omitempty"`
 	// HTML is the base name of the visualization written, if any.
 	HTML string `json:"html,omitempty"`
 	// FailingKeys counts the keys found not linearizable.
@@ -161,6 +165,9 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	}
 	ex := explainKey(h, failing[0], prefix, windows)
 	res.Explanation, res.Anomaly = ex.text, ex.anomaly
+	if ex.blamed != nil && ex.blamed.comp != nil {
+		res.AnomalyTime = ex.blamed.comp.Time
+	}
 	if res.VerboseTimedOut {
 		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", opts.VerboseTimeout)
 	}
