@@ -48,6 +48,9 @@ type open struct {
 type converter struct {
 	events []history.Event
 	open   map[history.Process]open
+	// nilUnknown: an :ok read of nil read a value nobody recorded
+	// (NilReadUnknown), so it becomes an :info read.
+	nilUnknown bool
 
 	// keyed is decided by the first client invocation: true when it uses an
 	// independent-key tuple [k v]. modeLine is that invocation's line.
@@ -61,7 +64,9 @@ type converter struct {
 	last    int64
 }
 
-func newConverter() *converter { return &converter{open: map[history.Process]open{}} }
+func newConverter(nilRead NilRead) *converter {
+	return &converter{open: map[history.Process]open{}, nilUnknown: nilRead == NilReadUnknown}
+}
 
 // add converts one op; a non-empty result is what is wrong with it.
 func (c *converter) add(o op) string {
@@ -77,7 +82,10 @@ func (c *converter) add(o op) string {
 	}
 	e := history.Event{Index: int64(len(c.events)), Time: t, Type: o.typ, Process: o.process, F: o.f, Error: o.err}
 	if o.process == history.Nemesis {
-		e.Value = o.desc
+		// Jepsen's nemesis fs keep their keyword form (":kill"), so that
+		// none is taken for one of our fault actions (history.FaultKill is
+		// "kill", closed by "restart"; Jepsen's :kill is closed by :start).
+		e.F, e.Value = NemesisF(o.f), o.desc
 	} else if msg := c.client(o, &e); msg != "" {
 		return msg
 	}
@@ -85,6 +93,13 @@ func (c *converter) add(o op) string {
 	c.events = append(c.events, e)
 	return ""
 }
+
+// NemesisF is the Event.F of a Jepsen nemesis op whose :f is f: the
+// keyword as Jepsen writes it, ":kill" for :kill. Our own fault actions
+// (history.FaultKill, ...) never start with a colon, so an imported
+// nemesis op is never paired into one of our fault windows: each is an
+// instant event.
+func NemesisF(f string) string { return ":" + f }
 
 // client fills e's key and values from a client op and tracks open ops.
 func (c *converter) client(o op, e *history.Event) string {
@@ -171,6 +186,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 		if o.f != history.FRead {
 			e.Prev, e.Value = inv.prev, inv.value
 		}
+		c.nilRead(e)
 		return ""
 	}
 	key, inner, keyed, msg := splitKey(o.f, v)
@@ -190,6 +206,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 			return "read value " + msg
 		}
 		e.Value = s
+		c.nilRead(e)
 		return ""
 	case history.FWrite:
 		s, msg := scalar(inner)
@@ -219,6 +236,20 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 	}
 	e.Prev, e.Value = inv.prev, inv.value
 	return ""
+}
+
+// nilRead turns an :ok read of nil into an :info read when a nil read
+// means an unknown value: the read then constrains nothing, as in
+// knossos' cas-register model, and says so in its Error.
+func (c *converter) nilRead(e *history.Event) {
+	if c.nilUnknown && e.F == history.FRead && e.Type == history.OK && e.Value == nil {
+		e.Type = history.Info
+		if e.Error == "" {
+			e.Error = NilReadNote
+		} else {
+			e.Error = NilReadNote + "; " + e.Error
+		}
+	}
 }
 
 func (c *converter) modeMismatch(keyed bool) string {

@@ -18,7 +18,7 @@ import (
 // The EDN library parses; this code only finds where each op starts, so
 // that errors name its line: it feeds the ops to one decoder and asks how
 // far the decoder has read after each.
-func readEDN(src []byte, name string) ([]history.Event, error) {
+func readEDN(src []byte, name string, nilRead NilRead) ([]history.Event, error) {
 	if bytes.HasPrefix(src, []byte("\uFEFF")) { // a byte order mark: blank it, keeping offsets
 		src = append([]byte("   "), src[3:]...)
 	}
@@ -43,7 +43,7 @@ func readEDN(src []byte, name string) ([]history.Event, error) {
 	}
 	var st ednStream
 	st.reset(src, lo, hi)
-	c := newConverter()
+	c := newConverter(nilRead)
 	for {
 		start := skipBlankEDN(src, st.consumed())
 		var v any

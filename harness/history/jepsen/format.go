@@ -78,15 +78,76 @@ func Detect(head []byte) (Format, error) {
 	return "", &history.ParseError{File: "input", Line: 1, Msg: "empty input: no history to read"}
 }
 
+// NilRead is what an :ok read whose value is nil means. Jepsen's
+// cas-register model (knossos.model/cas-register, which Jepsen's
+// linearizable checker uses) treats such a read as one whose value is not
+// known: "nil reads are always legal". Porcupine's model of Jepsen's etcd
+// logs reads nil as "the key does not exist", and its expected verdicts
+// rest on that.
+type NilRead string
+
+// The meanings of a nil read.
+const (
+	// NilReadAuto follows the source: NilReadUnknown for EDN (histories
+	// written for knossos), NilReadAbsent for jepsen-log (the etcd logs
+	// porcupine checks) and for our JSONL, where nil is always absent.
+	NilReadAuto NilRead = ""
+	// NilReadUnknown: the read returned a value nobody recorded; it
+	// constrains nothing. The read becomes an :info read (outcome
+	// unknown), with an Error saying why, which the checker leaves out
+	// just as knossos accepts it in any state.
+	NilReadUnknown NilRead = "unknown"
+	// NilReadAbsent: the read saw no value (the key was never written).
+	NilReadAbsent NilRead = "absent"
+)
+
+// ParseNilRead checks a meaning named on the command line; "" and "auto"
+// follow the source.
+func ParseNilRead(s string) (NilRead, error) {
+	switch n := NilRead(s); n {
+	case NilReadAuto, NilReadUnknown, NilReadAbsent:
+		return n, nil
+	case "auto":
+		return NilReadAuto, nil
+	}
+	return "", fmt.Errorf("unknown meaning of a nil read %q (want auto, unknown or absent)", s)
+}
+
+// resolve is the meaning of a nil read in a history of format f.
+func (n NilRead) resolve(f Format) NilRead {
+	if n != NilReadAuto {
+		return n
+	}
+	if f == FormatEDN {
+		return NilReadUnknown
+	}
+	return NilReadAbsent
+}
+
+// NilReadNote is the Error given to an :ok read of nil that NilReadUnknown
+// turns into an :info read.
+const NilReadNote = "nil read: the value read is unknown (Jepsen's cas-register model accepts it in any state)"
+
+// Options say how to read a history.
+type Options struct {
+	Format  Format  // FormatAuto detects it
+	NilRead NilRead // NilReadAuto follows the format
+}
+
 // ReadFile reads the history at path in the given format ("" detects it).
 // See Read.
 func ReadFile(path string, format Format) ([]history.Event, error) {
+	return ReadFileWith(path, Options{Format: format})
+}
+
+// ReadFileWith reads the history at path as o says. See ReadWith.
+func ReadFileWith(path string, o Options) ([]history.Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return Read(f, path, format)
+	return ReadWith(f, path, o)
 }
 
 // Read converts a history in the given format ("" detects it) to events.
@@ -98,6 +159,14 @@ func ReadFile(path string, format Format) ([]history.Event, error) {
 // dropped); callers that need to know about a torn line call history.Read
 // themselves.
 func Read(r io.Reader, name string, format Format) ([]history.Event, error) {
+	return ReadWith(r, name, Options{Format: format})
+}
+
+// ReadWith is Read with the meaning of a nil read given in o.NilRead (in
+// JSONL nil is always absent: o.NilRead must be NilReadAuto or
+// NilReadAbsent there).
+func ReadWith(r io.Reader, name string, o Options) ([]history.Event, error) {
+	format := o.Format
 	br := bufio.NewReaderSize(r, DetectSize)
 	if format == FormatAuto {
 		head, err := br.Peek(DetectSize)
@@ -115,8 +184,12 @@ func Read(r io.Reader, name string, format Format) ([]history.Event, error) {
 			return nil, err
 		}
 	}
+	nilRead := o.NilRead.resolve(format)
 	switch format {
 	case FormatJSONL:
+		if nilRead != NilReadAbsent {
+			return nil, fmt.Errorf("%s: a nil read is %s in our JSONL format; it cannot be read as %s", name, NilReadAbsent, nilRead)
+		}
 		res, err := history.Read(br, name)
 		if err != nil {
 			return nil, err
@@ -127,9 +200,9 @@ func Read(r io.Reader, name string, format Format) ([]history.Event, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return readEDN(src, name)
+		return readEDN(src, name, nilRead)
 	case FormatLog:
-		return readLog(br, name)
+		return readLog(br, name, nilRead)
 	}
 	return nil, fmt.Errorf("unknown history format %q (want edn, jepsen-log or jsonl)", format)
 }

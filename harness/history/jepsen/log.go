@@ -158,9 +158,9 @@ func describeText(text string, vr *valueReader) *string {
 // lines of other loggers, other messages of jepsen.util and continuation
 // lines are skipped; a line that looks like an op but does not parse is an
 // error. In a file of bare op lines every non-blank line must be an op.
-func readLog(r io.Reader, name string) ([]history.Event, error) {
+func readLog(r io.Reader, name string, nilRead NilRead) ([]history.Event, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	c, vr := newConverter(), newValueReader()
+	c, vr := newConverter(nilRead), newValueReader()
 	const (
 		undecided = iota
 		logged
