@@ -2,9 +2,7 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -75,7 +73,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
 		if format == jepsen.FormatAuto {
-			if format, err = detect(path); err != nil {
+			if format, err = jepsen.DetectFile(path); err != nil {
 				return nil, err
 			}
 		}
@@ -135,22 +133,4 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		return nil, err
 	}
 	return &Outcome{Dir: dir, Results: res}, nil
-}
-
-func detect(path string) (jepsen.Format, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	head := make([]byte, jepsen.DetectSize)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return "", err
-	}
-	format, err := jepsen.Detect(head[:n])
-	if err != nil {
-		return "", &history.ParseError{File: path, Line: 1, Msg: err.Error()}
-	}
-	return format, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"olympos.io/encoding/edn"
 
@@ -155,7 +156,7 @@ func (c *converter) invocation(o op, v any, e *history.Event) string {
 	case history.FCAS:
 		pair, ok := inner.([]any)
 		if !ok || len(pair) != 2 {
-			return fmt.Sprintf("cas value must be [expected new], got %s", clip(printEDN(o.value)))
+			return fmt.Sprintf("cas value must be [expected new], got %s", excerpt(printEDN(o.value)))
 		}
 		var msg string
 		if e.Prev, msg = scalar(pair[0]); msg != "" {
@@ -175,7 +176,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 	// by a keyword such as :timed-out; it is the reason, not a value.
 	if kw, ok := v.(edn.Keyword); ok {
 		if o.typ == history.OK {
-			return fmt.Sprintf("an :ok :%s carries the keyword :%s instead of a value", o.f, string(kw))
+			return fmt.Sprintf("an :ok :%s carries the keyword :%s instead of a value", o.f, excerpt(string(kw)))
 		}
 		if e.Error == "" {
 			e.Error = ":" + string(kw)
@@ -197,7 +198,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 		return c.modeMismatch(keyed)
 	}
 	if key != inv.key {
-		return fmt.Sprintf("completion is for key %q but its invocation (line %d) is for key %q", key, inv.line, inv.key)
+		return fmt.Sprintf("completion is for key %s but its invocation (line %d) is for key %s", quoteShort(key), inv.line, quoteShort(inv.key))
 	}
 	switch o.f {
 	case history.FRead:
@@ -219,7 +220,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 	case history.FCAS:
 		pair, ok := inner.([]any)
 		if !ok || len(pair) != 2 {
-			return fmt.Sprintf("cas value must be [expected new], got %s", clip(printEDN(o.value)))
+			return fmt.Sprintf("cas value must be [expected new], got %s", excerpt(printEDN(o.value)))
 		}
 		p, msg := scalar(pair[0])
 		if msg != "" {
@@ -311,9 +312,9 @@ func scalar(v any) (*string, string) {
 func kind(v any) string {
 	switch x := v.(type) {
 	case edn.Keyword:
-		return "keyword :" + string(x)
+		return "keyword :" + excerpt(string(x))
 	case edn.Symbol:
-		return "symbol " + string(x)
+		return "symbol " + excerpt(string(x))
 	case bool:
 		return "boolean " + strconv.FormatBool(x)
 	case float64, *big.Float, big.Float:
@@ -325,11 +326,11 @@ func kind(v any) string {
 	case map[any]bool:
 		return "a set"
 	case edn.Tag:
-		return "tagged literal #" + x.Tagname
+		return "tagged literal #" + excerpt(x.Tagname)
 	case int32:
-		return "character " + charText(x)
+		return "character " + excerpt(charText(x))
 	}
-	return clip(printEDN(v))
+	return excerpt(printEDN(v))
 }
 
 func sameValue(a, b *string) bool {
@@ -339,11 +340,40 @@ func sameValue(a, b *string) bool {
 	return *a == *b
 }
 
+// show is a register value for an error message: nil, or the value
+// Go-quoted and cut short.
 func show(s *string) string {
 	if s == nil {
 		return "nil"
 	}
-	return strconv.Quote(*s)
+	return quoteShort(*s)
+}
+
+// quoteShort Go-quotes s, cut short (history.Quote).
+func quoteShort(s string) string { return history.Quote(s) }
+
+// printable reports whether s is valid UTF-8 made only of printable
+// characters and spaces: no tabs, newlines or other control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// excerpt is a piece of the input for an error message: shortened by clip
+// if it is printable text, else Go-quoted and cut (quoteShort), so that
+// no raw byte of the input reaches the terminal.
+func excerpt(s string) string {
+	if c := clip(s); printable(c) {
+		return c
+	}
+	return quoteShort(s)
 }
 
 // trimBlank trims EDN whitespace (which includes commas).
@@ -373,6 +403,7 @@ func ednMessage(err error) string {
 	case strings.HasPrefix(msg, "strconv."), strings.HasPrefix(msg, "edn: cannot unmarshal int "):
 		return "integer out of range (Clojure writes big integers with an N suffix)"
 	default:
-		return msg
+		// The library may quote the input (an unknown tag and its value).
+		return excerpt(msg)
 	}
 }
