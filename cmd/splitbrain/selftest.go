@@ -32,14 +32,17 @@ schedules (sim; seeds 1, 2, …; the generator restricted to the fault families 
 canary's doc names) until the harness reports the bug, then shrinks the failing
 schedule by deleting events while it still fails the same way (the same check and
 anomaly: linearizability/stale-read, invariant/election-safety, liveness). It
-searches each canary a second time with the consequence checks alone — without
-the mechanism invariants (` + strings.Join(sim.MechanismInvariants, ", ") + `),
-which watch a node's defect rather than its effect — which is what process mode,
-where no invariant can be watched, can catch. It prints a table — canary,
-detected, seeds tried, simulated time, shrunk schedule length, the checks that
-caught it; the same for the consequence checks alone; wall time — and the shrunk
-schedules, then runs clean seeds without any bug and counts false positives. The
-last line reads
+searches each canary a second time with the consequence checks alone, skipping
+the mechanism invariants that watch a node's defect rather than its effect
+(` + strings.Join(sim.MechanismInvariants, ", ") + `): linearizability, liveness and the
+invariants that watch outcomes (election-safety and the like) remain. Process
+mode, where no invariant can be watched, has the first two; a consequence caught
+by an invariant is one only the sim sees.
+
+It prints a table — canary, detected, seeds tried, simulated time, shrunk
+schedule length, the checks that caught it; the same for the consequence checks
+alone; wall time — and the shrunk schedules, then runs clean seeds without any
+bug and counts false positives. The last line reads
 
   selftest: D/T canaries detected (C by the consequence checks alone) in up to S seeds each, F false positives in N clean runs
 

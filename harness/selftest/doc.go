@@ -15,11 +15,14 @@
 // second skips the mechanism invariants (sim.MechanismInvariants: what a
 // node persists before it speaks, what it keeps across a restart), which
 // see a defect itself rather than its effect. What the second search
-// catches is what the consequence checks alone catch — a lost
-// acknowledged write, a stale read, two leaders in one term, a cluster
-// that stops serving — and so what a user of process mode, where no
-// invariant can be watched, can expect. It is reported, not judged: a
-// canary only its mechanism catches is still caught.
+// catches is what the consequence checks alone catch: a lost acknowledged
+// write, a stale read, a cluster that stops serving, and the raft safety
+// invariants that watch outcomes (two leaders in one term, a committed
+// entry missing from a later leader, two different entries applied at
+// one index). Process mode, where no invariant can be watched, has the
+// first three; a row whose consequence column names an invariant shows
+// what the sim alone can see. The second search is reported, not judged:
+// a canary only its mechanism catches is still caught.
 //
 // # Budgets are seeds and runs, never wall time
 //
