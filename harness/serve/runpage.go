@@ -303,7 +303,7 @@ func (s *Server) partial(root *os.Root, rel string, fp fingerprint, b *runBody) 
 		p.Err = "no history.jsonl"
 		return p
 	}
-	f, err := root.Open(path.Join(rel, harness.HistoryFile))
+	f, _, err := openRegular(root, path.Join(rel, harness.HistoryFile))
 	if err != nil {
 		p.Err = stripRoot(err).Error()
 		return p
@@ -435,7 +435,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // listFiles lists the regular files of a run directory (logs are listed
 // apart).
 func listFiles(root *os.Root, rel string) []fileLink {
-	f, err := root.Open(rel)
+	f, err := openDir(root, rel)
 	if err != nil {
 		return nil
 	}

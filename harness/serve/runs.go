@@ -111,7 +111,7 @@ func listDirs(root *os.Root, dir string) ([]string, error) {
 	if dir == "" {
 		dir = "."
 	}
-	f, err := root.Open(dir)
+	f, err := openDir(root, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -332,18 +332,11 @@ func readJSON(root *os.Root, name string, v any) error {
 }
 
 func readLimited(root *os.Root, name string, limit int64) ([]byte, error) {
-	f, err := root.Open(name)
+	f, st, err := openRegular(root, name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, errors.New(name + ": not a regular file")
-	}
 	if st.Size() > limit {
 		return nil, errors.New(name + ": too large to show")
 	}
@@ -357,7 +350,7 @@ func readLimited(root *os.Root, name string, limit int64) ([]byte, error) {
 
 // countLines counts the lines of a file (a torn last line counts).
 func countLines(root *os.Root, name string) int {
-	f, err := root.Open(name)
+	f, _, err := openRegular(root, name)
 	if err != nil {
 		return 0
 	}
