@@ -43,8 +43,8 @@ import (
 // the point where it gets stuck, and how many operations invoked after
 // that point, the window shows (with every operation overlapping them).
 const (
-	windowBefore = 20
-	windowAfter  = 12
+	windowBefore = 12
+	windowAfter  = 8
 )
 
 // fullDiagramPath is where the whole diagram goes when the file at path
@@ -102,7 +102,7 @@ func writeDiagrams(m porcupine.Model, info porcupine.LinearizationInfo, keys dia
 	if err := os.WriteFile(fullPath, full, 0o644); err != nil {
 		return "", err
 	}
-	b, err := page.render(win, windowNote(keys, shown, filepath.Base(fullPath)))
+	b, err := page.render(win, windowNote(keys, shown, filepath.Base(fullPath))+showErrorJS)
 	if err != nil {
 		return "", err
 	}
@@ -218,8 +218,9 @@ func parseDiagram(page []byte) (*diagramPage, error) {
 	return p, nil
 }
 
-// render writes the page with data, note (HTML, may be empty) above the
-// diagram, and our style and script.
+// render writes the page with data, note (HTML, may be empty; it may
+// hold a script, which runs before porcupine's has drawn anything) above
+// the diagram, and our style and script.
 func (p *diagramPage) render(data vizData, note string) ([]byte, error) {
 	// encoding/json escapes <, > and & in strings, so the data cannot end
 	// the script element it sits in.
@@ -233,11 +234,29 @@ func (p *diagramPage) render(data vizData, note string) ([]byte, error) {
 	return []byte(head + string(j) + tail), nil
 }
 
-// diagramCSS places the note below porcupine's fixed legend and styles
-// the row labels' pane.
+// showErrorJS, in the window page, scrolls it sideways on load to centre
+// the first illegal step of the longest order (the red mark "jump to
+// first error" goes to). It scrolls this document only: scrollIntoView,
+// which porcupine's jump uses, would also scroll a page that frames it.
+const showErrorJS = `<script>
+      window.addEventListener('load', () => {
+        const points = Array.from(document.querySelectorAll('line.linearization-invalid.linearization-point'))
+          .filter((p) => !p.parentElement.classList.contains('hidden'))
+          .map((p) => p.getBoundingClientRect().left + window.scrollX)
+        if (points.length > 0) {
+          window.scrollTo({left: Math.max(0, Math.min(...points) - window.innerWidth / 2), top: window.scrollY})
+        }
+      })
+    </script>`
+
+// diagramCSS fixes the note below porcupine's fixed legend (both stay in
+// view however the page scrolls), lets the legend's last words show, and
+// styles the row labels' pane.
 const diagramCSS = `
-#sb-note { margin: 45px 10px 0; max-width: 60em; font-size: 0.9rem; }
-#sb-note + #canvas { margin-top: 10px; }
+#legend svg { overflow: visible; }
+#sb-note { position: fixed; top: 42px; left: 10px; max-width: min(60em, calc(100vw - 30px)); margin: 0;
+  padding: 2px 4px; font-size: 0.9rem; background: rgba(255, 255, 255, 0.85); backdrop-filter: blur(3px); border-radius: 4px; }
+#sb-note ~ #canvas { margin-top: 100px; }
 #sb-labels { pointer-events: none; }
 #sb-labels .sb-labels-bg { fill: transparent; }
 #sb-labels.scrolled .sb-labels-bg { fill: rgba(255, 255, 255, 0.92); }

@@ -171,3 +171,143 @@ func hoverDiagram(t *testing.T, ctx context.Context, u string) {
 		t.Error("no tooltip shows the payload as text")
 	}
 }
+
+// TestBrowserDiagramWindow opens the fixture's failing run: its diagram
+// is a window of a few screens around the first operation that cannot be
+// placed, opened on it, it links the whole diagram (as does the run
+// page), and on the
+// whole diagram, after "jump to first error" has scrolled far to the
+// right, every row label is still on screen. It saves screenshots of both
+// (diagram-window.png, diagram-full-jumped.png) like TestBrowser.
+func TestBrowserDiagramWindow(t *testing.T) {
+	needChromium(t)
+	f := runFixture(t)
+	lin := f.Invalid.Results.Linearizability
+	if lin.HTML == "" || lin.HTMLFull == "" {
+		t.Fatalf("the fixture's invalid run has diagrams %q and %q; want a window and the whole", lin.HTML, lin.HTMLFull)
+	}
+	base := startServer(t, newServer(t, f.Dir, Options{Hosts: LoopbackHosts}))
+	rel := f.rel(t, f.Invalid)
+	windowURL, fullURL := FileURL(rel+"/"+lin.HTML), FileURL(rel+"/"+lin.HTMLFull)
+	ctx := startBrowser(t)
+
+	// The run page links the whole diagram beside the framed window.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+RunURL(rel)), chromedp.WaitReady(chromedp.ID("linearizability"))); err != nil {
+		t.Fatal(err)
+	}
+	if href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#linear-full").getAttribute("href")`)); err != nil || href != fullURL {
+		t.Errorf("the run page links the whole diagram as %q (%v), want %q", href, err, fullURL)
+	}
+
+	type page struct {
+		Width         float64
+		Ops           int
+		Note, FullRef string
+	}
+	open := func(u string) page {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+u), chromedp.WaitReady(chromedp.CSS("#canvas svg .target-rect"))); err != nil {
+			t.Fatalf("opening %s: %v", u, err)
+		}
+		p, err := chromedp.Run(ctx, chromedp.Evaluate[page](`(() => {
+			const a = document.querySelector("#sb-full");
+			return {Width: document.querySelector("#canvas svg").width.baseVal.value,
+				Ops: document.querySelectorAll(".target-rect").length,
+				Note: (document.querySelector("#sb-note") || {}).textContent || "",
+				FullRef: a ? a.getAttribute("href") : ""};
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	win := open(windowURL)
+	// It opens on the first illegal step: the red mark is on screen.
+	red, err := chromedp.Run(ctx, chromedp.Poll[[]float64](`document.readyState === "complete" &&
+		Array.from(document.querySelectorAll("line.linearization-invalid.linearization-point"))
+			.filter(p => !p.parentElement.classList.contains("hidden"))
+			.map(p => p.getBoundingClientRect().left)`, chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil || len(red) == 0 {
+		t.Fatalf("no illegal step drawn in the window (%v)", err)
+	}
+	if x := red[0]; x < 0 || x > 1280 {
+		t.Errorf("the window opens with its first illegal step at x=%.0f, off screen", x)
+	}
+	viewShot(t, ctx, "diagram-window.png")
+	full := open(fullURL)
+	t.Logf("window: %.0f px, %d boxes; whole: %.0f px, %d boxes", win.Width, win.Ops, full.Width, full.Ops)
+	if win.FullRef != lin.HTMLFull || !strings.Contains(win.Note, "Key "+lin.FirstFailingKey) {
+		t.Errorf("the window's note %q links %q; want it to name key %s and link %s", win.Note, win.FullRef, lin.FirstFailingKey, lin.HTMLFull)
+	}
+	if win.Width > 8*1280 || win.Width*4 > full.Width || win.Ops*4 > full.Ops {
+		t.Errorf("the window is %.0f px wide with %d boxes, the whole %.0f px with %d: want a window of a few screens", win.Width, win.Ops, full.Width, full.Ops)
+	}
+
+	// The whole diagram: jump to the first error, wait for the smooth
+	// scroll to settle, and find every row label in view.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("jump-link"))); err != nil {
+		t.Fatal(err)
+	}
+	scrolled, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`new Promise(resolve => {
+		let last = -1;
+		const check = () => {
+			if (window.scrollX > 0 && window.scrollX === last) return resolve(window.scrollX);
+			last = window.scrollX;
+			setTimeout(check, 250);
+		};
+		setTimeout(check, 250);
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scrolled < 1280 {
+		t.Fatalf("jump to first error scrolled to x=%.0f; the test wants a diagram wider than a screen", scrolled)
+	}
+	type label struct {
+		Text        string
+		Left, Right float64
+	}
+	labels, err := chromedp.Run(ctx, chromedp.Evaluate[[]label](`Array.from(document.querySelectorAll("#canvas svg text[text-anchor=end]")).map(t => {
+		const r = t.getBoundingClientRect();
+		return {Text: t.textContent, Left: r.left, Right: r.right};
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	width, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.clientWidth`))
+	texts := map[string]bool{}
+	for _, l := range labels {
+		texts[l.Text] = true
+		if l.Left < 0 || l.Right > width {
+			t.Errorf("after jumping to x=%.0f, row label %q is off screen (%.0f–%.0f of %.0f)", scrolled, l.Text, l.Left, l.Right, width)
+		}
+	}
+	if !texts["0"] || !texts["faults"] {
+		t.Errorf("row labels %v: want the clients' and the fault rows'", texts)
+	}
+	viewShot(t, ctx, "diagram-full-jumped.png")
+}
+
+// viewShot saves a screenshot of what the viewport shows now, as shot
+// does, without resizing or scrolling it.
+func viewShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dirs := []string{t.TempDir()}
+	if d := os.Getenv("SPLITBRAIN_SCREENSHOT_DIR"); d != "" {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(d, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+}
