@@ -56,6 +56,15 @@ type Results struct {
 	WallSeconds     float64               `json:"wall_seconds"`
 	TestSeconds     float64               `json:"test_seconds"` // time covered by the history (virtual in the sim)
 	Ops             model.Stats           `json:"ops"`
+	// Shares are the ok/fail/info shares of the client operations;
+	// LowOKShare flags a run whose ok share is under model.MinOKShare (it
+	// tested little; the verdict stands).
+	Shares     model.Shares `json:"shares"`
+	LowOKShare bool         `json:"low_ok_share"`
+	// NoNodeUp is how long no member node was up (from the nemesis
+	// events); absent when the cluster size is not known (a loose history
+	// file).
+	NoNodeUp *model.Downtime `json:"no_node_up,omitempty"`
 	Faults          []FaultCount          `json:"faults"`
 	FaultKinds      []string              `json:"fault_kinds,omitempty"`
 	Linearizability model.Linearizability `json:"linearizability"`
