@@ -45,26 +45,17 @@ type FaultCount struct {
 
 // Results is results.json: the verdict and everything behind it.
 type Results struct {
-	Valid       model.Validity `json:"valid"`
-	Name        string         `json:"name"`
-	Mode        string         `json:"mode"`
-	Seed        uint64         `json:"seed"`
-	Nodes       int            `json:"nodes"`
-	Bugs        []string       `json:"bugs,omitempty"`
-	Started     time.Time      `json:"started"`
-	Finished    time.Time      `json:"finished"`
-	WallSeconds float64        `json:"wall_seconds"`
-	TestSeconds float64        `json:"test_seconds"` // time covered by the history (virtual in the sim)
-	Ops         model.Stats    `json:"ops"`
-	// Shares are the ok/fail/info shares of the client operations;
-	// LowOKShare flags a run whose ok share is under model.MinOKShare (it
-	// tested little; the verdict stands).
-	Shares     model.Shares `json:"shares"`
-	LowOKShare bool         `json:"low_ok_share"`
-	// NoNodeUp is how long no member node was up (from the nemesis
-	// events); absent when the cluster size is not known (a loose history
-	// file).
-	NoNodeUp        *model.Downtime       `json:"no_node_up,omitempty"`
+	Valid           model.Validity        `json:"valid"`
+	Name            string                `json:"name"`
+	Mode            string                `json:"mode"`
+	Seed            uint64                `json:"seed"`
+	Nodes           int                   `json:"nodes"`
+	Bugs            []string              `json:"bugs,omitempty"`
+	Started         time.Time             `json:"started"`
+	Finished        time.Time             `json:"finished"`
+	WallSeconds     float64               `json:"wall_seconds"`
+	TestSeconds     float64               `json:"test_seconds"` // time covered by the history (virtual in the sim)
+	Ops             model.Stats           `json:"ops"`
 	Faults          []FaultCount          `json:"faults"`
 	FaultKinds      []string              `json:"fault_kinds,omitempty"`
 	Linearizability model.Linearizability `json:"linearizability"`
@@ -82,6 +73,16 @@ type Results struct {
 	Timeline    string         `json:"timeline,omitempty"`
 	Schedule    string         `json:"schedule,omitempty"`
 	HistoryOps  int            `json:"history_events"`
+
+	// Shares are the ok/fail/info shares of the client operations;
+	// LowOKShare flags a run whose ok share is under model.MinOKShare (it
+	// tested little; the verdict stands).
+	Shares     model.Shares `json:"shares"`
+	LowOKShare bool         `json:"low_ok_share"`
+	// NoNodeUp is how long no member node was up (from the nemesis
+	// events); absent when the cluster size is not known (a loose history
+	// file).
+	NoNodeUp *model.Downtime `json:"no_node_up,omitempty"`
 }
 
 // newRunDir creates <root>/<name>/<UTC timestamp>/ (with a suffix if two
