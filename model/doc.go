@@ -75,4 +75,13 @@
 // one write or cas must complete ok. ComputeStats counts outcomes per
 // operation and fault events per action. Check runs all three and combines
 // the verdicts with Validity.And, as Jepsen's compose checker does.
+//
+// # How much a run tested
+//
+// Stats.Shares gives the shares of client operations that ended ok, fail
+// and info, and the informative share (ok, plus writes of unknown outcome,
+// which may have taken effect). A run whose ok share is under MinOKShare
+// is flagged: few of its operations could observe anything, so its
+// verdict, whatever it is, rests on little. NoNodeUp measures, from the
+// nemesis events, how long no member node was up.
 package model
