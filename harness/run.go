@@ -283,6 +283,10 @@ type analyzeOptions struct {
 	nodes    int // the initial cluster size; 0 if unknown
 	torn     int
 	quick    bool // verdict only: no plots, timeline or diagram
+	// noLiveness, when set, says why the history cannot be judged for
+	// liveness (an imported Jepsen history: see check.go); liveness is
+	// then valid with that Detail, and Results.LivenessNotJudged is set.
+	noLiveness string
 }
 
 // analyze checks a history and writes the artefacts next to it:
@@ -308,7 +312,11 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 		d := model.NoNodeUp(events, o.nodes)
 		res.NoNodeUp = &d
 	}
-	res.Liveness = model.CheckLiveness(events, o.liveness)
+	if o.noLiveness != "" {
+		res.Liveness, res.LivenessNotJudged = notJudgedLiveness(events, o.liveness, o.noLiveness), true
+	} else {
+		res.Liveness = model.CheckLiveness(events, o.liveness)
+	}
 	res.Faults = countFaults(events)
 	res.Invariants = invariantVerdict(o.mode, o.checks, o.runErr)
 	if o.runErr != nil {
