@@ -14,7 +14,7 @@ const (
 	ElectionSafety     = "election-safety"      // at most one leader per term
 	LogMatching        = "log-matching"         // same index and term ⇒ same entry and same prefix
 	StateMachineSafety = "state-machine-safety" // no two nodes apply different entries (or reach different states) at one index
-	LeaderCompleteness = "leader-completeness"  // a new leader holds every committed entry
+	LeaderCompleteness = "leader-completeness"  // a leader holds every entry committed in an earlier term
 	DurableCommitted   = "committed-entry-kept" // a restarted node still holds every entry it applied
 	PersistBeforeSend  = "persist-before-send"  // every message a node sends is backed by its durable state
 )
@@ -47,6 +47,16 @@ type entryFacts struct {
 	node     world.NodeID // who first wrote it
 }
 
+// commitFacts is the highest index a node of some term T reported
+// committed while in term T (its hard state): every entry up to it was
+// committed in term T at the latest.
+type commitFacts struct {
+	term      uint64 // T
+	index     uint64
+	entryTerm uint64 // the term of the entry at index
+	node      world.NodeID
+}
+
 type appliedFacts struct {
 	term      uint64
 	entryHash uint64
@@ -61,14 +71,14 @@ type invariants struct {
 	leaders    map[uint64]world.NodeID // term -> leader
 	entries    map[entryID]entryFacts  // every entry ever written by anyone
 	applies    map[uint64]appliedFacts // index -> what was applied there
-	maxApplied uint64
-	checks     map[string]int  // how many times each invariant was checked
-	skip       map[string]bool // invariants not enforced (Config.Skip)
+	commits    map[uint64]commitFacts  // term -> the highest index known committed in it
+	checks     map[string]int          // how many times each invariant was checked
+	skip       map[string]bool         // invariants not enforced (Config.Skip)
 }
 
 func newInvariants(w *World) *invariants {
 	iv := &invariants{w: w, leaders: map[uint64]world.NodeID{}, entries: map[entryID]entryFacts{},
-		applies: map[uint64]appliedFacts{}, checks: map[string]int{}, skip: map[string]bool{}}
+		applies: map[uint64]appliedFacts{}, commits: map[uint64]commitFacts{}, checks: map[string]int{}, skip: map[string]bool{}}
 	for _, n := range w.cfg.Skip {
 		iv.skip[n] = true
 	}
@@ -143,7 +153,6 @@ func (iv *invariants) applied(sn *simNode, a raftkv.Applied) {
 		} else {
 			iv.applies[a.Index] = appliedFacts{term: a.Term, entryHash: a.EntryHash, stateHash: a.StateHash, node: sn.id}
 		}
-		iv.maxApplied = max(iv.maxApplied, a.Index)
 		return
 	}
 	nodes := []world.NodeID{seen.node, sn.id}
@@ -164,6 +173,45 @@ func (iv *invariants) applied(sn *simNode, a raftkv.Applied) {
 		iv.violate(StateMachineSafety, nodes, a.Term, a.Index,
 			"%s's state %s %d (hash %016x) differs from %s's at that index (hash %016x)", sn.id, what, a.Index, a.StateHash, seen.node, seen.stateHash)
 	}
+}
+
+// committed records what a write's hard state says is committed. A node
+// in term T whose commit index is c knows entries up to c committed by a
+// leader of term T or earlier (a leader commits in its own term; a
+// follower learns the commit index from the leader of its current term,
+// and keeps it when it moves to a later term): so every entry up to c was
+// committed in term T at the latest. The lowest such term is what Leader
+// Completeness binds. Called after the write is in the node's page cache,
+// so the entry at c is in its written log.
+func (iv *invariants) committed(sn *simNode, wr *raftkv.Write) {
+	hs := wr.HardState
+	if hs == nil || hs.GetCommit() == 0 {
+		return
+	}
+	term, c := hs.GetTerm(), hs.GetCommit()
+	if f, ok := iv.commits[term]; ok && f.index >= c {
+		return
+	}
+	et, ok := sn.disk.written.Term(c)
+	if !ok {
+		// A commit index beyond the node's log (or inside its snapshot):
+		// raft never writes one; nothing to learn from it.
+		return
+	}
+	iv.commits[term] = commitFacts{term: term, index: c, entryTerm: et, node: sn.id}
+}
+
+// committedBefore returns the highest index known committed in a term
+// before term (with the earliest term it is known committed in), if any.
+func (iv *invariants) committedBefore(term uint64) (commitFacts, bool) {
+	var best commitFacts
+	found := false
+	for t, f := range iv.commits {
+		if t < term && (!found || f.index > best.index || f.index == best.index && t < best.term) {
+			best, found = f, true
+		}
+	}
+	return best, found
 }
 
 // observeStatus checks election safety and, for a node newly seen as
@@ -187,23 +235,27 @@ func (iv *invariants) observeStatus(sn *simNode) {
 		panic(fmt.Sprintf("sim: %s leads term %d by its last Ready but term %d by its status", sn.id, term, st.Term))
 	}
 	iv.leaders[st.Term] = sn.id
-	// Leader completeness: the new leader's log holds the newest entry
-	// anyone has applied (so, by log matching, every committed entry).
+	// Leader completeness: an entry committed in term T is in the log of
+	// every leader of a term after T. Not of T or before: a candidate of
+	// an older term whose vote grants arrive late may still win after a
+	// later leader committed entries it lacks (it can commit nothing). By
+	// log matching, holding the highest entry committed before this term
+	// means holding all of them.
 	iv.checks[LeaderCompleteness]++
-	c := iv.maxApplied
-	if c == 0 {
+	f, ok := iv.committedBefore(term)
+	if !ok {
 		return
 	}
+	c := f.index
 	log := sn.disk.written
-	if log.Snapshot.GetMetadata().GetIndex() >= c {
-		return
+	if si := log.Snapshot.GetMetadata().GetIndex(); si > c {
+		return // compacted away: the snapshot holds it (state-machine safety compares snapshots)
 	}
-	want := iv.applies[c].term
 	got, has := log.Term(c)
-	if !has || got != want {
-		iv.violate(LeaderCompleteness, []world.NodeID{sn.id, iv.applies[c].node}, st.Term, c,
-			"%s became leader of term %d without committed entry %d (term %d; its log has term %d, last index %d)",
-			sn.id, st.Term, c, want, got, log.LastIndex())
+	if !has || got != f.entryTerm {
+		iv.violate(LeaderCompleteness, []world.NodeID{sn.id, f.node}, term, c,
+			"%s became leader of term %d without entry %d (term %d), committed in term %d (%s's commit index covered it then); its log has term %d there, last index %d",
+			sn.id, term, c, f.entryTerm, f.term, f.node, got, log.LastIndex())
 	}
 }
 

@@ -134,6 +134,7 @@ func (sn *simNode) handle(out raftkv.Output) {
 	for _, wr := range out.Writes {
 		w.inv.written(sn, wr)
 		sn.disk.write(wr)
+		w.inv.committed(sn, wr)
 		seq, inc := wr.Seq, sn.incarnation
 		if wr.Sync {
 			w.loop.after(w.fsyncDelay(), func() {

@@ -1,0 +1,165 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/world"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// writer starts a background task that writes to a rotating node every
+// 50ms until stop returns true: a steady stream of entries to commit.
+func writer(w *World, stop func() bool) {
+	w.Go("writer", func() {
+		cl := w.Client()
+		for i := 0; !stop(); i++ {
+			nodes := w.Nodes()
+			cl.Do(nodes[i%len(nodes)], world.Op{Kind: world.Put, Key: "k", Value: fmt.Sprint(i)}, time.Second)
+			w.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// lateCandidate is the reproduction of issue 10's false alarm: crash the
+// leader, wait until some follower campaigns (StateCandidate), and delay
+// every message into that candidate by 1.5s. Its vote grants arrive after
+// the others have elected a leader of a later term that has committed new
+// entries; the late candidate then wins its old term, legitimately without
+// those entries (Leader Completeness binds only leaders of later terms).
+func lateCandidate(t *testing.T, seed uint64, skip []string) error {
+	t.Helper()
+	w, err := New(Config{Seed: seed, Skip: skip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	return w.Run(func() {
+		writer(w, func() bool { return done })
+		w.Sleep(2 * time.Second)
+		l, ok := w.Leader()
+		if !ok {
+			t.Errorf("seed %d: no leader after 2s", seed)
+			done = true
+			return
+		}
+		w.Crash(l, world.KeepWritten)
+		var cand world.NodeID
+		for start := w.Now(); cand == 0 && w.Now() < start+10*time.Second; {
+			w.Sleep(time.Millisecond)
+			for _, id := range w.Nodes() {
+				if st, ok := w.Status(id); ok && st.State == "StateCandidate" {
+					cand = id
+					break
+				}
+			}
+		}
+		if cand != 0 {
+			var links [][2]world.NodeID
+			for _, id := range w.Nodes() {
+				if id != cand {
+					links = append(links, [2]world.NodeID{id, cand})
+				}
+			}
+			w.SetPacket(world.Packet{Links: links, Delay: 1500 * time.Millisecond})
+		}
+		w.Sleep(5 * time.Second)
+		w.SetPacket(world.Packet{})
+		w.Restart(l)
+		w.Sleep(3 * time.Second)
+		done = true
+		w.Sleep(2 * time.Second)
+	})
+}
+
+// TestLeaderCompletenessLateCandidate: the reproduction of issue 10 over
+// 40 seeds must hold every invariant (it is a correct cluster).
+func TestLeaderCompletenessLateCandidate(t *testing.T) {
+	for seed := uint64(1); seed <= 40; seed++ {
+		if err := lateCandidate(t, seed, nil); err != nil {
+			t.Errorf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+// invariantErr returns the invariant violation err holds, or fails.
+func invariantErr(t *testing.T, err error) *world.InvariantError {
+	t.Helper()
+	var iv *world.InvariantError
+	if !errors.As(err, &iv) {
+		t.Fatalf("want an invariant violation, got %v", err)
+	}
+	return iv
+}
+
+// TestLeaderCompletenessCatchesLostEntry: the invariant still catches a
+// genuine violation. In a 3-node cluster, one follower is cut off while
+// the leader and the other follower commit entries; that follower then
+// loses the committed tail of its durable log (a test hook truncates it,
+// as a disk that lies about fsync would), the leader crashes, and the two
+// remaining nodes, both without the entries, elect a leader of a later
+// term.
+func TestLeaderCompletenessCatchesLostEntry(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		// The mechanism check committed-entry-kept sees the loss at the
+		// restart; skipped, so that the consequence is what is tested.
+		w, err := New(Config{Seed: seed, Nodes: 3, Skip: MechanismInvariants})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := false
+		err = w.Run(func() {
+			defer func() { done = true }()
+			writer(w, func() bool { return done })
+			w.Sleep(2 * time.Second)
+			l, ok := w.Leader()
+			if !ok {
+				t.Errorf("seed %d: no leader", seed)
+				return
+			}
+			var a, b world.NodeID
+			for _, id := range w.Nodes() {
+				if id != l && a == 0 {
+					a = id
+				} else if id != l {
+					b = id
+				}
+			}
+			w.SetReach(world.Groups([]world.NodeID{l, a}, []world.NodeID{b}))
+			w.Sleep(2 * time.Second)
+			keep := w.nodes[b].disk.written.LastIndex()
+			w.Crash(a, world.KeepWritten)
+			truncateDurable(w.nodes[a], keep)
+			w.Crash(l, world.KeepWritten)
+			w.SetReach(world.Reach{})
+			w.Restart(a)
+			w.Sleep(5 * time.Second)
+		})
+		iv := invariantErr(t, err)
+		if iv.Invariant != LeaderCompleteness {
+			t.Fatalf("seed %d: caught by %s, want %s: %v", seed, iv.Invariant, LeaderCompleteness, iv)
+		}
+		t.Logf("seed %d: %v", seed, iv)
+	}
+}
+
+// truncateDurable is a test hook: a crashed node's durable log loses
+// every entry after last (and its commit index is lowered to match, as
+// raft refuses a commit index beyond the log).
+func truncateDurable(sn *simNode, last uint64) {
+	d := sn.disk.durable
+	n := 0
+	for n < len(d.Entries) && d.Entries[n].GetIndex() <= last {
+		n++
+	}
+	d.Entries = d.Entries[:n]
+	if hs := d.HardState; hs != nil && hs.GetCommit() > last {
+		hs = proto.Clone(hs).(*pb.HardState)
+		hs.Commit = new(last)
+		d.HardState = hs
+	}
+	sn.disk.written = d.Clone()
+}
