@@ -67,13 +67,13 @@ type appliedFacts struct {
 // invariants checks raft's safety properties against everything the nodes
 // write and apply. It is omniscient: it sees every node's disk.
 type invariants struct {
-	w          *World
-	leaders    map[uint64]world.NodeID // term -> leader
-	entries    map[entryID]entryFacts  // every entry ever written by anyone
-	applies    map[uint64]appliedFacts // index -> what was applied there
-	commits    map[uint64]commitFacts  // term -> the highest index known committed in it
-	checks     map[string]int          // how many times each invariant was checked
-	skip       map[string]bool         // invariants not enforced (Config.Skip)
+	w       *World
+	leaders map[uint64]world.NodeID // term -> leader
+	entries map[entryID]entryFacts  // every entry ever written by anyone
+	applies map[uint64]appliedFacts // index -> what was applied there
+	commits map[uint64]commitFacts  // term -> the highest index known committed in it
+	checks  map[string]int          // how many times each invariant was checked
+	skip    map[string]bool         // invariants not enforced (Config.Skip)
 }
 
 func newInvariants(w *World) *invariants {
