@@ -191,9 +191,12 @@ func (sn *simNode) restart() error {
 	sn.applied = 0
 	var peers []uint64
 	sn.join = false // a member that had durable state and lost it must not rejoin empty
-	if sn.fresh && sn.disk.durable.Empty() {
-		// Nothing it ever did was durable, so it acknowledged nothing: it
-		// may start over exactly as it first started.
+	if sn.fresh {
+		// No write of it ever completed, so it acknowledged nothing: it
+		// starts as it first started (bootstrap peers, or joining). What a
+		// torn write left on its disk is the node's to sort out: it finds
+		// either nothing or a partial bootstrap, and bootstraps (again),
+		// or a fragment of a joiner's first append, which raft extends.
 		peers, sn.join = sn.peers, len(sn.peers) == 0
 	}
 	if err := sn.start(peers); err != nil {
