@@ -15,19 +15,22 @@ const (
 	LogMatching        = "log-matching"         // same index and term ⇒ same entry and same prefix
 	StateMachineSafety = "state-machine-safety" // no two nodes apply different entries (or reach different states) at one index
 	LeaderCompleteness = "leader-completeness"  // a leader holds every entry committed in an earlier term
-	DurableCommitted   = "committed-entry-kept" // a restarted node still holds every entry it applied
-	PersistBeforeSend  = "persist-before-send"  // every message a node sends is backed by its durable state
+	DurableCommitted   = "committed-entry-kept"   // a node restarted from a disk that promised its data still holds every entry it applied
+	PersistBeforeSend  = "persist-before-send"    // every message a node sends is backed by its durable state
+	RejoinAfterLoss    = "rejoin-after-data-loss" // a node whose durable state was lost does not take part under its old ID
 )
 
 // Invariants lists the raft safety properties the sim checks as it runs.
-var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend}
+var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend, RejoinAfterLoss}
 
 // MechanismInvariants are the invariants that watch how a node does its
 // work (what it persists before it speaks, what it keeps across a
-// restart) rather than what a user of the cluster could see. They are
-// cheap and exact, but only the sim can check them; Config.Skip turns
-// them off to measure what the consequence checks alone catch.
-var MechanismInvariants = []string{PersistBeforeSend, DurableCommitted}
+// restart, whether it comes back after losing its disk) rather than what
+// a user of the cluster could see. They are cheap and exact, but only the
+// sim can check them; Config.Skip turns them off to measure what the
+// consequence checks alone (election safety, log matching, state-machine
+// safety, leader completeness, and the history's linearizability) catch.
+var MechanismInvariants = []string{PersistBeforeSend, DurableCommitted, RejoinAfterLoss}
 
 // ValidInvariant reports an error for a name that is not an invariant.
 func ValidInvariant(name string) error {
@@ -260,8 +263,16 @@ func (iv *invariants) observeStatus(sn *simNode) {
 }
 
 // restarted checks that a restarted node still holds, durably, every
-// entry it had applied before it crashed.
+// entry it had applied before it crashed — when its crash promised that:
+// a process crash (KeepWritten) keeps everything written, a power failure
+// (LoseUnsynced, TornWrite) everything fsynced, and a node applies only
+// entries its own log holds durably (the Ready contract). A wipe promises
+// nothing: that a wiped disk lacks entries is the fault, not a finding
+// (whether the node may come back at all is RejoinAfterLoss's business).
 func (iv *invariants) restarted(sn *simNode) {
+	if sn.lastFate == world.Wipe {
+		return
+	}
 	iv.checks[DurableCommitted]++
 	d := sn.disk.durable
 	want := sn.appliedBeforeCrash
@@ -271,8 +282,8 @@ func (iv *invariants) restarted(sn *simNode) {
 	got, has := d.Term(want)
 	if f, ok := iv.applies[want]; ok && (!has || got != f.term) {
 		iv.violate(DurableCommitted, []world.NodeID{sn.id}, f.term, want,
-			"%s restarted without entry %d (term %d) that it had applied before the crash; its durable log ends at %d",
-			sn.id, want, f.term, d.LastIndex())
+			"%s restarted after a %s crash without entry %d (term %d) that it had applied before; its durable log ends at %d",
+			sn.id, sn.lastFate, want, f.term, d.LastIndex())
 	}
 }
 
@@ -282,6 +293,16 @@ func (iv *invariants) restarted(sn *simNode) {
 // grants is durably recorded, and an append it acknowledges is in its
 // durable log.
 func (iv *invariants) sent(sn *simNode, m *pb.Message) {
+	if sn.amnesiac {
+		iv.checks[RejoinAfterLoss]++
+		switch m.GetType() {
+		case pb.MsgVoteResp, pb.MsgPreVoteResp, pb.MsgAppResp, pb.MsgHeartbeatResp:
+			// It answers as the member it was, with none of what that
+			// member promised: it must have been replaced under a new ID.
+			iv.violate(RejoinAfterLoss, []world.NodeID{sn.id}, m.GetTerm(), m.GetIndex(),
+				"%s lost its durable state (wiped) and came back under its old ID: it sent %s to %x", sn.id, m.GetType(), m.GetTo())
+		}
+	}
 	iv.checks[PersistBeforeSend]++
 	d := sn.disk.durable
 	hs := d.HardState

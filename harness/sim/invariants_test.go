@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -162,4 +163,60 @@ func truncateDurable(sn *simNode, last uint64) {
 		d.HardState = hs
 	}
 	sn.disk.written = d.Clone()
+}
+
+// crashRestart runs a 3-node cluster under a writer, crashes a follower
+// with fate (after hook, if set, has its way with the crashed node's
+// disk), restarts it and runs on. It returns the run's error.
+func crashRestart(t *testing.T, seed uint64, bugs raftkv.Bugs, fate world.DiskFate, hook func(*simNode)) error {
+	t.Helper()
+	w, err := New(Config{Seed: seed, Nodes: 3, Node: raftkv.Config{Bugs: bugs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	return w.Run(func() {
+		defer func() { done = true }()
+		writer(w, func() bool { return done })
+		w.Sleep(3 * time.Second)
+		l, _ := w.Leader()
+		f := w.Nodes()[0]
+		if f == l {
+			f = w.Nodes()[1]
+		}
+		w.Crash(f, fate)
+		if hook != nil {
+			hook(w.nodes[f])
+		}
+		w.Sleep(500 * time.Millisecond)
+		if err := w.Restart(f); err != nil {
+			t.Logf("restart %s: %v", f, err)
+		}
+		w.Sleep(3 * time.Second)
+	})
+}
+
+// TestCommittedEntryKeptJudgesPromisedRestarts: committed-entry-kept
+// judges a restart only when the crash promised the data. A process crash
+// whose disk then lost applied entries (a test hook) is caught; a wiped
+// node that comes back (amnesia-rejoin) is not its business — it used to
+// fire there, on the fault itself — but rejoin-after-data-loss's.
+func TestCommittedEntryKeptJudgesPromisedRestarts(t *testing.T) {
+	err := crashRestart(t, 1, nil, world.KeepWritten, func(sn *simNode) { truncateDurable(sn, 5) })
+	if iv := invariantErr(t, err); iv.Invariant != DurableCommitted {
+		t.Fatalf("keep-written crash losing applied entries: caught by %s, want %s: %v", iv.Invariant, DurableCommitted, iv)
+	}
+	for _, fate := range []world.DiskFate{world.KeepWritten, world.LoseUnsynced, world.TornWrite} {
+		if err := crashRestart(t, 1, nil, fate, nil); err != nil {
+			t.Fatalf("%s crash of a correct node: %v", fate, err)
+		}
+	}
+	// A correct node refuses to restart after a wipe: nothing fires.
+	if err := crashRestart(t, 1, nil, world.Wipe, nil); err != nil {
+		t.Fatalf("wipe of a correct node: %v", err)
+	}
+	err = crashRestart(t, 1, raftkv.Bugs{raftkv.BugAmnesiaRejoin: true}, world.Wipe, nil)
+	if iv := invariantErr(t, err); iv.Invariant != RejoinAfterLoss {
+		t.Fatalf("amnesia-rejoin: caught by %s, want %s: %v", iv.Invariant, RejoinAfterLoss, iv)
+	}
 }

@@ -30,9 +30,15 @@ type simNode struct {
 	log         bytes.Buffer
 
 	// For the "no committed entry lost across restarts" invariant: the
-	// highest index this node applied before its last crash.
+	// highest index this node applied before its last crash (since its
+	// last wipe), and what that crash did to its disk.
 	appliedBeforeCrash uint64
 	applied            uint64
+	lastFate           world.DiskFate
+	// amnesiac: it had durable state, lost it in a wipe, and was
+	// restarted anyway under its old ID (only a node with the
+	// amnesia-rejoin canary starts so).
+	amnesiac bool
 }
 
 func (sn *simNode) logf(format string, args ...any) {
@@ -175,6 +181,10 @@ func (sn *simNode) crash(fate world.DiskFate) {
 	}
 	lost := sn.disk.crash(fate, sn.w.loop.rng)
 	sn.appliedBeforeCrash = max(sn.appliedBeforeCrash, sn.applied)
+	sn.lastFate = fate
+	if fate == world.Wipe {
+		sn.appliedBeforeCrash = 0 // gone with the disk
+	}
 	sn.logf("CRASH (%s: %d un-fsynced writes lost)", fate, lost)
 	sn.node = nil
 	sn.paused = false
@@ -199,8 +209,17 @@ func (sn *simNode) restart() error {
 		// or a fragment of a joiner's first append, which raft extends.
 		peers, sn.join = sn.peers, len(sn.peers) == 0
 	}
+	// A node that had durable state and lost it to a wipe must not come
+	// back under its old ID (raftkv refuses: ErrDataLost); if it does
+	// (the amnesia-rejoin canary), it is watched from its first message.
+	was := sn.amnesiac
+	sn.amnesiac = was || sn.lastFate == world.Wipe && !sn.fresh
 	if err := sn.start(peers); err != nil {
+		sn.amnesiac = was
 		return err
+	}
+	if sn.amnesiac && !was {
+		sn.logf("RESTARTED under its old ID after losing its durable state")
 	}
 	sn.applied = sn.disk.durable.Snapshot.GetMetadata().GetIndex()
 	sn.w.inv.restarted(sn)
