@@ -11,10 +11,10 @@ import (
 
 // Invariant names, as reported.
 const (
-	ElectionSafety     = "election-safety"      // at most one leader per term
-	LogMatching        = "log-matching"         // same index and term ⇒ same entry and same prefix
-	StateMachineSafety = "state-machine-safety" // no two nodes apply different entries (or reach different states) at one index
-	LeaderCompleteness = "leader-completeness"  // a leader holds every entry committed in an earlier term
+	ElectionSafety     = "election-safety"        // at most one leader per term
+	LogMatching        = "log-matching"           // same index and term ⇒ same entry and same prefix
+	StateMachineSafety = "state-machine-safety"   // no two nodes apply different entries (or reach different states) at one index
+	LeaderCompleteness = "leader-completeness"    // a leader holds every entry committed in an earlier term
 	DurableCommitted   = "committed-entry-kept"   // a node restarted from a disk that promised its data still holds every entry it applied
 	PersistBeforeSend  = "persist-before-send"    // every message a node sends is backed by its durable state
 	RejoinAfterLoss    = "rejoin-after-data-loss" // a node whose durable state was lost does not take part under its old ID
