@@ -31,20 +31,22 @@ func writer(w *World, stop func() bool) {
 // the others have elected a leader of a later term that has committed new
 // entries; the late candidate then wins its old term, legitimately without
 // those entries (Leader Completeness binds only leaders of later terms).
-func lateCandidate(t *testing.T, seed uint64, skip []string) error {
+// late reports whether that happened: a leader of some term was first
+// seen after a leader of a later one.
+func lateCandidate(t *testing.T, seed uint64) (late bool, err error) {
 	t.Helper()
-	w, err := New(Config{Seed: seed, Skip: skip})
+	w, err := New(Config{Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := false
-	return w.Run(func() {
+	err = w.Run(func() {
+		defer func() { done = true }()
 		writer(w, func() bool { return done })
 		w.Sleep(2 * time.Second)
 		l, ok := w.Leader()
 		if !ok {
 			t.Errorf("seed %d: no leader after 2s", seed)
-			done = true
 			return
 		}
 		w.Crash(l, world.KeepWritten)
@@ -58,32 +60,53 @@ func lateCandidate(t *testing.T, seed uint64, skip []string) error {
 				}
 			}
 		}
-		if cand != 0 {
-			var links [][2]world.NodeID
+		if cand == 0 {
+			t.Errorf("seed %d: no candidate within 10s of the leader's crash", seed)
+			return
+		}
+		var links [][2]world.NodeID
+		for _, id := range w.Nodes() {
+			if id != cand {
+				links = append(links, [2]world.NodeID{id, cand})
+			}
+		}
+		w.SetPacket(world.Packet{Links: links, Delay: 1500 * time.Millisecond})
+		var highest uint64 // the highest term a leader was seen in
+		for start := w.Now(); w.Now() < start+5*time.Second; {
+			w.Sleep(time.Millisecond)
 			for _, id := range w.Nodes() {
-				if id != cand {
-					links = append(links, [2]world.NodeID{id, cand})
+				if st, ok := w.Status(id); ok && st.State == "StateLeader" {
+					late = late || st.Term < highest
+					highest = max(highest, st.Term)
 				}
 			}
-			w.SetPacket(world.Packet{Links: links, Delay: 1500 * time.Millisecond})
 		}
-		w.Sleep(5 * time.Second)
 		w.SetPacket(world.Packet{})
 		w.Restart(l)
-		w.Sleep(3 * time.Second)
-		done = true
-		w.Sleep(2 * time.Second)
+		w.Sleep(5 * time.Second)
 	})
+	return late, err
 }
 
 // TestLeaderCompletenessLateCandidate: the reproduction of issue 10 over
-// 40 seeds must hold every invariant (it is a correct cluster).
+// 40 seeds must hold every invariant (it is a correct cluster), and must
+// really elect late leaders of old terms (in 11 of 40 seeds on the issue's
+// code, without entries a later term committed).
 func TestLeaderCompletenessLateCandidate(t *testing.T) {
+	lates := 0
 	for seed := uint64(1); seed <= 40; seed++ {
-		if err := lateCandidate(t, seed, nil); err != nil {
+		late, err := lateCandidate(t, seed)
+		if err != nil {
 			t.Errorf("seed %d: %v", seed, err)
 		}
+		if late {
+			lates++
+		}
 	}
+	if lates == 0 {
+		t.Fatalf("no seed elected a leader of an old term after a later one: the test no longer reproduces the issue")
+	}
+	t.Logf("%d of 40 seeds elected a late leader of an old term", lates)
 }
 
 // invariantErr returns the invariant violation err holds, or fails.
