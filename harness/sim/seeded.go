@@ -47,13 +47,19 @@ func (d *dispatchReader) Read(p []byte) (int, error) {
 }
 
 // serveSeeded makes crypto/rand.Reader serve r to the calling goroutine
-// until the returned function is called (on the same goroutine).
+// until the returned function is called (on the same goroutine), which
+// restores what it was served before (a World run from a task of
+// another).
 func serveSeeded(r *seededReader) (stop func()) {
 	id := goid()
-	dispatch.runs.Store(id, r)
+	prev, had := dispatch.runs.Swap(id, r)
 	dispatch.active.Add(1)
 	return func() {
-		dispatch.runs.Delete(id)
+		if had {
+			dispatch.runs.Store(id, prev)
+		} else {
+			dispatch.runs.Delete(id)
+		}
 		dispatch.active.Add(-1)
 	}
 }
