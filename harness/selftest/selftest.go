@@ -248,16 +248,7 @@ func (r *runner) canary(ctx context.Context, bug raftkv.Bug) (Row, error) {
 	if row.Detected {
 		r.progress("%-24s detected by %s at seed %d; shrinking", bug, row.How, row.Seed)
 		t.Seed = row.Seed
-		sched := nemesis.Generate(row.Seed, genOptions(r.test(t)))
-		shrunk, runs, err := shrink(sched, row.Signature, r.o.ShrinkRuns, func(c nemesis.Schedule) (string, error) {
-			tt := t
-			tt.Schedule, tt.Nemesis = &c, nil
-			res, err := r.run(ctx, tt)
-			if err != nil {
-				return "", err
-			}
-			return Signature(res), nil
-		}, func() bool { return ctx.Err() != nil })
+		sched, shrunk, runs, err := r.shrinkRun(ctx, t, row.Signature)
 		if err != nil {
 			return row, err
 		}
@@ -281,6 +272,23 @@ func (r *runner) canary(ctx context.Context, bug raftkv.Bug) (Row, error) {
 	}
 	row.Wall = time.Since(start)
 	return row, nil
+}
+
+// shrinkRun shrinks the generated schedule of t (its seed's), whose run
+// failed with signature want: it returns that schedule and the shrunk one,
+// which fails with the same signature, and the runs spent.
+func (r *runner) shrinkRun(ctx context.Context, t harness.Test, want string) (orig, shrunk nemesis.Schedule, runs int, err error) {
+	orig = nemesis.Generate(t.Seed, genOptions(r.test(t)))
+	shrunk, runs, err = shrink(orig, want, r.o.ShrinkRuns, func(c nemesis.Schedule) (string, error) {
+		tt := t
+		tt.Schedule, tt.Nemesis = &c, nil
+		res, err := r.run(ctx, tt)
+		if err != nil {
+			return "", err
+		}
+		return Signature(res), nil
+	}, func() bool { return ctx.Err() != nil })
+	return orig, shrunk, runs, err
 }
 
 // search runs t with seeds 1, 2, … until a run fails or the seeds are
