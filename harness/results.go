@@ -61,6 +61,19 @@ type Results struct {
 	Linearizability model.Linearizability `json:"linearizability"`
 	Liveness        model.Liveness        `json:"liveness"`
 	Invariants      Invariants            `json:"invariants"`
+	// Incomplete says why the run did not finish: interrupted, or killed
+	// before it wrote its results.json (found by check). What was recorded
+	// was checked, but an incomplete run is at best unknown: only an
+	// anomaly found in it stands.
+	Incomplete string `json:"incomplete,omitempty"`
+	// CheckTimedOut says that the check ran out of its time bound
+	// (Test.CheckTimeout, check --check-timeout) before it reached a
+	// verdict: "check timed out after 100ms (…)". The verdict is then at
+	// best unknown.
+	CheckTimedOut string `json:"check_timed_out,omitempty"`
+	// Skipped lists the artefacts not written, each with the reason (the
+	// check's time bound ran out).
+	Skipped []string `json:"skipped,omitempty"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
 	Error       string         `json:"error,omitempty"`
@@ -73,6 +86,14 @@ type Results struct {
 	Timeline    string         `json:"timeline,omitempty"`
 	Schedule    string         `json:"schedule,omitempty"`
 	HistoryOps  int            `json:"history_events"`
+}
+
+// capVerdict makes the verdict at best unknown when the run is incomplete
+// or the check timed out: an anomaly found stands, a pass does not.
+func (r *Results) capVerdict() {
+	if (r.Incomplete != "" || r.CheckTimedOut != "") && r.Valid == model.Valid {
+		r.Valid = model.Unknown
+	}
 }
 
 // newRunDir creates <root>/<name>/<UTC timestamp>/ (with a suffix if two

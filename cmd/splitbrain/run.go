@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,6 +57,13 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 				return usageErr(err)
 			}
 			t.Command = "splitbrain " + strings.Join(os.Args[1:], " ")
+			// The first SIGINT/SIGTERM stops the test and checks what was
+			// recorded (at best unknown); a second one ends the process at
+			// once (what a killed run leaves, check and clean handle).
+			defer context.AfterFunc(cmd.Context(), func() {
+				signal.Reset(os.Interrupt, syscall.SIGTERM)
+				fmt.Fprintln(os.Stderr, "splitbrain: interrupted: stopping the test and checking what was recorded (interrupt again to quit at once)")
+			})()
 			out, err := harness.Run(cmd.Context(), t)
 			if err != nil {
 				return classify(err)
