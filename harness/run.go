@@ -197,8 +197,8 @@ var (
 // drive is the main task: the workload and the nemesis (a schedule or a
 // scenario) run side by side until the test time is up; then every fault
 // is healed and the clients finish their last operations. A scenario
-// error stops the fault timeline, heals the cluster and is returned; the
-// history is checked all the same.
+// error stops the fault timeline, heals the cluster, ends the test and
+// is returned; the history is checked all the same.
 func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder, stopped func() bool) (scriptErr error) {
 	end := time.Duration(t.Duration)
 	wl, err := workloads.NewRegister(w, rec, t.Workload)
@@ -210,8 +210,12 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 	// blocking faults (waiting for a leader, membership changes) can push
 	// it back, and the liveness verdict needs that time to be decided.
 	healed := time.Duration(-1)
+	// A scenario that fails ends the test as soon as the cluster is
+	// healed: the error is bad input (exit 2), and the rest of the test
+	// time would only delay saying so.
+	var scriptFailed atomic.Bool
 	clientsDone := func() bool {
-		if stopped() {
+		if stopped() || scriptFailed.Load() {
 			return true
 		}
 		now := w.Now()
@@ -232,6 +236,9 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 		}
 		nemesis.HealAll(w, rec)
 		healed = w.Now()
+		if scriptErr != nil {
+			scriptFailed.Store(true)
+		}
 	})
 	nem.Wait()
 	clients.Wait()
