@@ -102,6 +102,14 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		w.Close()
 		return nil, err
 	}
+	var recorder interface {
+		Record(history.Event) history.Event
+	} = rec
+	var prog *progress
+	if t.Progress != nil {
+		prog = newProgress(t.Progress, rec, time.Duration(t.Duration))
+		recorder = prog
+	}
 	var stopped atomic.Bool
 	done := make(chan struct{})
 	go func() {
@@ -112,7 +120,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	}()
 	var scriptErr error
-	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, rec, stopped.Load) })
+	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, recorder, stopped.Load) })
 	close(done)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("writing node logs: %w", err)
@@ -127,10 +135,16 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	}
 
 	events := rec.Events()
+	if prog != nil {
+		prog.check(len(events))
+	}
 	res := analyze(ctx, dir, events, analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
 		checks: checks, runErr: runErr, mode: t.Mode, quick: t.Quick,
 	})
+	if prog != nil {
+		prog.close()
+	}
 	res.Name, res.Mode, res.Seed, res.Nodes, res.Bugs = t.Name, t.Mode, t.Seed, t.Nodes, t.Bugs
 	res.Started, res.Finished = started.UTC(), time.Now().UTC()
 	res.WallSeconds = res.Finished.Sub(res.Started).Seconds()
@@ -199,7 +213,7 @@ var (
 // is healed and the clients finish their last operations. A scenario
 // error stops the fault timeline, heals the cluster, ends the test and
 // is returned; the history is checked all the same.
-func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder, stopped func() bool) (scriptErr error) {
+func drive(w world.World, t *Test, sched nemesis.Schedule, rec nemesis.Recorder, stopped func() bool) (scriptErr error) {
 	end := time.Duration(t.Duration)
 	wl, err := workloads.NewRegister(w, rec, t.Workload)
 	if err != nil {

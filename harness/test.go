@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"sort"
@@ -40,7 +41,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Test says what to run: a workload against a cluster in a world, under a
 // fault schedule, checked at the end. The zero value of each field means
-// its default.
+// its default (the command line, which can tell a flag left out from one
+// given as 0, refuses an explicit 0 instead). Validate bounds what one run
+// may ask for: see MaxDuration and MaxOps.
 type Test struct {
 	Name     string   `json:"name"`  // default "register"
 	Mode     string   `json:"mode"`  // "sim" (default) or "process"
@@ -79,8 +82,11 @@ type Test struct {
 	// LivenessBound: after the final heal the cluster must serve an ok
 	// read and an ok write within it. Default 10s.
 	LivenessBound Duration `json:"liveness_bound"`
-	// CheckTimeout bounds the linearizability check (0: none); on timeout
-	// the verdict is unknown.
+	// CheckTimeout bounds the whole check after the run, in wall time (0:
+	// none): the linearizability search, the explaining check and the
+	// artefacts. Past it the verdict is at best unknown, and says that the
+	// check timed out (Results.CheckTimedOut); artefacts not drawn by then
+	// are skipped (Results.Skipped).
 	CheckTimeout Duration `json:"check_timeout"`
 
 	// Results is the results root (default "results"); runs land in
@@ -99,6 +105,12 @@ type Test struct {
 	Quick bool `json:"quick,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
+	// Progress, if set, receives a live one-line status while the test
+	// runs and is checked: test time against the test's length, the
+	// operations ok, failed and unknown so far, the faults in effect. The
+	// line is redrawn in place, so Progress should be a terminal (run
+	// sets it only when its output is one). It never changes the run.
+	Progress io.Writer `json:"-"`
 }
 
 // ErrUsage marks a Test (or its flags) that cannot be run as given.

@@ -30,7 +30,13 @@ the history, check it, and write the run directory:
   <results>/<name>/<UTC time>/  test.json history.jsonl results.json schedule.txt repro
                                  linearizability.html (when invalid) latency.png rate.png
                                  timeline.html logs/
-and point <results>/latest at it.
+and point <results>/latest at it. On a terminal a status line shows the run as it
+goes (test time, operations so far, faults in effect, then the check).
+
+SIGINT or SIGTERM stops the test early: what was recorded is checked, but the
+verdict is at best unknown (exit 3) and says the run was interrupted; a second
+signal ends the process at once. Limits: at most ` + harness.MaxDuration.String() + ` of test time and
+` + fmt.Sprint(harness.MaxOps) + ` planned operations (rate × time) a run, since the history is kept in memory.
 
 The schedule is generated from the seed (swarm-style: each seed picks a random
 subset of the --nemesis families and random parameters; the last phase heals
@@ -57,6 +63,11 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 				return usageErr(err)
 			}
 			t.Command = "splitbrain " + strings.Join(os.Args[1:], " ")
+			if isTerminal(os.Stdout) && isTerminal(os.Stderr) {
+				// A live status line while the test runs; nothing extra
+				// when the output goes to a file or a pipe.
+				t.Progress = os.Stderr
+			}
 			// The first SIGINT/SIGTERM stops the test and checks what was
 			// recorded (at best unknown); a second one ends the process at
 			// once (what a killed run leaves, check and clean handle).
