@@ -48,7 +48,7 @@ var errCheckDeadline = errors.New("the check's time bound ran out")
 
 // timedOut is the message of a check that ran out of its time bound.
 func timedOut(timeout time.Duration, what string) string {
-	return fmt.Sprintf("check timed out after %v (%s)", timeout, what)
+	return fmt.Sprintf("check timed out after %v %s", timeout, what)
 }
 
 // analyze checks a history and writes the artefacts next to it:
@@ -74,10 +74,10 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 	}
 	res.Linearizability = lin
 	if undecided := countUndecided(lin); undecided > 0 && !deadline.IsZero() {
-		res.CheckTimedOut = timedOut(o.timeout, fmt.Sprintf("%d of %d keys undecided", undecided, len(lin.Keys)))
+		res.CheckTimedOut = timedOut(o.timeout, fmt.Sprintf("with %d of %d keys undecided", undecided, len(lin.Keys)))
 	}
 	if html != "" && lin.Valid == model.Invalid && lin.HTML == "" && err == nil {
-		res.Skipped = append(res.Skipped, LinearHTML+": "+timedOut(o.timeout, "before the diagram"))
+		res.Skipped = append(res.Skipped, LinearHTML+": "+timedOut(o.timeout, "before the diagram was drawn"))
 	}
 	res.Ops = model.ComputeStats(events)
 	res.Liveness = model.CheckLiveness(events, o.liveness)

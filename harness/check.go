@@ -36,6 +36,9 @@ type CheckOptions struct {
 	Timeout time.Duration
 }
 
+// notChecked is the liveness detail of a check that timed out before it.
+const notChecked = "not checked: the check timed out while reading the history"
+
 // ErrNoOperations is a history with no client operations: there is
 // nothing to check (in any format: an empty JSONL file, [] in EDN).
 var ErrNoOperations = errors.New("no operations")
@@ -148,7 +151,8 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 	var res *Results
 	if readTimedOut {
 		res = &Results{Dir: dir, Valid: model.Unknown, CheckTimedOut: timedOut(o.Timeout, "while reading the history"),
-			Git: gitstamp.Read(context.WithoutCancel(ctx), "")}
+			Liveness: model.Liveness{Valid: model.Unknown, Detail: notChecked},
+			Git:      gitstamp.Read(context.WithoutCancel(ctx), "")}
 	} else {
 		res = analyze(ctx, dir, events, ao)
 	}

@@ -142,7 +142,7 @@ func UnknownReasons(r *Results) []string {
 	} else if r.Linearizability.Valid == model.Unknown {
 		why = append(why, "linearizability undecided")
 	}
-	if r.Liveness.Valid == model.Unknown {
+	if r.Liveness.Valid == model.Unknown && r.Liveness.Detail != notChecked {
 		why = append(why, "liveness unknown")
 	}
 	if r.Invariants.Valid == model.Unknown {
