@@ -35,9 +35,9 @@ func isUsage(err error) bool {
 	return errors.Is(err, harness.ErrUsage) || errors.As(err, &ee) && ee.code == 2
 }
 
-// TestBadRunFlagsAreUsageErrors: each is exit 2 with a message naming the
-// value, before anything runs (no run directory is created).
-func TestBadRunFlagsAreUsageErrors(t *testing.T) {
+// TestBadRunFlagsNameTheValue: each refusal is a usage error whose
+// message names the flag and the value (or the file and line).
+func TestBadRunFlagsNameTheValue(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
@@ -78,12 +78,6 @@ func TestBadRunFlagsAreUsageErrors(t *testing.T) {
 		if !isUsage(err) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("run %s: got %v, want a usage error containing %q", strings.Join(c.args, " "), err, c.want)
 		}
-		if code := run(append([]string{"run"}, args...)); code != 2 {
-			t.Errorf("splitbrain run %s: exit %d, want 2", strings.Join(c.args, " "), code)
-		}
-	}
-	if _, err := os.Stat(results); err == nil {
-		t.Errorf("a usage error created %s", results)
 	}
 	// Not given, the same flags mean their defaults.
 	tt, err := testFromArgs(nil)
