@@ -32,8 +32,15 @@ type CheckOptions struct {
 	Results string
 	// LivenessBound overrides the run's (default: the run's, else 10s).
 	LivenessBound time.Duration
-	// Timeout bounds the linearizability check (0: none).
+	// Timeout bounds the whole check, reading the history included, in
+	// wall time (0: none): past it the verdict is at best unknown and says
+	// the check timed out (Results.CheckTimedOut), and artefacts not drawn
+	// by then are skipped (Results.Skipped).
 	Timeout time.Duration
+	// NilRead is what an :ok read of nil means in a Jepsen history:
+	// "" or "auto" (by format: unknown in EDN, absent in a Jepsen log),
+	// "unknown" or "absent"; see jepsen.NilRead. Only for Jepsen formats.
+	NilRead string
 }
 
 // notChecked is the liveness detail of a check that timed out before it.
@@ -72,6 +79,10 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 	}
 	ao := analyzeOptions{initial: o.Initial, liveness: o.LivenessBound, timeout: o.Timeout, start: started, mode: "check"}
 	deadline := ao.deadline()
+	nilRead, err := jepsen.ParseNilRead(o.NilRead)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
 	var events []history.Event
 	var dir string
 	var stored *Results
@@ -99,6 +110,14 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		}
 		if r, err := ReadResults(dir); err == nil {
 			stored = r
+			if r.LivenessNotJudged {
+				// An imported history, checked before: it still carries no
+				// fault information.
+				ao.noLiveness = importedLiveness
+			}
+		}
+		if nilRead != jepsen.NilReadAuto {
+			return nil, fmt.Errorf("%w: --nil-read applies to Jepsen histories (edn, jepsen-log); a run directory's history.jsonl reads nil as absent", ErrUsage)
 		}
 		if !readTimedOut && !hasOperations(events) {
 			return nil, fmt.Errorf("%s: %w: the history has no client operations to check", filepath.Join(dir, HistoryFile), ErrNoOperations)
@@ -109,11 +128,14 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
 		if format == jepsen.FormatAuto {
-			if format, err = detect(path); err != nil {
+			if format, err = jepsen.DetectFile(path); err != nil {
 				return nil, err
 			}
 		}
-		if format == jepsen.Format("jsonl") {
+		if format == jepsen.FormatJSONL {
+			if nilRead != jepsen.NilReadAuto {
+				return nil, fmt.Errorf("%w: --nil-read applies to Jepsen histories (edn, jepsen-log); JSONL reads nil as absent", ErrUsage)
+			}
 			hr, err := readHistory(path, deadline)
 			switch {
 			case errors.Is(err, errCheckDeadline):
@@ -125,10 +147,15 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			if hr.Torn {
 				ao.torn = hr.TornLine
 			}
-		} else if events, err = readJepsen(path, format, deadline); errors.Is(err, errCheckDeadline) {
-			readTimedOut = true
-		} else if err != nil {
-			return nil, err
+		} else {
+			events, err = readJepsen(path, jepsen.Options{Format: format, NilRead: nilRead}, deadline)
+			switch {
+			case errors.Is(err, errCheckDeadline):
+				readTimedOut = true
+			case err != nil:
+				return nil, err
+			}
+			ao.noLiveness = importedLiveness
 		}
 		if !readTimedOut && !hasOperations(events) {
 			return nil, fmt.Errorf("%s: %w: the history has no client operations to check", path, ErrNoOperations)
@@ -142,7 +169,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			}
 		}
 		abs, _ := filepath.Abs(path)
-		writeFileSync(filepath.Join(dir, ReproFile), []byte("splitbrain check "+shellQuote(abs)+"\n"))
+		writeFileSync(filepath.Join(dir, ReproFile), []byte(checkRepro(abs, o)+"\n"))
 		pointLatest(o.Results, dir)
 	}
 	if ao.liveness == 0 {
@@ -200,7 +227,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 	default:
 		res.Name, res.Mode = "check", "check"
 		abs, _ := filepath.Abs(path)
-		res.Repro = "splitbrain check " + shellQuote(abs)
+		res.Repro = checkRepro(abs, o)
 	}
 	res.capVerdict()
 	if err := writeJSON(out, res); err != nil {
@@ -260,29 +287,45 @@ func readHistory(path string, deadline time.Time) (history.ReadResult, error) {
 
 // readJepsen reads a Jepsen history, stopping at the deadline (an error
 // wrapping errCheckDeadline).
-func readJepsen(path string, format jepsen.Format, deadline time.Time) ([]history.Event, error) {
+func readJepsen(path string, o jepsen.Options, deadline time.Time) ([]history.Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return jepsen.Read(deadlineReader{f, deadline}, path, format)
+	return jepsen.ReadWith(deadlineReader{f, deadline}, path, o)
 }
 
-func detect(path string) (jepsen.Format, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
+// checkRepro is the command that checks the history file at abs again
+// with the same options that decide the verdict.
+func checkRepro(abs string, o CheckOptions) string {
+	cmd := "splitbrain check"
+	if o.Format != "" {
+		cmd += " --format " + shellQuote(o.Format)
 	}
-	defer f.Close()
-	head := make([]byte, jepsen.DetectSize)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return "", err
+	if o.Initial != nil {
+		cmd += " --initial " + shellQuote(*o.Initial)
 	}
-	format, err := jepsen.Detect(head[:n])
-	if err != nil {
-		return "", &history.ParseError{File: path, Line: 1, Msg: err.Error()}
+	if o.NilRead != "" && o.NilRead != "auto" {
+		cmd += " --nil-read " + shellQuote(o.NilRead)
 	}
-	return format, nil
+	if o.LivenessBound != 0 {
+		cmd += " --liveness-bound " + o.LivenessBound.String()
+	}
+	return cmd + " " + shellQuote(abs)
+}
+
+// importedLiveness is why liveness is not judged on a Jepsen history.
+const importedLiveness = "not judged: a Jepsen history carries no fault information splitbrain can pair into fault windows " +
+	"(what a nemesis op such as :start does depends on the nemesis), so there is no final heal to recover from; " +
+	"Jepsen's own checkers do not judge liveness either. Counted as valid."
+
+// notJudgedLiveness is the liveness verdict of a history that cannot be
+// judged for liveness: valid, with why in Detail.
+func notJudgedLiveness(events []history.Event, bound time.Duration, why string) model.Liveness {
+	l := model.Liveness{Valid: model.Valid, Bound: int64(bound), FirstOKRead: -1, FirstOKWrite: -1, Detail: why}
+	if len(events) > 0 {
+		l.HistoryEnd = events[len(events)-1].Time
+	}
+	return l
 }

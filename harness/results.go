@@ -60,7 +60,11 @@ type Results struct {
 	FaultKinds      []string              `json:"fault_kinds,omitempty"`
 	Linearizability model.Linearizability `json:"linearizability"`
 	Liveness        model.Liveness        `json:"liveness"`
-	Invariants      Invariants            `json:"invariants"`
+	// LivenessNotJudged is set when the history carries no fault
+	// information to judge liveness by (an imported Jepsen history):
+	// Liveness is then valid and its Detail says why.
+	LivenessNotJudged bool       `json:"liveness_not_judged,omitempty"`
+	Invariants        Invariants `json:"invariants"`
 	// Incomplete says why the run did not finish: interrupted, or killed
 	// before it wrote its results.json (found by check). What was recorded
 	// was checked, but an incomplete run is at best unknown: only an
@@ -68,8 +72,8 @@ type Results struct {
 	Incomplete string `json:"incomplete,omitempty"`
 	// CheckTimedOut says that the check ran out of its time bound
 	// (Test.CheckTimeout, check --check-timeout) before it reached a
-	// verdict: "check timed out after 100ms (…)". The verdict is then at
-	// best unknown.
+	// verdict: "check timed out after 100ms with 3 of 8 keys undecided".
+	// The verdict is then at best unknown.
 	CheckTimedOut string `json:"check_timed_out,omitempty"`
 	// Skipped lists the artefacts not written, each with the reason (the
 	// check's time bound ran out).

@@ -32,7 +32,14 @@
 // linearizations, which explain the first failing key (the one that sorts
 // first) and, when Options.HTMLPath is set, porcupine's visualization,
 // drawn with the history's fault windows as annotations on rows labelled
-// "faults" below the clients.
+// "faults" below the clients (diagram.go). The file at HTMLPath shows a
+// window of the first failing key around the first operation its longest
+// linearizable order cannot place, opened on it; when that is not the
+// whole diagram, linearizability-full.html beside it holds every
+// operation of every failing key, one link away. Both keep their row
+// labels in view when scrolled sideways, and everything porcupine's page
+// turns into HTML (state descriptions, operation metadata: values, nodes,
+// error texts) is escaped, so a history cannot put script into it.
 //
 // # Explanations and the anomaly taxonomy
 //
@@ -42,7 +49,12 @@
 // operation blamed is the first that no order could ever admit (the static
 // kinds below); failing that, the operation that blocks porcupine's longest
 // linearizable prefix: of those left out, the first to return that cannot
-// be the next step. Linearizability.Anomaly classifies it:
+// be the next step. An explanation cites only operations that could have
+// caused what it explains: the value an operation saw came from a write of
+// it invoked before that operation returned (registers that write the same
+// value many times have later writes of it, which cannot have), and a
+// newer value counts as evidence only if every write that could have
+// produced it began after. Linearizability.Anomaly classifies it:
 //
 //   - phantom-read: an ok read returned a value no operation ever wrote to
 //     the key, and not the initial value.
