@@ -26,6 +26,7 @@ type analyzeOptions struct {
 	checks  map[string]int
 	runErr  error
 	mode    string
+	nodes   int // the initial cluster size; 0 if unknown
 	torn    int
 	quick   bool // verdict only: no plots, timeline or diagram
 	// noLiveness, when set, says why the history cannot be judged for
@@ -84,6 +85,12 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 		res.Skipped = append(res.Skipped, LinearHTML+": "+timedOut(o.timeout, "before the diagram was drawn"))
 	}
 	res.Ops = model.ComputeStats(events)
+	res.Shares = res.Ops.Shares()
+	res.LowOKShare = res.Shares.Low()
+	if o.nodes > 0 {
+		d := model.NoNodeUp(events, o.nodes)
+		res.NoNodeUp = &d
+	}
 	if o.noLiveness != "" {
 		res.Liveness, res.LivenessNotJudged = notJudgedLiveness(events, o.liveness, o.noLiveness), true
 	} else {

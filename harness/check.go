@@ -106,7 +106,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			if ao.liveness == 0 {
 				ao.liveness = time.Duration(r.LivenessBound)
 			}
-			ao.mode = r.Mode
+			ao.mode, ao.nodes = r.Mode, r.Nodes
 		}
 		if r, err := ReadResults(dir); err == nil {
 			stored = r

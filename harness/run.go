@@ -140,7 +140,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	}
 	res := analyze(ctx, dir, events, analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, runErr: runErr, mode: t.Mode, quick: t.Quick,
+		checks: checks, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
 	})
 	if prog != nil {
 		prog.close()

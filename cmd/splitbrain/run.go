@@ -116,7 +116,7 @@ func (f *runFlags) define(cmd *cobra.Command, t *harness.Test) {
 	fs.Float64Var(&t.Workload.Rate, "rate", 200, fmt.Sprintf("target operations per second over all clients (rate × time at most %d operations)", harness.MaxOps))
 	fs.IntVar(&t.Workload.Keys, "keys", 8, fmt.Sprintf("active register keys (1 to %d)", harness.MaxKeys))
 	fs.IntVar(&t.Workload.OpsPerKey, "ops-per-key", 200, "operations before a key is retired for a fresh one")
-	fs.StringVar(&f.mix, "mix", "", "read/write/cas weights (default 40/40/20)")
+	fs.StringVar(&f.mix, "mix", "", "read/write/cas/delete weights (default "+workloads.DefaultMix.String()+"; read/write/cas: no deletes)")
 	fs.DurationVar(&f.opTimeout, "op-timeout", 5*time.Second, "per-operation client timeout (an operation timing out is recorded as info)")
 	fs.StringSliceVar(&f.nem, "nemesis", nil, "fault families for the generated schedule, comma-separated: "+strings.Join(nemesis.Families(), ",")+", all, or partition:<shape> (default partition,kill)")
 	fs.StringVar(&f.schedule, "schedule", "", "replay this schedule file instead of generating one")
@@ -156,9 +156,9 @@ func (f *runFlags) build(cmd *cobra.Command, t *harness.Test) error {
 	t.Bugs = splitList(f.bugs)
 	t.SkipInvariants = splitList(f.skipInv)
 	if f.mix != "" {
-		m, err := parseMix(f.mix)
+		m, err := workloads.ParseMix(f.mix)
 		if err != nil {
-			return err
+			return fmt.Errorf("--mix %w", err)
 		}
 		t.Workload.Mix = m
 	}
@@ -194,21 +194,6 @@ func splitList(xs []string) []string {
 		}
 	}
 	return out
-}
-
-func parseMix(s string) (m workloads.Mix, err error) {
-	parts := strings.Split(s, "/")
-	if len(parts) != 3 {
-		return m, fmt.Errorf("--mix %q: want read/write/cas weights like 40/40/20", s)
-	}
-	var v [3]int
-	for i, p := range parts {
-		if v[i], err = strconv.Atoi(p); err != nil || v[i] < 0 {
-			return m, fmt.Errorf("--mix %q: %q is not a non-negative integer", s, p)
-		}
-	}
-	m.Read, m.Write, m.CAS = v[0], v[1], v[2]
-	return m, nil
 }
 
 // readSchedule reads a schedule file and checks it against the cluster
