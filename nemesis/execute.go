@@ -51,7 +51,8 @@ func ExecuteUntil(w world.World, s Schedule, rec Recorder, stop func() bool) err
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("nemesis: %w", err)
 	}
-	x := &executor{w: w, rec: rec, stop: stop, bg: w.NewGroup()}
+	x := &executor{w: w, st: acquire(w), rec: rec, stop: stop, bg: w.NewGroup()}
+	defer release(w) // after the watchers are done
 	defer x.bg.Wait()
 	for _, e := range s.Events {
 		if !x.sleepUntil(e.At) {
@@ -69,7 +70,9 @@ func Apply(w world.World, op Op, rec Recorder) error {
 	if err := op.Validate(); err != nil {
 		return fmt.Errorf("nemesis: %w", err)
 	}
-	(&executor{w: w, rec: rec}).apply(op)
+	st := acquire(w)
+	defer release(w)
+	(&executor{w: w, st: st, rec: rec}).apply(op)
 	return nil
 }
 
@@ -79,11 +82,14 @@ func Apply(w world.World, op Op, rec Recorder) error {
 // every clock reset. Run it at the end of a test and after a schedule
 // stopped early.
 func HealAll(w world.World, rec Recorder) {
-	(&executor{w: w, rec: rec}).healAll()
+	st := acquire(w)
+	defer release(w)
+	(&executor{w: w, st: st, rec: rec}).healAll()
 }
 
 type executor struct {
 	w    world.World
+	st   *state // held (acquired) for as long as the executor runs
 	rec  Recorder
 	stop func() bool
 	bg   world.Group // snapshot-isolate watchers, waited for by Execute; nil: w.Go
@@ -231,7 +237,7 @@ const (
 )
 
 func (x *executor) upMembers() []world.NodeID {
-	return without(x.w.Nodes(), stateOf(x.w).crashedIDs())
+	return without(x.w.Nodes(), x.st.crashedIDs())
 }
 
 var crashFate = map[Kind]world.DiskFate{Kill: world.KeepWritten, LoseUnsynced: world.LoseUnsynced, TornWrite: world.TornWrite, Wipe: world.Wipe}
@@ -239,8 +245,7 @@ var crashAction = map[Kind]string{Kill: history.FaultKill, LoseUnsynced: history
 
 // apply carries out op.
 func (x *executor) apply(op Op) {
-	defer release(x.w)
-	w, st := x.w, stateOf(x.w)
+	w, st := x.w, x.st
 	switch op.Kind {
 	case Partition:
 		x.partition(op)
@@ -358,7 +363,7 @@ func (x *executor) partition(op Op) {
 		return
 	}
 	err = x.w.SetReach(r)
-	stateOf(x.w).bumpReach()
+	x.st.bumpReach()
 	x.record(history.FaultPartition, history.WithConnectedMajority(desc, connectedMajority(in.nodes, r)), 0, err)
 }
 
@@ -402,7 +407,7 @@ func connectedMajority(nodes []world.NodeID, r world.Reach) []string {
 // heal restores reachability and clears packet faults.
 func (x *executor) heal(value string) {
 	err := errors.Join(x.w.SetReach(world.Reach{}), x.w.SetPacket(world.Packet{}))
-	stateOf(x.w).bumpReach()
+	x.st.bumpReach()
 	x.record(history.FaultHeal, value, 0, err)
 }
 
