@@ -257,13 +257,18 @@ func (x *executor) apply(op Op) {
 		fate, action := crashFate[op.Kind], crashAction[op.Kind]
 		for _, id := range x.resolve(op, op.Target, x.upMembers(), poolUp, true) {
 			if op.Kind == Wipe {
-				if other := st.wipedIDs(); len(other) > 0 {
-					// A second node without data before the first is
-					// replaced can take the cluster's quorum with it for
-					// good: the schedule, not the system, would break it.
-					x.note(op, fmt.Sprintf("%s kept: %v still wiped and not yet replaced", id, other))
+				if why := x.unsafeToWipe(id); why != "" {
+					x.note(op, id.String()+" kept: "+why)
 					continue
 				}
+			}
+			if _, up := w.Status(id); !up && !slices.Contains(st.pausedIDs(), id) {
+				// Down already, and not by the nemesis (which picks among
+				// the nodes it has not crashed): crashing it again does
+				// nothing, and recording it would open a second window
+				// for one outage.
+				x.note(op, fmt.Sprintf("%s skipped: already down (it does not answer, and the nemesis has not paused it)", id))
+				continue
 			}
 			err := w.Crash(id, fate)
 			if err == nil {
@@ -362,29 +367,58 @@ func (x *executor) partition(op Op) {
 		x.note(op, err.Error())
 		return
 	}
+	voters, running := x.voters()
 	err = x.w.SetReach(r)
 	x.st.bumpReach()
-	x.record(history.FaultPartition, history.WithConnectedMajority(desc, connectedMajority(in.nodes, r)), 0, err)
+	x.record(history.FaultPartition, history.WithConnectedMajority(desc, connectedMajority(voters, running, r)), 0, err)
 }
 
-// connectedMajority returns the largest set of nodes in which every pair
-// reaches each other both ways, if it is a majority of nodes (else nil).
-// Clusters are small: every subset is tried, largest first.
-func connectedMajority(nodes []world.NodeID, r world.Reach) []string {
-	n := len(nodes)
+// voters returns the voters as the cluster knows them, sorted: every node
+// that a running member lists as a voter (the union, so that a change
+// applied by some members and not yet by others counts the larger set),
+// and those of them that are running members. A learner, or a node whose
+// add never took effect, is no voter. Both are empty if no member answers.
+func (x *executor) voters() (voters, running []world.NodeID) {
+	listed := map[world.NodeID]bool{}
+	up := map[world.NodeID]bool{}
+	for _, id := range x.w.Nodes() {
+		st, ok := x.w.Status(id)
+		if !ok {
+			continue
+		}
+		up[id] = true
+		for _, v := range st.Voters {
+			listed[v] = true
+		}
+	}
+	voters = sortedKeys(listed)
+	for _, v := range voters {
+		if up[v] {
+			running = append(running, v)
+		}
+	}
+	return voters, running
+}
+
+// connectedMajority returns the largest set of running voters in which
+// every pair reaches each other both ways, if it is a majority of the
+// voters (else nil): with PreVote and CheckQuorum, raft must then elect or
+// keep a leader among them. Clusters are small: every subset is tried.
+func connectedMajority(voters, running []world.NodeID, r world.Reach) []string {
+	n := len(running)
 	if n == 0 || n > 16 {
 		return nil
 	}
 	best := -1
 	for mask := 1; mask < 1<<n; mask++ {
-		if bits.OnesCount(uint(mask)) <= n/2 || best >= 0 && bits.OnesCount(uint(mask)) <= bits.OnesCount(uint(best)) {
+		if bits.OnesCount(uint(mask)) <= len(voters)/2 || best >= 0 && bits.OnesCount(uint(mask)) <= bits.OnesCount(uint(best)) {
 			continue
 		}
 		ok := true
 		for i := 0; i < n && ok; i++ {
 			for j := i + 1; j < n && ok; j++ {
 				if mask&(1<<i) != 0 && mask&(1<<j) != 0 {
-					ok = r.Allows(nodes[i], nodes[j]) && r.Allows(nodes[j], nodes[i])
+					ok = r.Allows(running[i], running[j]) && r.Allows(running[j], running[i])
 				}
 			}
 		}
@@ -396,7 +430,7 @@ func connectedMajority(nodes []world.NodeID, r world.Reach) []string {
 		return nil
 	}
 	var out []string
-	for i, id := range nodes {
+	for i, id := range running {
 		if best&(1<<i) != 0 {
 			out = append(out, id.String())
 		}
@@ -450,30 +484,57 @@ func (x *executor) packet(op Op) {
 }
 
 // unsafeToRemove says why removing id would be reckless, or "": an
-// operator does not shrink a cluster below three members, nor remove a
-// node when the members left would not have a running majority (a
+// operator does not shrink a cluster below three voters, nor remove a
+// voter when the voters left would not have a running majority (a
 // crashed or wiped one among them might never come back, and the cluster
-// with it — the schedule, not the system, would have broken it).
+// with it — the schedule, not the system, would have broken it). Voters
+// are counted as the cluster knows them (see voters): a learner, or a node
+// whose add never took effect, is none, and removing one is always safe.
 func (x *executor) unsafeToRemove(id world.NodeID) string {
-	var left, up int // voters (a node that does not answer counts as one)
-	for _, n := range x.w.Nodes() {
-		if n == id {
-			continue
-		}
-		st, ok := x.w.Status(n)
-		if ok && st.Learner {
-			continue
-		}
-		left++
-		if ok {
-			up++
-		}
+	voters, running := x.voters()
+	switch {
+	case len(voters) == 0:
+		return "no member answers, so the voters are unknown"
+	case !slices.Contains(voters, id):
+		return ""
 	}
+	left, up := len(voters)-1, len(without(running, []world.NodeID{id}))
 	switch {
 	case left < 3:
 		return fmt.Sprintf("only %d voters would be left", left)
 	case up <= left/2:
 		return fmt.Sprintf("only %d of the %d voters left are running", up, left)
+	}
+	return ""
+}
+
+// unsafeToWipe says why wiping id would be reckless, or "". A wiped node
+// comes back only by replacement, and removing it is a change that needs
+// a quorum of the voters it leaves behind: those must be a majority that
+// will be back (running, paused, or crashed with their data). Without one
+// the cluster is lost for good, by the schedule's doing, not the system's.
+// A second wipe before the first is replaced is refused as well: a
+// replacement needs that quorum to have the data, too.
+func (x *executor) unsafeToWipe(id world.NodeID) string {
+	if other := x.st.wipedIDs(); len(other) > 0 {
+		return fmt.Sprintf("%v still wiped and not yet replaced", other)
+	}
+	voters, running := x.voters()
+	if !slices.Contains(voters, id) {
+		return ""
+	}
+	back := 0
+	for _, v := range voters {
+		x.st.mu.Lock()
+		fate, crashed := x.st.crashed[v]
+		paused := x.st.paused[v]
+		x.st.mu.Unlock()
+		if v != id && (slices.Contains(running, v) || paused || crashed && fate == world.KeepWritten) {
+			back++
+		}
+	}
+	if back <= len(voters)/2 {
+		return fmt.Sprintf("only %d of the %d voters would be back to replace it", back, len(voters))
 	}
 	return ""
 }
