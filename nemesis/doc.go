@@ -31,7 +31,11 @@
 // pairs them; one for a partition, a heal or a packet fault. The event's
 // value names the resolved nodes ("leader-minority [n4 n1] | [n2 n3 n5]");
 // its error says what the world refused, and a refused fault opens no
-// window (history.FaultWindows). An op that finds no target (no leader,
+// window (history.FaultWindows). A crash or pause the world reports an
+// error for, but which took effect all the same (the node no longer
+// answers: a process slow to die, a wiped directory not fully removed),
+// counts as done: a note before it carries the error, and it is undone
+// like any other. An op that finds no target (no leader,
 // nothing crashed to restart) is recorded as a note and opens or closes no
 // window; so is a crash of a node that is already down without the
 // nemesis's doing (it does not answer, and the nemesis did not pause it):

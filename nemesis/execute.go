@@ -143,6 +143,24 @@ func (x *executor) note(op Op, why string) {
 	x.record(history.FaultNote, op.String(), 0, errors.New(why))
 }
 
+// tookEffect sorts out an error of the world's crash or pause of id: nil
+// if there was none, or if the node stopped answering all the same (the
+// world failed partway, as when a process did not exit in time after
+// SIGKILL or its wiped directory could not be removed): then the fault is
+// in effect, to be undone like any other, and the error is noted. The
+// error itself if the node still answers: the world refused, nothing
+// happened, and the event recorded with it opens no window.
+func (x *executor) tookEffect(op Op, id world.NodeID, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, up := x.w.Status(id); up {
+		return err
+	}
+	x.record(history.FaultNote, op.String(), id, fmt.Errorf("%s: %w (it does not answer since: counted as done)", id, err))
+	return nil
+}
+
 // leader returns the current leader, waiting up to leaderWait for an
 // election if wait is set; 0 if there is none.
 func (x *executor) leader(wait bool) world.NodeID {
@@ -270,26 +288,28 @@ func (x *executor) apply(op Op) {
 				x.note(op, fmt.Sprintf("%s skipped: already down (it does not answer, and the nemesis has not paused it)", id))
 				continue
 			}
-			err := w.Crash(id, fate)
-			if err == nil {
-				st.mu.Lock()
-				st.crashed[id] = fate
-				st.mu.Unlock()
+			if err := x.tookEffect(op, id, w.Crash(id, fate)); err != nil {
+				x.record(action, id.String(), id, err)
+				continue
 			}
-			x.record(action, id.String(), id, err)
+			st.mu.Lock()
+			st.crashed[id] = fate
+			st.mu.Unlock()
+			x.record(action, id.String(), id, nil)
 		}
 	case Restart:
 		x.restart(x.resolve(op, op.Target, st.crashedIDs(), poolCrashed, false))
 	case Pause:
 		pool := without(x.upMembers(), st.pausedIDs())
 		for _, id := range x.resolve(op, op.Target, pool, poolRunning, true) {
-			err := w.Pause(id)
-			if err == nil {
-				st.mu.Lock()
-				st.paused[id] = true
-				st.mu.Unlock()
+			if err := x.tookEffect(op, id, w.Pause(id)); err != nil {
+				x.record(history.FaultPause, id.String(), id, err)
+				continue
 			}
-			x.record(history.FaultPause, id.String(), id, err)
+			st.mu.Lock()
+			st.paused[id] = true
+			st.mu.Unlock()
+			x.record(history.FaultPause, id.String(), id, nil)
 		}
 	case Resume:
 		x.resume(x.resolve(op, op.Target, st.pausedIDs(), poolPaused, false))

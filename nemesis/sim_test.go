@@ -3,6 +3,7 @@ package nemesis
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -892,4 +893,64 @@ func TestWipeKeepsAQuorumToReplaceIt(t *testing.T) {
 		}
 	})
 	st.checkWindowsClosed()
+}
+
+// failing is a sim world whose crashes and pauses report an error: with
+// done set, after carrying them out (a world that failed partway), else
+// without doing anything (a refusal).
+type failing struct {
+	*spy
+	done bool
+}
+
+var errPartway = errors.New("did not exit in time")
+
+func (f *failing) Crash(id world.NodeID, fate world.DiskFate) error {
+	if f.done {
+		f.spy.Crash(id, fate)
+	}
+	return errPartway
+}
+
+func (f *failing) Pause(id world.NodeID) error {
+	if f.done {
+		f.spy.Pause(id)
+	}
+	return errPartway
+}
+
+// TestWorldErrors: a crash or pause the world refused is recorded with
+// its error, opens no window and is not undone; one the world reported an
+// error for but carried out (the node no longer answers) counts as done:
+// recorded plainly after a note with the error, and undone by heal-all.
+func TestWorldErrors(t *testing.T) {
+	for _, done := range []bool{false, true} {
+		st := newSimTest(t, 5)
+		w := &failing{spy: st.w, done: done}
+		st.run(func() {
+			for _, op := range []string{"kill n1", "pause n2"} {
+				s, _ := ParseString("0s "+op, "t")
+				if err := Apply(w, s.Events[0].Op, st.rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := "[kill n1 [did not exit in time] pause n2 [did not exit in time]]"
+			if done {
+				want = "[note kill n1 [n1: did not exit in time (it does not answer since: counted as done)] kill n1 " +
+					"note pause n2 [n2: did not exit in time (it does not answer since: counted as done)] pause n2]"
+			}
+			if got := fmt.Sprint(st.events(0)); got != want {
+				t.Fatalf("done=%v: history %s\nwant %s", done, got, want)
+			}
+			n := len(st.rec.Events())
+			HealAll(w, st.rec)
+			if up, down := st.up(); len(down) != 0 {
+				t.Fatalf("done=%v: after heal-all up %v down %v", done, up, down)
+			}
+			if healed := st.events(n); done != (len(healed) == 3) {
+				t.Fatalf("done=%v: heal-all did %q", done, healed)
+			}
+		})
+		st.checkWindowsClosed()
+	}
 }
