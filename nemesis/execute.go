@@ -143,6 +143,19 @@ func (x *executor) note(op Op, why string) {
 	x.record(history.FaultNote, op.String(), 0, errors.New(why))
 }
 
+// alreadyDown notes, and reports, that id is down already without the
+// nemesis's doing (it picks among the nodes it has not crashed): it does
+// not answer, and the nemesis has not paused it. Crashing or pausing it
+// would do nothing, and recording that would open a second window for one
+// outage, or a pause window over a crash.
+func (x *executor) alreadyDown(op Op, id world.NodeID) bool {
+	if _, up := x.w.Status(id); up || slices.Contains(x.st.pausedIDs(), id) {
+		return false
+	}
+	x.note(op, fmt.Sprintf("%s skipped: already down (it does not answer, and the nemesis has not paused it)", id))
+	return true
+}
+
 // tookEffect sorts out an error of the world's crash or pause of id: nil
 // if there was none, or if the node stopped answering all the same (the
 // world failed partway, as when a process did not exit in time after
@@ -280,12 +293,7 @@ func (x *executor) apply(op Op) {
 					continue
 				}
 			}
-			if _, up := w.Status(id); !up && !slices.Contains(st.pausedIDs(), id) {
-				// Down already, and not by the nemesis (which picks among
-				// the nodes it has not crashed): crashing it again does
-				// nothing, and recording it would open a second window
-				// for one outage.
-				x.note(op, fmt.Sprintf("%s skipped: already down (it does not answer, and the nemesis has not paused it)", id))
+			if x.alreadyDown(op, id) {
 				continue
 			}
 			if err := x.tookEffect(op, id, w.Crash(id, fate)); err != nil {
@@ -302,6 +310,9 @@ func (x *executor) apply(op Op) {
 	case Pause:
 		pool := without(x.upMembers(), st.pausedIDs())
 		for _, id := range x.resolve(op, op.Target, pool, poolRunning, true) {
+			if x.alreadyDown(op, id) {
+				continue
+			}
 			if err := x.tookEffect(op, id, w.Pause(id)); err != nil {
 				x.record(history.FaultPause, id.String(), id, err)
 				continue

@@ -794,8 +794,8 @@ func TestCrashWhileAWatcherEnds(t *testing.T) {
 
 // TestCrashOfADownNodeIsANote: a node that went down without the nemesis
 // (here the test crashes it behind the nemesis's back) is not crashed
-// again: the kill is recorded as a note and opens no window; a paused
-// node can still be killed.
+// again, nor paused: the kill and the pause are recorded as notes and open
+// no window; a paused node can still be killed.
 func TestCrashOfADownNodeIsANote(t *testing.T) {
 	st := newSimTest(t, 4)
 	st.run(func() {
@@ -803,9 +803,11 @@ func TestCrashOfADownNodeIsANote(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.apply("kill n2")
+		st.apply("pause n2")
 		st.apply("pause n3")
 		st.apply("kill n3")
-		want := "[note kill n2 [n2 skipped: already down (it does not answer, and the nemesis has not paused it)] pause n3 kill n3]"
+		want := "[note kill n2 [n2 skipped: already down (it does not answer, and the nemesis has not paused it)] " +
+			"note pause n2 [n2 skipped: already down (it does not answer, and the nemesis has not paused it)] pause n3 kill n3]"
 		if got := fmt.Sprint(st.events(0)); got != want {
 			t.Fatalf("history %s\nwant    %s", got, want)
 		}
