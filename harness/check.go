@@ -2,9 +2,7 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -32,6 +30,10 @@ type CheckOptions struct {
 	LivenessBound time.Duration
 	// Timeout bounds the linearizability check (0: none).
 	Timeout time.Duration
+	// NilRead is what an :ok read of nil means in a Jepsen history:
+	// "" or "auto" (by format: unknown in EDN, absent in a Jepsen log),
+	// "unknown" or "absent"; see jepsen.NilRead. Only for Jepsen formats.
+	NilRead string
 }
 
 // Check re-checks a stored run directory, or checks a history file (ours,
@@ -47,6 +49,10 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		o.Results = "results"
 	}
 	ao := analyzeOptions{initial: o.Initial, liveness: o.LivenessBound, timeout: o.Timeout, mode: "check"}
+	nilRead, err := jepsen.ParseNilRead(o.NilRead)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
 	var events []history.Event
 	var dir string
 	var stored *Results
@@ -68,6 +74,14 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		}
 		if r, err := ReadResults(dir); err == nil {
 			stored = r
+			if r.LivenessNotJudged {
+				// An imported history, checked before: it still carries no
+				// fault information.
+				ao.noLiveness = importedLiveness
+			}
+		}
+		if nilRead != jepsen.NilReadAuto {
+			return nil, fmt.Errorf("%w: --nil-read applies to Jepsen histories (edn, jepsen-log); a run directory's history.jsonl reads nil as absent", ErrUsage)
 		}
 	} else {
 		format, err := jepsen.ParseFormat(o.Format)
@@ -75,11 +89,14 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
 		if format == jepsen.FormatAuto {
-			if format, err = detect(path); err != nil {
+			if format, err = jepsen.DetectFile(path); err != nil {
 				return nil, err
 			}
 		}
-		if format == jepsen.Format("jsonl") {
+		if format == jepsen.FormatJSONL {
+			if nilRead != jepsen.NilReadAuto {
+				return nil, fmt.Errorf("%w: --nil-read applies to Jepsen histories (edn, jepsen-log); JSONL reads nil as absent", ErrUsage)
+			}
 			hr, err := history.ReadFile(path)
 			if err != nil {
 				return nil, err
@@ -88,8 +105,11 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			if hr.Torn {
 				ao.torn = hr.TornLine
 			}
-		} else if events, err = jepsen.ReadFile(path, format); err != nil {
-			return nil, err
+		} else {
+			if events, err = jepsen.ReadFileWith(path, jepsen.Options{Format: format, NilRead: nilRead}); err != nil {
+				return nil, err
+			}
+			ao.noLiveness = importedLiveness
 		}
 		if dir, err = newRunDir(o.Results, "check", time.Now()); err != nil {
 			return nil, err
@@ -98,7 +118,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			return nil, err
 		}
 		abs, _ := filepath.Abs(path)
-		writeFileSync(filepath.Join(dir, ReproFile), []byte("splitbrain check "+shellQuote(abs)+"\n"))
+		writeFileSync(filepath.Join(dir, ReproFile), []byte(checkRepro(abs, o)+"\n"))
 		pointLatest(o.Results, dir)
 	}
 	if ao.liveness == 0 {
@@ -129,7 +149,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 	} else {
 		res.Name, res.Mode = "check", "check"
 		abs, _ := filepath.Abs(path)
-		res.Repro = "splitbrain check " + shellQuote(abs)
+		res.Repro = checkRepro(abs, o)
 	}
 	if err := writeJSON(out, res); err != nil {
 		return nil, err
@@ -137,20 +157,36 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 	return &Outcome{Dir: dir, Results: res}, nil
 }
 
-func detect(path string) (jepsen.Format, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
+// checkRepro is the command that checks the history file at abs again
+// with the same options that decide the verdict.
+func checkRepro(abs string, o CheckOptions) string {
+	cmd := "splitbrain check"
+	if o.Format != "" {
+		cmd += " --format " + shellQuote(o.Format)
 	}
-	defer f.Close()
-	head := make([]byte, jepsen.DetectSize)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return "", err
+	if o.Initial != nil {
+		cmd += " --initial " + shellQuote(*o.Initial)
 	}
-	format, err := jepsen.Detect(head[:n])
-	if err != nil {
-		return "", &history.ParseError{File: path, Line: 1, Msg: err.Error()}
+	if o.NilRead != "" && o.NilRead != "auto" {
+		cmd += " --nil-read " + shellQuote(o.NilRead)
 	}
-	return format, nil
+	if o.LivenessBound != 0 {
+		cmd += " --liveness-bound " + o.LivenessBound.String()
+	}
+	return cmd + " " + shellQuote(abs)
+}
+
+// importedLiveness is why liveness is not judged on a Jepsen history.
+const importedLiveness = "not judged: a Jepsen history carries no fault information splitbrain can pair into fault windows " +
+	"(what a nemesis op such as :start does depends on the nemesis), so there is no final heal to recover from; " +
+	"Jepsen's own checkers do not judge liveness either. Counted as valid."
+
+// notJudgedLiveness is the liveness verdict of a history that cannot be
+// judged for liveness: valid, with why in Detail.
+func notJudgedLiveness(events []history.Event, bound time.Duration, why string) model.Liveness {
+	l := model.Liveness{Valid: model.Valid, Bound: int64(bound), FirstOKRead: -1, FirstOKWrite: -1, Detail: why}
+	if len(events) > 0 {
+		l.HistoryEnd = events[len(events)-1].Time
+	}
+	return l
 }

@@ -60,7 +60,11 @@ type Results struct {
 	FaultKinds      []string              `json:"fault_kinds,omitempty"`
 	Linearizability model.Linearizability `json:"linearizability"`
 	Liveness        model.Liveness        `json:"liveness"`
-	Invariants      Invariants            `json:"invariants"`
+	// LivenessNotJudged is set when the history carries no fault
+	// information to judge liveness by (an imported Jepsen history):
+	// Liveness is then valid and its Detail says why.
+	LivenessNotJudged bool       `json:"liveness_not_judged,omitempty"`
+	Invariants        Invariants `json:"invariants"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
 	Error       string         `json:"error,omitempty"`

@@ -76,7 +76,11 @@ func Summary(r *Results, t *Test, color bool) string {
 	if lin.FailingKeys > 0 {
 		fmt.Fprintf(&b, ", %d not linearizable", lin.FailingKeys)
 	}
-	fmt.Fprintf(&b, ") · liveness %s · raft invariants ", r.Liveness.Valid)
+	liveness := r.Liveness.Valid.String()
+	if r.LivenessNotJudged {
+		liveness = "not judged"
+	}
+	fmt.Fprintf(&b, ") · liveness %s · raft invariants ", liveness)
 	if r.Invariants.Skipped {
 		b.WriteString("not checked")
 	} else {

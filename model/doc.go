@@ -42,7 +42,12 @@
 // operation blamed is the first that no order could ever admit (the static
 // kinds below); failing that, the operation that blocks porcupine's longest
 // linearizable prefix: of those left out, the first to return that cannot
-// be the next step. Linearizability.Anomaly classifies it:
+// be the next step. An explanation cites only operations that could have
+// caused what it explains: the value an operation saw came from a write of
+// it invoked before that operation returned (registers that write the same
+// value many times have later writes of it, which cannot have), and a
+// newer value counts as evidence only if every write that could have
+// produced it began after. Linearizability.Anomaly classifies it:
 //
 //   - phantom-read: an ok read returned a value no operation ever wrote to
 //     the key, and not the initial value.

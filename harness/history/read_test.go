@@ -2,10 +2,14 @@ package history
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const goodHistory = `{"index":0,"time":10,"type":"invoke","process":0,"f":"write","key":"k","value":"1"}
@@ -106,16 +110,48 @@ func TestRecorderSyncsAndCloses(t *testing.T) {
 	}
 }
 
+// uncleanMessage says what is wrong with an error message shown to users,
+// or "" if nothing is: printable (no control characters or invalid UTF-8
+// of the input), short, and without a "file:line: " of its own (Error adds
+// one).
+func uncleanMessage(msg string) string {
+	if !utf8.ValidString(msg) {
+		return "invalid UTF-8 in the message"
+	}
+	for i, r := range msg {
+		if !strconv.IsPrint(r) {
+			return fmt.Sprintf("unprintable %q at byte %d of the message", msg[i:min(i+4, len(msg))], i)
+		}
+	}
+	switch {
+	case len(msg) > 600:
+		return fmt.Sprintf("message of %d bytes (want at most 600)", len(msg))
+	case msg == "":
+		return "empty message"
+	case regexp.MustCompile(`^[^ ]*:[0-9]+: `).MatchString(msg), strings.Contains(msg, "f.jsonl:"):
+		return "the message carries a location of its own"
+	}
+	return ""
+}
+
 func FuzzRead(f *testing.F) {
 	f.Add(goodHistory)
+	f.Add(`{"index":0,"time":0,"type":"invoke","process":"` + "\xff\x7f" + `","f":"read","key":"k","value":null}` + "\n")
+	f.Add(`{"index":0,"time":0,"type":"invoke","process":0,"f":"cas","key":"k","value":"` + strings.Repeat("x", 700) + `"}` + "\n")
 	f.Add(goodHistory + `{"index":7,"ti`)
 	f.Add(`{"index":0,"time":0,"type":"invoke","process":0,"f":"cas","key":"k","value":[null,"2"]}` + "\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		res, err := Read(strings.NewReader(s), "f.jsonl")
 		if err != nil {
 			var pe *ParseError
-			if errors.As(err, &pe) && pe.Line < 1 {
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T) is not a *ParseError", err, err)
+			}
+			if pe.Line < 1 {
 				t.Fatalf("error without a line: %v", err)
+			}
+			if msg := uncleanMessage(pe.Msg); msg != "" {
+				t.Fatalf("error %q: %s", err, msg)
 			}
 			return
 		}
