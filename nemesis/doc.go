@@ -59,11 +59,13 @@
 // out and then excuse the verdict, the executor refuses the step that does
 // the damage, records a note saying why it kept the node ("n3 kept: ..."),
 // and goes on — as an operator would. It does not remove a voter when
-// fewer than three voters, or no running majority of them, would be left;
-// it does not wipe a node while another wiped one awaits replacement, nor
-// when the voters that would be back (running, paused, or crashed with
-// their data) are no majority, since replacing the wiped node takes a
-// membership change that needs their quorum. Everything else, however
+// fewer than three voters, or no running majority of them, would be left,
+// nor while a wiped node awaits replacement; it does not wipe a node while
+// another wiped one awaits replacement, nor when the voters that would be
+// back (running, paused, or crashed with their data) are no majority,
+// since replacing the wiped node takes a membership change that needs
+// their quorum. When no member answers, the voters are unknown and it
+// does neither. Everything else, however
 // harsh, a correct cluster survives once healed.
 //
 // Conventions worth knowing: "partition one-way a b" drops the messages

@@ -531,6 +531,12 @@ func (x *executor) unsafeToRemove(id world.NodeID) string {
 	}
 	left, up := len(voters)-1, len(without(running, []world.NodeID{id}))
 	switch {
+	case len(x.st.wipedIDs()) > 0:
+		// The wiped node is a voter that will not be back; its
+		// replacement needs a quorum of the voters, and removing one
+		// makes the removal it waits for depend on fewer nodes (if the
+		// leader removed itself, the others may never learn it did).
+		return fmt.Sprintf("%v still wiped and not yet replaced", x.st.wipedIDs())
 	case left < 3:
 		return fmt.Sprintf("only %d voters would be left", left)
 	case up <= left/2:
@@ -551,7 +557,10 @@ func (x *executor) unsafeToWipe(id world.NodeID) string {
 		return fmt.Sprintf("%v still wiped and not yet replaced", other)
 	}
 	voters, running := x.voters()
-	if !slices.Contains(voters, id) {
+	switch {
+	case len(voters) == 0:
+		return "no member answers, so the voters are unknown"
+	case !slices.Contains(voters, id):
 		return ""
 	}
 	back := 0

@@ -956,3 +956,29 @@ func TestWorldErrors(t *testing.T) {
 		st.checkWindowsClosed()
 	}
 }
+
+// TestNoRemovalOrWipeWithoutKnownQuorum: while a wiped node awaits its
+// replacement no voter is removed (campaign seed 86 with 2 clients: n4 and
+// then the leader n3 were removed, and the voters left never learned that
+// n3 was gone, so n5 could never be replaced); and with every member
+// paused the voters are unknown, so nothing is wiped.
+func TestNoRemovalOrWipeWithoutKnownQuorum(t *testing.T) {
+	st := newSimTest(t, 6)
+	st.run(func() {
+		st.apply("wipe n5")
+		n := len(st.rec.Events())
+		st.apply("remove-node n4")
+		if got := fmt.Sprint(st.events(n)); got != "[note remove-node n4 [n4 kept: [n5] still wiped and not yet replaced]]" {
+			t.Fatalf("remove-node with n5 wiped: %s", got)
+		}
+		st.apply("restart n5")
+		st.apply("pause all")
+		n = len(st.rec.Events())
+		st.apply("wipe n1")
+		if got := fmt.Sprint(st.events(n)); got != "[note wipe n1 [n1 kept: no member answers, so the voters are unknown]]" {
+			t.Fatalf("wipe with every member paused: %s", got)
+		}
+		HealAll(st.w, st.rec)
+	})
+	st.checkWindowsClosed()
+}
