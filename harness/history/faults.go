@@ -29,21 +29,17 @@ const (
 	FaultScriptError  = "script-error"  // a scenario failed; instant
 )
 
-// closers maps a window-opening action to the actions that close it.
-var closers = map[string][]string{
-	FaultPartition:    {FaultHeal},
-	FaultPacket:       {FaultHeal},
-	FaultKill:         {FaultRestart},
-	FaultLoseUnsynced: {FaultRestart},
-	FaultTornWrite:    {FaultRestart},
-	FaultWipe:         {FaultRestart},
-	FaultPause:        {FaultResume},
-	FaultClock:        {FaultClockReset},
+// openers are the actions that open a fault window: partition and packet
+// (closed by heal), and the node faults of nodeState.
+var openers = map[string]bool{
+	FaultPartition: true, FaultPacket: true,
+	FaultKill: true, FaultLoseUnsynced: true, FaultTornWrite: true, FaultWipe: true,
+	FaultPause: true, FaultClock: true,
 }
 
-// nodeState names the state a node-level fault puts its node in: a node is
-// down (crashed: kill, lose-unsynced, torn-write, wipe; until restart),
-// paused (until resume) or clocked (until clock-reset), or not. Partitions
+// nodeState names the state a node fault, or its closer, is about: a node
+// is down (crashed: kill, lose-unsynced, torn-write, wipe; until restart),
+// paused (until resume) or clocked (until clock-reset), or none of these. Partitions
 // and packet faults are of the network, not of one node.
 var nodeState = map[string]string{
 	FaultKill: "down", FaultLoseUnsynced: "down", FaultTornWrite: "down", FaultWipe: "down", FaultRestart: "down",
@@ -65,7 +61,7 @@ type Window struct {
 }
 
 // IsWindowOpener reports whether action f opens a fault window.
-func IsWindowOpener(f string) bool { _, ok := closers[f]; return ok }
+func IsWindowOpener(f string) bool { return openers[f] }
 
 // FaultWindows pairs the nemesis events of a history into windows, sorted
 // by start time. Events other than nemesis ones are ignored. The rules:
