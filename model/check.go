@@ -37,7 +37,10 @@ type Options struct {
 	// DefaultVerboseTimeout.
 	VerboseTimeout time.Duration
 	// HTMLPath, if set and the history is not linearizable, is where
-	// porcupine's visualization of the failing keys is written.
+	// porcupine's visualization is written: a window of the first failing
+	// key around the first operation that cannot be placed, and, when that
+	// is not all of it, the whole diagram of every failing key next to it
+	// (linearizability.html → linearizability-full.html).
 	HTMLPath string
 	// LivenessBound is how soon after the final heal the system must serve
 	// an ok read and an ok write (see CheckLiveness). Default
@@ -90,8 +93,13 @@ type Linearizability struct {
 	// Anomaly is the kind of failure; see the package documentation for the
 	// taxonomy.
 	Anomaly string `json:"anomaly,omitempty"`
-	// HTML is the base name of the visualization written, if any.
+	// HTML is the base name of the visualization written, if any: a
+	// window of the first failing key around the first operation that
+	// cannot be placed.
 	HTML string `json:"html,omitempty"`
+	// HTMLFull is the base name of the whole visualization of every
+	// failing key, when HTML shows only a window of it.
+	HTMLFull string `json:"html_full,omitempty"`
 	// FailingKeys counts the keys found not linearizable.
 	FailingKeys int `json:"failing_keys,omitempty"`
 	// VerboseTimedOut is set when the explaining check ran out of time, so
@@ -166,10 +174,11 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	}
 	if opts.HTMLPath != "" {
 		info.AddAnnotations(faultAnnotations(windows, h.end))
-		if err := porcupine.VisualizePath(m, info, opts.HTMLPath); err != nil {
+		full, err := writeDiagrams(m, info, diagramKeys{First: failing[0], Count: len(failing)}, opts.HTMLPath)
+		if err != nil {
 			return res, fmt.Errorf("%w %s: %w", ErrVisualization, opts.HTMLPath, err)
 		}
-		res.HTML = filepath.Base(opts.HTMLPath)
+		res.HTML, res.HTMLFull = filepath.Base(opts.HTMLPath), full
 	}
 	return res, nil
 }

@@ -32,7 +32,14 @@
 // linearizations, which explain the first failing key (the one that sorts
 // first) and, when Options.HTMLPath is set, porcupine's visualization,
 // drawn with the history's fault windows as annotations on rows labelled
-// "faults" below the clients.
+// "faults" below the clients (diagram.go). The file at HTMLPath shows a
+// window of the first failing key around the first operation its longest
+// linearizable order cannot place, opened on it; when that is not the
+// whole diagram, linearizability-full.html beside it holds every
+// operation of every failing key, one link away. Both keep their row
+// labels in view when scrolled sideways, and everything porcupine's page
+// turns into HTML (state descriptions, operation metadata: values, nodes,
+// error texts) is escaped, so a history cannot put script into it.
 //
 // # Explanations and the anomaly taxonomy
 //
