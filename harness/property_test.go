@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/splitbrain/splitbrain/internal/rapiddefaults"
+	"github.com/splitbrain/splitbrain/harness/rapiddefaults"
 	"github.com/splitbrain/splitbrain/model"
 	"github.com/splitbrain/splitbrain/nemesis"
 	"github.com/splitbrain/splitbrain/workloads"
@@ -31,7 +31,7 @@ import (
 // cluster cannot survive"). A schedule that still earns a verdict other
 // than VALID is a bug of the node or of the harness.
 //
-// Deterministic: rapid starts from a fixed seed (internal/rapiddefaults),
+// Deterministic: rapid starts from a fixed seed (harness/rapiddefaults),
 // so the same commit runs the same 30 cases on every run, and the seed is
 // logged. To explore more, RAPID_SEED=N (or -rapid.seed=N) starts from
 // another seed and RAPID_CHECKS=N (-rapid.checks=N) runs more cases. No

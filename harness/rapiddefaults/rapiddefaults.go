@@ -1,7 +1,7 @@
 // Package rapiddefaults makes a package's rapid property tests
 // deterministic by default. A test file imports it for its side effect:
 //
-//	import _ "github.com/splitbrain/splitbrain/internal/rapiddefaults"
+//	import _ "github.com/splitbrain/splitbrain/harness/rapiddefaults"
 //
 // and then, unless the person running the tests says otherwise:
 //
