@@ -84,7 +84,18 @@
 // CheckLiveness asks whether the system served clients again after the
 // faults: within a bound of the final heal (the end of the last fault
 // window, or the start of the test without faults) at least one read and
-// one write or cas must complete ok. ComputeStats counts outcomes per
+// one write or cas must complete ok. A fault never healed makes it
+// Unknown; a fault the world refused opened no window and counts for
+// nothing (history.FaultWindows).
+//
+// It also asks for availability during a partition that leaves a fully
+// connected majority of the voters (the nemesis notes it on the event):
+// with PreVote and CheckQuorum raft must elect or keep a leader there. The
+// demand is only what a client could have observed: from the first write
+// or cas sent, during the partition, to a node of that majority, an ok
+// write must complete within the bound, provided that the partition lasts
+// that long and nothing else is in effect. A partition whose majority no
+// client writes to demands nothing. ComputeStats counts outcomes per
 // operation and fault events per action. Check runs all three and combines
 // the verdicts with Validity.And, as Jepsen's compose checker does.
 //
