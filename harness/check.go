@@ -59,8 +59,8 @@ var ErrNoOperations = errors.New("no operations")
 // to check.json and results.json is never touched. A run directory
 // without results.json is a run killed before it finished (or one still
 // running): what it recorded is checked, its name, seed and nodes come
-// from test.json, and
-// the verdict is at best unknown (Results.Incomplete says why).
+// from test.json, and the verdict is at best unknown (Results.Incomplete
+// says why).
 //
 // Malformed input is an error wrapping *history.ParseError (file and
 // line); a history without client operations is ErrNoOperations.
