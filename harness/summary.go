@@ -59,21 +59,27 @@ func Summary(r *Results, t *Test, color bool) string {
 	} else {
 		fmt.Fprintf(&b, "checked:  %s (%d events)\n", r.Dir, r.HistoryOps)
 	}
-	var faults []string
-	total := 0
-	for _, f := range r.Faults {
-		faults = append(faults, fmt.Sprintf("%s %d", f.F, f.Count))
-		total += f.Count
-	}
-	if total == 0 {
-		b.WriteString("faults:   none\n")
+	if historyUnread(r) {
+		// Nothing was counted: "no faults", "no client operations" would
+		// be claims about a history nobody read.
+		b.WriteString("history:  not read whole (the check timed out while reading it): faults, operations and shares not counted\n")
 	} else {
-		fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
-	}
-	fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
-	fmt.Fprintf(&b, "shares:   %s\n", sharesLine(r.Shares))
-	if r.LowOKShare {
-		fmt.Fprintf(&b, "warning:  %s\n", lowShareWarning(r.Shares))
+		var faults []string
+		total := 0
+		for _, f := range r.Faults {
+			faults = append(faults, fmt.Sprintf("%s %d", f.F, f.Count))
+			total += f.Count
+		}
+		if total == 0 {
+			b.WriteString("faults:   none\n")
+		} else {
+			fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
+		}
+		fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
+		fmt.Fprintf(&b, "shares:   %s\n", sharesLine(r.Shares))
+		if r.LowOKShare {
+			fmt.Fprintf(&b, "warning:  %s\n", lowShareWarning(r.Shares))
+		}
 	}
 	if r.NoNodeUp != nil {
 		fmt.Fprintf(&b, "outage:   %s\n", noNodeUpLine(*r.NoNodeUp, r.TestSeconds))
@@ -135,6 +141,12 @@ func Summary(r *Results, t *Test, color bool) string {
 		fmt.Fprintf(&b, "repro:    %s\n", r.Repro)
 	}
 	return b.String()
+}
+
+// historyUnread reports a check that timed out while it read the
+// history: nothing in it was counted.
+func historyUnread(r *Results) bool {
+	return r.CheckTimedOut != "" && r.Liveness.Detail == notChecked
 }
 
 // UnknownReasons says, briefly, why a verdict is not VALID when nothing

@@ -292,3 +292,31 @@ func TestRecheckOfACheckedFileCarriesNoRunError(t *testing.T) {
 		t.Fatalf("re-check of a checked file: %s, run_error %q, error %q", again.Results.Valid, again.Results.RunError, again.Results.Error)
 	}
 }
+
+// TestUnreadHistoryClaimsNoCounts: a check that timed out while reading
+// the history says so, and claims nothing about what the history holds
+// (no "no client operations", no "faults: none").
+func TestUnreadHistoryClaimsNoCounts(t *testing.T) {
+	out := RunTest(t, Test{Seed: 7, Nodes: 3, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
+		Results: t.TempDir(), Quick: true})
+	chk, err := Check(context.Background(), out.Dir, CheckOptions{Timeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := Summary(chk.Results, nil, false)
+	if !strings.Contains(sum, "check timed out after 1ns while reading the history") {
+		t.Fatalf("the check did not time out while reading (the test proves nothing):\n%s", sum)
+	}
+	for _, claim := range []string{"shares:", "no client operations", "faults:   none", "ops:      none"} {
+		if strings.Contains(sum, claim) {
+			t.Errorf("the summary of an unread history says %q:\n%s", claim, sum)
+		}
+	}
+	if !strings.Contains(sum, "history:  not read whole") {
+		t.Errorf("the summary does not say the history was not read whole:\n%s", sum)
+	}
+	// A history read whole still shows its counts.
+	if sum := Summary(out.Results, &out.Test, false); !strings.Contains(sum, "shares:   ok ") || strings.Contains(sum, "not read whole") {
+		t.Errorf("a complete run's summary:\n%s", sum)
+	}
+}
