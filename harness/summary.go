@@ -56,6 +56,8 @@ func Summary(r *Results, t *Test, color bool) string {
 			fmt.Fprintf(&b, ", bugs %s", strings.Join(t.Bugs, ","))
 		}
 		b.WriteByte('\n')
+	} else if historyUnread(r) {
+		fmt.Fprintf(&b, "checked:  %s (its history not read whole)\n", r.Dir)
 	} else {
 		fmt.Fprintf(&b, "checked:  %s (%d events)\n", r.Dir, r.HistoryOps)
 	}
