@@ -56,12 +56,12 @@ func Summary(r *Results, t *Test, color bool) string {
 			fmt.Fprintf(&b, ", bugs %s", strings.Join(t.Bugs, ","))
 		}
 		b.WriteByte('\n')
-	} else if historyUnread(r) {
+	} else if r.HistoryUnread() {
 		fmt.Fprintf(&b, "checked:  %s (its history not read whole)\n", r.Dir)
 	} else {
 		fmt.Fprintf(&b, "checked:  %s (%d events)\n", r.Dir, r.HistoryOps)
 	}
-	if historyUnread(r) {
+	if r.HistoryUnread() {
 		// Nothing was counted: "no faults", "no client operations" would
 		// be claims about a history nobody read.
 		b.WriteString("history:  not read whole (the check timed out while reading it): faults, operations and shares not counted\n")
@@ -145,9 +145,9 @@ func Summary(r *Results, t *Test, color bool) string {
 	return b.String()
 }
 
-// historyUnread reports a check that timed out while it read the
-// history: nothing in it was counted.
-func historyUnread(r *Results) bool {
+// HistoryUnread reports a check that timed out while it read the
+// history: nothing in it was counted, so counts of zero claim nothing.
+func (r *Results) HistoryUnread() bool {
 	return r.CheckTimedOut != "" && r.Liveness.Detail == notChecked
 }
 
