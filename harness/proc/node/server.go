@@ -50,7 +50,7 @@ type Config struct {
 }
 
 // Server is one node: the sans-IO raftkv core driven by one goroutine (the
-// loop), a bbolt store, the TCP transport and the HTTP API.
+// loop), a write-ahead log store, the TCP transport and the HTTP API.
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
