@@ -256,3 +256,80 @@ func TestDuplicateInOneBatch(t *testing.T) {
 		t.Fatalf("%d keys", n)
 	}
 }
+
+// TestLeaderMergesFollowersReads: the leader confirms its own reads and
+// those its followers forwarded in one heartbeat round, and answers each
+// follower; every read gets its key's value.
+func TestLeaderMergesFollowersReads(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.elect(1)
+	for i := 0; i < 3; i++ {
+		c.nodes[1].Request(req(OpPut, fmt.Sprint("k", i), fmt.Sprint("v", i), nil))
+	}
+	c.settle()
+	var rs []Request
+	var asks []*pb.Message
+	for _, id := range []uint64{2, 3, 1} {
+		for i := 0; i < 3; i++ {
+			r := req(OpGet, fmt.Sprint("k", i), "", nil)
+			rs = append(rs, r)
+			c.nodes[id].Request(r)
+		}
+		if id != 1 {
+			asks = append(asks, c.readyOnce(id)...)
+		}
+	}
+	if msgs, _ := count(asks, pb.MsgReadIndex, 1); msgs != 2 {
+		t.Fatalf("followers sent %d read index requests, want 2", msgs)
+	}
+	for _, m := range asks {
+		c.nodes[1].Step(m)
+	}
+	sent := c.readyOnce(1)
+	for _, f := range []uint64{2, 3} {
+		if msgs, _ := count(sent, pb.MsgHeartbeat, f); msgs != 1 {
+			t.Fatalf("leader sent %d heartbeats to n%d for its own and 2 followers' reads, want 1", msgs, f)
+		}
+	}
+	c.inbox = append(c.inbox, sent...)
+	c.settle()
+	for i, r := range rs {
+		if got := c.resps[r.ID]; got.Outcome != OK || got.Value == nil || *got.Value != fmt.Sprint("v", i%3) {
+			t.Fatalf("read %d (%v): %+v", i, r.ID, got)
+		}
+	}
+	for id, n := range c.nodes {
+		if len(n.batch.readSets) != 0 || len(n.batch.readResps) != 0 {
+			t.Fatalf("n%d keeps %d read batches, %d answers", id, len(n.batch.readSets), len(n.batch.readResps))
+		}
+	}
+}
+
+// TestReadIndexRequestsToAFollower: read index requests that reach a node
+// that no longer leads are forwarded, each as it came, and still answered.
+func TestReadIndexRequestsToAFollower(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.elect(1)
+	c.nodes[1].Request(req(OpPut, "k", "v", nil))
+	c.settle()
+	var rs []Request
+	for i := 0; i < 2; i++ {
+		r := req(OpGet, "k", "", nil)
+		rs = append(rs, r)
+		// As if n3 still believed n2 led: its request reaches n2.
+		c.nodes[2].Step(&pb.Message{Type: pb.MsgReadIndex.Enum(), From: new(uint64(3)), To: new(uint64(2)),
+			Entries: []*pb.Entry{{Data: idBytes(r.ID)}}})
+		c.nodes[3].reads[r.ID] = &pendingRead{req: r}
+	}
+	sent := c.readyOnce(2)
+	if msgs, _ := count(sent, pb.MsgReadIndex, 1); msgs != 2 {
+		t.Fatalf("n2 forwarded %d read index requests to the leader, want 2", msgs)
+	}
+	c.inbox = append(c.inbox, sent...)
+	c.settle()
+	for _, r := range rs {
+		if got := c.resps[r.ID]; got.Outcome != OK || got.Value == nil || *got.Value != "v" {
+			t.Fatalf("read %v: %+v", r.ID, got)
+		}
+	}
+}

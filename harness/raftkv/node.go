@@ -279,10 +279,19 @@ func (n *Node) Tick() {
 // Step feeds a message from a peer. Messages from unknown peers and stale
 // responses are dropped, as raft asks.
 func (n *Node) Step(m *pb.Message) {
-	if m.GetType() == pb.MsgProp && m.GetTerm() == 0 && len(m.GetEntries()) > 0 {
+	switch {
+	case m.GetType() == pb.MsgProp && m.GetTerm() == 0 && len(m.GetEntries()) > 0:
 		n.stepProposal(m)
 		return
+	case n.batchable(m):
+		n.batch.remote = append(n.batch.remote, m)
+		return
 	}
+	n.stepRaft(m)
+}
+
+// stepRaft hands m to raft.
+func (n *Node) stepRaft(m *pb.Message) {
 	if err := n.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrStepLocalMsg) && !errors.Is(err, raft.ErrProposalDropped) {
 		n.cfg.Logger.Logf("step %s from %x: %v", m.GetType(), m.GetFrom(), err)
 	}
@@ -429,8 +438,11 @@ func (n *Node) Ready() Output {
 		if rd.HardState != nil {
 			n.term = rd.HardState.GetTerm()
 		}
-		for _, rs := range rd.ReadStates {
-			n.readState(rs)
+		if len(rd.ReadStates) > 0 {
+			term := n.rn.BasicStatus().GetTerm()
+			for _, rs := range rd.ReadStates {
+				n.readState(rs, term)
+			}
 		}
 		if rd.HardState == nil && len(rd.Entries) == 0 && raft.IsEmptySnap(rd.Snapshot) {
 			n.finish(&rd)
@@ -511,6 +523,8 @@ func (n *Node) finish(rd *raft.Ready) {
 		}
 	}
 	n.out.Messages = append(n.out.Messages, rd.Messages...)
+	n.out.Messages = append(n.out.Messages, n.batch.readResps...)
+	n.batch.readResps = nil
 	n.applyEntries(rd.CommittedEntries)
 	n.rn.Advance(*rd)
 	n.maybeSnapshot()
