@@ -120,13 +120,18 @@ func (c *Client) do(ctx context.Context, method, addr, path string, body []byte,
 		cc.c.Close()
 		return &CallError{Sent: true, Err: fmt.Errorf("%s: reading the answer: %w", what, c.ctxErr(ctx, err))}
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	resp.Body.Close()
+	if err == nil && len(b) > maxBody {
+		err = fmt.Errorf("answer exceeds %d bytes", maxBody)
+	}
 	if err != nil {
 		cc.c.Close()
 		return &CallError{Sent: true, Err: fmt.Errorf("%s: reading the answer: %w", what, c.ctxErr(ctx, err))}
 	}
-	if resp.Close || resp.ContentLength < 0 && resp.TransferEncoding == nil {
+	// Reuse the connection only if the context's cancellation can no
+	// longer touch its deadline.
+	if !stop() || resp.Close || resp.ContentLength < 0 && resp.TransferEncoding == nil {
 		cc.c.Close()
 	} else {
 		c.release(addr, cc)
