@@ -31,7 +31,15 @@
 // (raft tolerates loss); failures are reported to raft as unreachable
 // peers, snapshots as sent or failed. Delay, jitter, duplication and
 // reordering can be applied per destination (the admin API's net call).
+// Without such faults, what is queued for a peer is sent together, and
+// empty appends and acknowledgements that a neighbour makes redundant are
+// dropped (coalesce): raft sends many under load.
 //
 // The HTTP API (http.go, api.go) is the KV protocol, documented for other
-// implementations in "The KV protocol" in README.md; Client (client.go) speaks it.
+// implementations in "The KV protocol" in README.md; Client (client.go)
+// speaks it, a plain HTTP/1.1 client on kept-alive connections.
+//
+// Every 10s the node logs a stats line (batches of inputs, syncs, entries,
+// messages handed to the transport and written, requests); with
+// SPLITBRAIN_NODE_CPUPROFILE (profile.go) it writes CPU profiles.
 package node
