@@ -57,7 +57,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 		for _, id := range prefix {
 			o := checked[id]
 			_, next := step(state, o.in, o.out)
-			if o.in.kind == opWrite || o.in.kind == opCAS && state == o.in.expect {
+			if o.in.kind == opWrite || o.in.kind == opDelete || o.in.kind == opCAS && state == o.in.expect {
 				setter = o
 			}
 			state = next
@@ -122,20 +122,19 @@ func (x *explainer) static() (explanation, bool) {
 		if !ok || v == x.h.initial {
 			continue
 		}
+		// Only a write invoked before o returned can have given o its
+		// value; later writes of the same value (registers reuse values)
+		// say nothing about it.
 		reason := ""
-		live := x.liveProducers(v, o)
 		switch {
 		case len(x.producersBut(v, o)) == 0:
 			reason = AnomalyPhantomRead
-		case len(live) == 0:
-			reason = AnomalyAbortedRead
+		case len(x.sources(v, o)) > 0:
+			// A write that did not fail could have given o its value.
+		case len(x.invokedBefore(v, o)) > 0:
+			reason = AnomalyAbortedRead // every write of v invoked in time failed
 		default:
 			reason = AnomalyFutureRead
-			for _, p := range live {
-				if p.call < o.ret {
-					reason = ""
-				}
-			}
 		}
 		if reason != "" && (first == nil || o.ret < first.ret) {
 			first, why = o, reason
@@ -156,14 +155,18 @@ func (x *explainer) static() (explanation, bool) {
 			fmt.Fprintf(&b, "no operation ever wrote %s to this key and it is not the initial value (%s).", val, x.h.values.describe(x.h.initial))
 		}
 	case AnomalyAbortedRead:
-		fails := x.producersBut(v, first)
+		fails := x.invokedBefore(v, first)
+		before := ""
+		if len(fails) < len(x.producersBut(v, first)) {
+			before = " before the " + kindWord(first) + " returned"
+		}
 		if len(fails) == 1 {
-			fmt.Fprintf(&b, "the only operation that wrote %s, %s, failed: a failed operation must not take effect.", val, x.writer(fails[0]))
+			fmt.Fprintf(&b, "the only operation that wrote %s%s, %s, failed: a failed operation must not take effect.", val, before, x.writer(fails[0]))
 		} else {
-			fmt.Fprintf(&b, "every one of the %d operations that wrote %s failed (the last: %s): a failed operation must not take effect.", len(fails), val, x.writer(fails[len(fails)-1]))
+			fmt.Fprintf(&b, "every one of the %d operations that wrote %s%s failed (the last: %s): a failed operation must not take effect.", len(fails), val, before, x.writer(fails[len(fails)-1]))
 		}
 	case AnomalyFutureRead:
-		p := x.liveProducers(v, first)[0]
+		p := x.producersBut(v, first)[0]
 		fmt.Fprintf(&b, "the first write of %s, %s, began after the %s had returned.", val, x.writer(p), kindWord(first))
 	}
 	if first.in.kind == opCAS {
@@ -181,10 +184,18 @@ func (x *explainer) static() (explanation, bool) {
 // superseded explains an operation that observed v although a completed
 // operation shows v had already been replaced before it began. It returns
 // an empty explanation when no such evidence exists.
+//
+// Only operations that could have caused what they are cited for are
+// cited: b's value came from a write of it invoked before b returned (its
+// sources), and the newer value nv must have been written after every one
+// of those had completed: by an ok write that completed before b began
+// (wWrite), or, when an ok operation observed nv before b began (wRead),
+// by whichever of nv's own sources gave it that value, every one of which
+// began after.
 func (x *explainer) superseded(b *op) explanation {
 	v, _ := b.observes()
-	vDone := x.completedBy(v, b) // every write of v had completed by then
-	var wWrite, wRead *op
+	vDone := x.completedBy(v, b) // every source of b's value had completed by then
+	var wWrite, wRead, wReadSource *op
 	for _, o := range x.all {
 		if o == b || o.status != history.OK || o.ret >= b.call {
 			continue
@@ -194,9 +205,9 @@ func (x *explainer) superseded(b *op) explanation {
 				wWrite = o
 			}
 		}
-		if ov, ok := o.observes(); ok && ov != v && x.firstWriteAfter(ov, vDone) != nil {
-			if wRead == nil || o.ret > wRead.ret {
-				wRead = o
+		if ov, ok := o.observes(); ok && ov != v && (wRead == nil || o.ret > wRead.ret) {
+			if p := x.onlySourcesAfter(ov, o, vDone); p != nil {
+				wRead, wReadSource = o, p
 			}
 		}
 	}
@@ -207,9 +218,13 @@ func (x *explainer) superseded(b *op) explanation {
 	case wWrite != nil:
 		nv, _ = wWrite.produces()
 		nval := x.h.values.describe(nv)
-		if b.in.kind == opRead && !x.everObserved(nv) {
-			fmt.Fprintf(&sb, "Key %q: %s was acknowledged at %s (invoked at %s) and then lost: no operation ever observed %s, and %s saw the older value %s, %s, although it should have seen %s or a later value.",
-				x.key, x.writerShort(wWrite), secs(wWrite.comp.Time), secs(wWrite.inv.Time), nval,
+		if b.in.kind == opRead && x.observerOfWrite(nv, b, wWrite) == nil {
+			never := "no operation ever observed " + nval
+			if x.firstObserverOf(nv, b) != nil {
+				never = "no operation that could have seen this write observed " + nval
+			}
+			fmt.Fprintf(&sb, "Key %q: %s was acknowledged at %s (invoked at %s) and then lost: %s, and %s saw the older value %s, %s, although it should have seen %s or a later value.",
+				x.key, x.writerShort(wWrite), secs(wWrite.comp.Time), secs(wWrite.inv.Time), never,
 				x.subject(b), val, x.origin(v, b), nval)
 			sb.WriteString(x.faultsDuringOp("The write", wWrite))
 			return explanation{text: sb.String(), anomaly: AnomalyLostWrite}
@@ -218,7 +233,7 @@ func (x *explainer) superseded(b *op) explanation {
 			x.key, x.claim(b), x.writerShort(wWrite), secs(wWrite.comp.Time), secs(wWrite.inv.Time), x.after(v, b))
 	case wRead != nil:
 		nv, _ = wRead.observes()
-		p := x.firstWriteAfter(nv, vDone)
+		p := wReadSource
 		order := "began " + x.after(v, b)
 		if vDone < 0 {
 			order = "replaced the initial value " + val
@@ -235,7 +250,7 @@ func (x *explainer) superseded(b *op) explanation {
 	}
 	fmt.Fprintf(&sb, "; the read should have seen %s or a later value.", x.h.values.describe(nv))
 	if wWrite != nil {
-		if seen := x.firstObserverOf(nv, b); seen != nil {
+		if seen := x.observerOfWrite(nv, b, wWrite); seen != nil {
 			fmt.Fprintf(&sb, " The write was not lost: %s %s %s at %s, so this read was stale.",
 				x.who(seen), observedVerb(seen), x.h.values.describe(nv), secs(seen.comp.Time))
 		}
@@ -274,46 +289,105 @@ func (x *explainer) producersBut(v valueID, o *op) []*op {
 	return out
 }
 
-// liveProducers are the operations other than o that wrote v and did not
-// fail, in invocation order.
-func (x *explainer) liveProducers(v valueID, o *op) []*op {
+// invokedBefore are the operations other than o that wrote v, any
+// outcome, and were invoked before o returned, in invocation order.
+func (x *explainer) invokedBefore(v valueID, o *op) []*op {
 	var out []*op
 	for _, p := range x.producers[v] {
-		if p != o && p.status != history.Fail {
+		if p != o && p.call < o.ret {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// completedBy is the index by which every live write of v other than o had
-// returned (the end of the history if one never did); -1 if v is only the
-// initial value.
-func (x *explainer) completedBy(v valueID, o *op) int64 {
-	done := int64(-1)
-	for _, p := range x.liveProducers(v, o) {
-		done = max(done, p.ret)
-	}
-	return done
-}
-
-// firstWriteAfter is the first live write of nv invoked after index t.
-func (x *explainer) firstWriteAfter(nv valueID, t int64) *op {
-	for _, p := range x.liveProducers(nv, nil) {
-		if p.call > t {
-			return p
+// sources are the operations that could have given o the value v it
+// observed: the writes (and cas) of v other than o that did not fail and
+// were invoked before o returned, in invocation order. A history that
+// writes the same value many times has writes of v after o, which cannot
+// have.
+func (x *explainer) sources(v valueID, o *op) []*op {
+	var out []*op
+	for _, p := range x.invokedBefore(v, o) {
+		if p.status != history.Fail {
+			out = append(out, p)
 		}
 	}
-	return nil
+	return out
 }
 
-func (x *explainer) everObserved(v valueID) bool { return x.firstObserverOf(v, nil) != nil }
+// lastSource is the source of o's value v that returned last (an
+// operation of unknown outcome returns at the end of the history), or nil
+// if there is none (v can only be the initial value).
+func (x *explainer) lastSource(v valueID, o *op) *op {
+	var last *op
+	for _, p := range x.sources(v, o) {
+		if last == nil || p.ret > last.ret {
+			last = p
+		}
+	}
+	return last
+}
 
-// firstObserverOf is the first ok operation other than o to observe v.
+// completedBy is the index by which every source of o's value v had
+// returned (the end of the history if one never did); -1 if there is none
+// and v is only the initial value.
+func (x *explainer) completedBy(v valueID, o *op) int64 {
+	if last := x.lastSource(v, o); last != nil {
+		return last.ret
+	}
+	return -1
+}
+
+// onlySourcesAfter returns the first source of the value ov that o
+// observed if every one of them was invoked after index t, so that
+// whichever gave o its value began after t; else nil. The initial value
+// precedes everything, so an observation of it is never evidence.
+func (x *explainer) onlySourcesAfter(ov valueID, o *op, t int64) *op {
+	if ov == x.h.initial {
+		return nil
+	}
+	srcs := x.sources(ov, o)
+	if len(srcs) == 0 {
+		return nil
+	}
+	for _, p := range srcs {
+		if p.call <= t {
+			return nil
+		}
+	}
+	return srcs[0]
+}
+
+// firstObserverOf is the first ok operation (by return) other than o to
+// observe v.
 func (x *explainer) firstObserverOf(v valueID, o *op) *op {
+	return x.firstObserver(v, o, func(*op) bool { return true })
+}
+
+// observerOfWrite is the first ok operation (by return) other than o that
+// observed the value v and could have seen it from the write w: it
+// returned after w was invoked, and no other write of v that did not fail
+// began after w had completed and completed before it began (it would
+// have seen that write's value, or a later one).
+func (x *explainer) observerOfWrite(v valueID, o, w *op) *op {
+	return x.firstObserver(v, o, func(p *op) bool {
+		if p.ret <= w.call {
+			return false
+		}
+		for _, again := range x.producers[v] {
+			if again != w && again.status != history.Fail && again.call > w.ret && again.ret < p.call {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (x *explainer) firstObserver(v valueID, o *op, could func(*op) bool) *op {
 	var first *op
 	for _, p := range x.all {
-		if ov, ok := p.observes(); ok && ov == v && p != o && (first == nil || p.ret < first.ret) {
+		if ov, ok := p.observes(); ok && ov == v && p != o && (first == nil || p.ret < first.ret) && could(p) {
 			first = p
 		}
 	}
@@ -337,34 +411,23 @@ func (x *explainer) shouldHaveSeen(o *op) string {
 		x.h.values.describe(v), x.writer(last))
 }
 
-// origin says where an observed value came from: "the initial value", or
-// the write of it that completed last.
+// origin says where the value v that o observed came from: "the initial
+// value", or the source of it that completed last.
 func (x *explainer) origin(v valueID, o *op) string {
-	live := x.liveProducers(v, o)
-	if len(live) == 0 {
+	last := x.lastSource(v, o)
+	if last == nil {
 		return "the initial value"
-	}
-	last := live[0]
-	for _, p := range live {
-		if p.ret > last.ret {
-			last = p
-		}
 	}
 	return "written by " + x.writer(last)
 }
 
-// after says that a write came after every write of v: "after the write of
-// "1" by ... had completed", or "replacing the initial value "0"".
+// after says that a write came after every source of the value v that o
+// observed: "after the write of "1" by ... had completed", or "replacing
+// the initial value "0"".
 func (x *explainer) after(v valueID, o *op) string {
-	live := x.liveProducers(v, o)
-	if len(live) == 0 {
+	last := x.lastSource(v, o)
+	if last == nil {
 		return "replacing the initial value " + x.h.values.describe(v)
-	}
-	last := live[0]
-	for _, p := range live {
-		if p.ret > last.ret {
-			last = p
-		}
 	}
 	return "after " + x.writer(last) + " had completed"
 }
@@ -375,6 +438,8 @@ func kindWord(o *op) string {
 		return "read"
 	case opWrite:
 		return "write"
+	case opDelete:
+		return "delete"
 	}
 	return "cas"
 }
@@ -413,6 +478,9 @@ func (x *explainer) claim(o *op) string {
 
 // writerShort is "the write of "5" by process 1 on node n1".
 func (x *explainer) writerShort(o *op) string {
+	if o.in.kind == opDelete {
+		return fmt.Sprintf("the delete by process %s%s", o.inv.Process, onNode(o))
+	}
 	if o.in.kind == opCAS {
 		return fmt.Sprintf("the cas from %s to %s by process %s%s", x.h.values.describe(o.in.expect),
 			x.h.values.describe(o.in.value), o.inv.Process, onNode(o))

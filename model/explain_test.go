@@ -1,6 +1,8 @@
 package model
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -155,5 +157,76 @@ func TestExplainWithoutPrefix(t *testing.T) {
 	ex = explainKey(h, "nothing-wrong", nil, nil)
 	if ex.anomaly != AnomalyOther || !strings.Contains(ex.text, "found no single operation to blame") {
 		t.Fatalf("anomaly %q: %s", ex.anomaly, ex.text)
+	}
+}
+
+// Registers that write the same value many times (Jepsen's write values
+// from 0 to 4) have writes of a value after the operation being explained:
+// an explanation may only cite writes that could have caused what it
+// explains. On 1acf2a1 this one cited the writes at 10s and 11s ("the write
+// of "0" by process 1 (invoked at 11.000s ...) began after the write of "3"
+// by process 0 (invoked at 10.000s ...)") for a read that returned at 4.010s.
+func TestExplainDuplicateValuesCiteWritesInTime(t *testing.T) {
+	b := served().
+		at(1).write(0, k, "3").
+		at(2).inv(1, history.FWrite, k, v("0")).
+		at(3).read(2, k, v("0")).
+		at(4).read(3, k, v("3")). // stale: "0" was written after the only "3" in time
+		at(5).ok(1).
+		at(10).write(0, k, "3").
+		at(11).write(1, k, "0").
+		at(12).read(2, k, v("0"))
+	res := check(t, b.events, Options{})
+	assertFacts(t, res, AnomalyStaleRead,
+		`a read by process 3 on node n4 (invoked at 4.000s, returned at 4.010s) saw "3"`,
+		`a read by process 2 on node n3 had already returned "0" at 3.010s`,
+		`the write of "0" by process 1 on node n2 (invoked at 2.000s, completed at 5.000s) began after the write of "3" by process 0 on node n1 (invoked at 1.000s, completed at 1.010s) had completed`,
+	)
+	assertCitesNoLaterOp(t, res, 4.01)
+}
+
+// A lost write whose value is written again later: the later observation
+// of the value is explained by the later write, not by the lost one, and
+// the stale read's value came from the write before it, not from a later
+// write of the same value.
+func TestExplainDuplicateValuesLostWrite(t *testing.T) {
+	b := served().
+		at(1).write(0, k, "1").
+		at(2).write(1, k, "2").
+		at(3).read(2, k, v("1")). // the acknowledged "2" is lost
+		at(10).write(1, k, "2").
+		at(11).read(3, k, v("2")).
+		at(20).write(0, k, "1")
+	res := check(t, b.events, Options{})
+	assertFacts(t, res, AnomalyLostWrite,
+		`the write of "2" by process 1 on node n2 was acknowledged at 2.010s (invoked at 2.000s) and then lost: no operation that could have seen this write observed "2"`,
+		`a read by process 2 on node n3 (invoked at 3.000s, returned at 3.010s) saw the older value "1", written by the write of "1" by process 0 on node n1 (invoked at 1.000s, completed at 1.010s)`,
+	)
+	assertCitesNoLaterOp(t, res, 3.01)
+}
+
+// A read of a value whose only write invoked in time failed is an aborted
+// read, even if the value is written successfully later.
+func TestExplainDuplicateValuesAbortedRead(t *testing.T) {
+	b := served().
+		at(1).inv(0, history.FWrite, k, v("5")).fail(0).
+		at(2).read(1, k, v("5")).
+		at(10).write(0, k, "5")
+	res := check(t, b.events, Options{})
+	assertFacts(t, res, AnomalyAbortedRead,
+		`saw "5", but the only operation that wrote "5" before the read returned, the write of "5" by process 0 on node n1 (invoked at 1.000s, failed at 1.010s), failed`,
+	)
+	assertCitesNoLaterOp(t, res, 2.01)
+}
+
+// assertCitesNoLaterOp: every operation the explanation cites was invoked
+// by latest (seconds), when the operation explained returned: only those
+// can have caused what it saw.
+func assertCitesNoLaterOp(t *testing.T, res Linearizability, latest float64) {
+	t.Helper()
+	for _, m := range regexp.MustCompile(`invoked at ([0-9]+\.[0-9]{3})s`).FindAllStringSubmatch(res.Explanation, -1) {
+		if sec, _ := strconv.ParseFloat(m[1], 64); sec > latest {
+			t.Errorf("the explanation cites an operation invoked at %ss, after the operation explained returned at %.3fs: %s", m[1], latest, res.Explanation)
+		}
 	}
 }

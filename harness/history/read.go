@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // ParseError is a malformed history: the file, the 1-based line and what is
@@ -70,7 +73,7 @@ func Read(r io.Reader, name string) (ReadResult, error) {
 				res.Torn, res.TornLine = true, line
 				return res, nil
 			}
-			return res, &ParseError{name, line, perr.Error()}
+			return res, &ParseError{name, line, printableMessage(perr.Error())}
 		}
 		if msg := v.check(e); msg != "" {
 			return res, &ParseError{name, line, msg}
@@ -80,6 +83,47 @@ func Read(r io.Reader, name string) (ReadResult, error) {
 			return res, nil
 		}
 	}
+}
+
+// QuoteBytes is how much of a piece of input Quote keeps.
+const QuoteBytes = 48
+
+// Quote renders a piece of input (a key, a value) for an error message:
+// Go-quoted, so that control characters and invalid UTF-8 show as escapes
+// (a sequence cut in two as \x escapes), and cut to QuoteBytes bytes.
+func Quote(s string) string {
+	if len(s) > QuoteBytes {
+		return strconv.Quote(s[:QuoteBytes]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// maxMessage bounds the length of a ParseError message built from a
+// decoder's error, which may quote a whole value of the input.
+const maxMessage = 200
+
+// printableMessage makes a decoder's error message safe to print: a
+// control character or an invalid byte of the input it quotes (a JSON
+// string may hold raw bytes the terminal would act on) becomes a Go escape,
+// and a long message is cut.
+func printableMessage(msg string) string {
+	var b strings.Builder
+	for i, r := range msg {
+		if b.Len() >= maxMessage {
+			b.WriteString("...")
+			break
+		}
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(msg[i:], "\uFFFD"):
+			fmt.Fprintf(&b, "\\x%02x", msg[i])
+		case !strconv.IsPrint(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 type validator struct {
@@ -117,7 +161,7 @@ func (v *validator) check(e Event) string {
 		return fmt.Sprintf("process %s completes %s with no open invoke", e.Process, e.F)
 	}
 	if inv.F != e.F || inv.Key != e.Key {
-		return fmt.Sprintf("completion %s %q does not match the open invoke %s %q at index %d", e.F, e.Key, inv.F, inv.Key, inv.Index)
+		return fmt.Sprintf("completion %s %s does not match the open invoke %s %s at index %d", e.F, Quote(e.Key), inv.F, Quote(inv.Key), inv.Index)
 	}
 	delete(v.open, e.Process)
 	return ""

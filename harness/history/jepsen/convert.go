@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"olympos.io/encoding/edn"
 
@@ -48,6 +49,9 @@ type open struct {
 type converter struct {
 	events []history.Event
 	open   map[history.Process]open
+	// nilUnknown: an :ok read of nil read a value nobody recorded
+	// (NilReadUnknown), so it becomes an :info read.
+	nilUnknown bool
 
 	// keyed is decided by the first client invocation: true when it uses an
 	// independent-key tuple [k v]. modeLine is that invocation's line.
@@ -61,7 +65,9 @@ type converter struct {
 	last    int64
 }
 
-func newConverter() *converter { return &converter{open: map[history.Process]open{}} }
+func newConverter(nilRead NilRead) *converter {
+	return &converter{open: map[history.Process]open{}, nilUnknown: nilRead == NilReadUnknown}
+}
 
 // add converts one op; a non-empty result is what is wrong with it.
 func (c *converter) add(o op) string {
@@ -77,7 +83,10 @@ func (c *converter) add(o op) string {
 	}
 	e := history.Event{Index: int64(len(c.events)), Time: t, Type: o.typ, Process: o.process, F: o.f, Error: o.err}
 	if o.process == history.Nemesis {
-		e.Value = o.desc
+		// Jepsen's nemesis fs keep their keyword form (":kill"), so that
+		// none is taken for one of our fault actions (history.FaultKill is
+		// "kill", closed by "restart"; Jepsen's :kill is closed by :start).
+		e.F, e.Value = NemesisF(o.f), o.desc
 	} else if msg := c.client(o, &e); msg != "" {
 		return msg
 	}
@@ -85,6 +94,13 @@ func (c *converter) add(o op) string {
 	c.events = append(c.events, e)
 	return ""
 }
+
+// NemesisF is the Event.F of a Jepsen nemesis op whose :f is f: the
+// keyword as Jepsen writes it, ":kill" for :kill. Our own fault actions
+// (history.FaultKill, ...) never start with a colon, so an imported
+// nemesis op is never paired into one of our fault windows: each is an
+// instant event.
+func NemesisF(f string) string { return ":" + f }
 
 // client fills e's key and values from a client op and tracks open ops.
 func (c *converter) client(o op, e *history.Event) string {
@@ -140,7 +156,7 @@ func (c *converter) invocation(o op, v any, e *history.Event) string {
 	case history.FCAS:
 		pair, ok := inner.([]any)
 		if !ok || len(pair) != 2 {
-			return fmt.Sprintf("cas value must be [expected new], got %s", clip(printEDN(o.value)))
+			return fmt.Sprintf("cas value must be [expected new], got %s", excerpt(printEDN(o.value)))
 		}
 		var msg string
 		if e.Prev, msg = scalar(pair[0]); msg != "" {
@@ -160,7 +176,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 	// by a keyword such as :timed-out; it is the reason, not a value.
 	if kw, ok := v.(edn.Keyword); ok {
 		if o.typ == history.OK {
-			return fmt.Sprintf("an :ok :%s carries the keyword :%s instead of a value", o.f, string(kw))
+			return fmt.Sprintf("an :ok :%s carries the keyword :%s instead of a value", o.f, excerpt(string(kw)))
 		}
 		if e.Error == "" {
 			e.Error = ":" + string(kw)
@@ -171,6 +187,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 		if o.f != history.FRead {
 			e.Prev, e.Value = inv.prev, inv.value
 		}
+		c.nilRead(e)
 		return ""
 	}
 	key, inner, keyed, msg := splitKey(o.f, v)
@@ -181,7 +198,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 		return c.modeMismatch(keyed)
 	}
 	if key != inv.key {
-		return fmt.Sprintf("completion is for key %q but its invocation (line %d) is for key %q", key, inv.line, inv.key)
+		return fmt.Sprintf("completion is for key %s but its invocation (line %d) is for key %s", quoteShort(key), inv.line, quoteShort(inv.key))
 	}
 	switch o.f {
 	case history.FRead:
@@ -190,6 +207,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 			return "read value " + msg
 		}
 		e.Value = s
+		c.nilRead(e)
 		return ""
 	case history.FWrite:
 		s, msg := scalar(inner)
@@ -202,7 +220,7 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 	case history.FCAS:
 		pair, ok := inner.([]any)
 		if !ok || len(pair) != 2 {
-			return fmt.Sprintf("cas value must be [expected new], got %s", clip(printEDN(o.value)))
+			return fmt.Sprintf("cas value must be [expected new], got %s", excerpt(printEDN(o.value)))
 		}
 		p, msg := scalar(pair[0])
 		if msg != "" {
@@ -219,6 +237,20 @@ func (c *converter) completion(o op, v any, inv open, e *history.Event) string {
 	}
 	e.Prev, e.Value = inv.prev, inv.value
 	return ""
+}
+
+// nilRead turns an :ok read of nil into an :info read when a nil read
+// means an unknown value: the read then constrains nothing, as in
+// knossos' cas-register model, and says so in its Error.
+func (c *converter) nilRead(e *history.Event) {
+	if c.nilUnknown && e.F == history.FRead && e.Type == history.OK && e.Value == nil {
+		e.Type = history.Info
+		if e.Error == "" {
+			e.Error = NilReadNote
+		} else {
+			e.Error = NilReadNote + "; " + e.Error
+		}
+	}
 }
 
 func (c *converter) modeMismatch(keyed bool) string {
@@ -280,9 +312,9 @@ func scalar(v any) (*string, string) {
 func kind(v any) string {
 	switch x := v.(type) {
 	case edn.Keyword:
-		return "keyword :" + string(x)
+		return "keyword :" + excerpt(string(x))
 	case edn.Symbol:
-		return "symbol " + string(x)
+		return "symbol " + excerpt(string(x))
 	case bool:
 		return "boolean " + strconv.FormatBool(x)
 	case float64, *big.Float, big.Float:
@@ -294,11 +326,11 @@ func kind(v any) string {
 	case map[any]bool:
 		return "a set"
 	case edn.Tag:
-		return "tagged literal #" + x.Tagname
+		return "tagged literal #" + excerpt(x.Tagname)
 	case int32:
-		return "character " + charText(x)
+		return "character " + excerpt(charText(x))
 	}
-	return clip(printEDN(v))
+	return excerpt(printEDN(v))
 }
 
 func sameValue(a, b *string) bool {
@@ -308,11 +340,40 @@ func sameValue(a, b *string) bool {
 	return *a == *b
 }
 
+// show is a register value for an error message: nil, or the value
+// Go-quoted and cut short.
 func show(s *string) string {
 	if s == nil {
 		return "nil"
 	}
-	return strconv.Quote(*s)
+	return quoteShort(*s)
+}
+
+// quoteShort Go-quotes s, cut short (history.Quote).
+func quoteShort(s string) string { return history.Quote(s) }
+
+// printable reports whether s is valid UTF-8 made only of printable
+// characters and spaces: no tabs, newlines or other control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// excerpt is a piece of the input for an error message: shortened by clip
+// if it is printable text, else Go-quoted and cut (quoteShort), so that
+// no raw byte of the input reaches the terminal.
+func excerpt(s string) string {
+	if c := clip(s); printable(c) {
+		return c
+	}
+	return quoteShort(s)
 }
 
 // trimBlank trims EDN whitespace (which includes commas).
@@ -342,6 +403,7 @@ func ednMessage(err error) string {
 	case strings.HasPrefix(msg, "strconv."), strings.HasPrefix(msg, "edn: cannot unmarshal int "):
 		return "integer out of range (Clojure writes big integers with an N suffix)"
 	default:
-		return msg
+		// The library may quote the input (an unknown tag and its value).
+		return excerpt(msg)
 	}
 }

@@ -17,10 +17,16 @@
 //     tabs or runs of spaces; after the value Jepsen may append the error.
 //   - jsonl: our own format, read by history.Read.
 //
-// Detect tells the three apart from the first non-blank line; Read and
-// ReadFile detect when given FormatAuto. Every malformed input is a
-// *history.ParseError naming the file, the line (of the op, for EDN ops
-// spanning lines: the line it starts on) and the problem.
+// Detect tells the three apart from the first non-blank line (a JSON array,
+// [{"..., is refused with the formats accepted: our JSON is JSONL); Read
+// and ReadFile detect when given FormatAuto, DetectFile for a file. Every
+// malformed input is a *history.ParseError naming the file, the line (of
+// the op, for EDN ops spanning lines: the line it starts on) and the
+// problem, once: its message carries no location of its own, and any
+// input it quotes is cut short and Go-quoted when it is not printable text,
+// so binary input never reaches a terminal raw (the fuzz targets check
+// this). An empty input, or an empty EDN collection ([]), is an empty
+// history: zero events and no error.
 //
 // # Mapping
 //
@@ -33,14 +39,18 @@
 //     kept whatever its type: the checker drops failed operations and treats
 //     :info (and an invocation never completed) as of unknown outcome.
 //   - f: clients must use :read, :write or :cas (a register history);
-//     anything else is an error. Nemesis fs are kept as their names
-//     ("start", "stop", "kill", ...). They are not mapped to our fault
-//     actions: what :start means depends on the nemesis (a partition for
-//     jepsen.nemesis/partitioner, a kill for node-start-stopper, a clock
-//     change for the clock nemesis), so "start" cannot honestly be called a
-//     partition. Both the invocation and the completion of a nemesis op are
-//     kept, each as an instant event, the completion's value saying what was
-//     done.
+//     anything else is an error. Nemesis fs keep their keyword form
+//     (":start", ":stop", ":kill", ...; see NemesisF). They are not mapped
+//     to our fault actions: what :start means depends on the nemesis (a
+//     partition for jepsen.nemesis/partitioner, a kill for
+//     node-start-stopper, a restart for the combined nemesis' :kill/:start,
+//     a clock change for the clock nemesis), so it cannot honestly be
+//     called a partition; and the colon keeps Jepsen's :kill from being
+//     taken for our "kill", which only our "restart" closes. Both the
+//     invocation and the completion of a nemesis op are kept, each as an
+//     instant event, the completion's value saying what was done. With no
+//     fault windows, an imported history has no final heal, and `check`
+//     does not judge its liveness (nor do Jepsen's own checkers).
 //   - value: nil is nil, an integer its decimal text, a string itself; a
 //     cas [old new] is Prev = old, Value = new. An independent-key tuple
 //     [k v] (jepsen.independent) puts the op on key k (an integer, string or
@@ -52,7 +62,22 @@
 //   - completions carry their invocation's arguments: a write or cas
 //     completion must repeat the invocation's value (or carry nil), and gets
 //     the invocation's value. A read's ok carries the value read; a read's
-//     invocation carries nil. Old Jepsen clients put a keyword such as
+//     invocation carries nil (a value there is ignored, as knossos fills
+//     it in from the completion).
+//   - nil reads: in Jepsen's cas-register model (knossos.model/CASRegister,
+//     which Jepsen's linearizable checker uses) an :ok read whose value is
+//     nil is a read whose value is unknown: "nil reads are always legal".
+//     Such a read becomes an :info read whose Error is NilReadNote, which
+//     the checker leaves out just as knossos accepts it in any state. That
+//     is the rule for EDN. In a Jepsen log nil is "absent" (the key does not
+//     exist), as porcupine's model of Jepsen's etcd logs reads it (reading
+//     those 102 logs the EDN way gives the same verdicts, so absent, the
+//     stricter reading, is kept). Options.NilRead (check --nil-read)
+//     overrides either; our JSONL has no unknown reads.
+//   - outcomes, as knossos has them: :fail did not happen; :info, or an
+//     invocation the history never completes, may take effect at any time
+//     after its invocation or never; an :info read says nothing. The
+//     checker (package model) implements these. Old Jepsen clients put a keyword such as
 //     :timed-out in place of the value of a :fail or :info; it becomes the
 //     event's Error.
 //   - nemesis values and :error: a string as it is, anything else as EDN
@@ -84,9 +109,17 @@
 // Initial: history.Str("0") for tests whose registers start at 0 (the
 // value must be written as this package writes integers, in decimal).
 //
-// Porcupine's test data (github.com/anishathalye/porcupine, test_data/
-// jepsen/etcd_*.log) is the reference: its 102 non-empty etcd logs get the
-// verdicts porcupine's own tests expect, with registers starting at nil
-// (etcd_095.log is empty: etcd failed to start in that run, and it has no
-// verdict).
+// Two corpora are the reference. Porcupine's test data
+// (github.com/anishathalye/porcupine, test_data/jepsen/etcd_*.log): its
+// 102 non-empty etcd logs get the verdicts porcupine's own tests expect,
+// with registers starting at nil (etcd_095.log is empty: etcd failed to
+// start in that run, and it has no verdict); TestPorcupineEtcdLogs reads
+// them from the module cache. Knossos' cas-register corpus
+// (github.com/jepsen-io/knossos, data/cas-register/{good,bad}/*.edn, 113
+// linearizable and 7 not, checked with the register starting at 0): all
+// 120 get knossos' verdict, none of the bad ones for a nil read;
+// TestKnossosCorpus runs on a checkout named by SPLITBRAIN_KNOSSOS_DATA
+// (the project commits no copy), and testdata/cas-register holds our own
+// small histories of the same conventions, checked by
+// TestRegisterConventions.
 package jepsen

@@ -18,7 +18,7 @@ import (
 // The EDN library parses; this code only finds where each op starts, so
 // that errors name its line: it feeds the ops to one decoder and asks how
 // far the decoder has read after each.
-func readEDN(src []byte, name string) ([]history.Event, error) {
+func readEDN(src []byte, name string, nilRead NilRead) ([]history.Event, error) {
 	if bytes.HasPrefix(src, []byte("\uFEFF")) { // a byte order mark: blank it, keeping offsets
 		src = append([]byte("   "), src[3:]...)
 	}
@@ -43,9 +43,12 @@ func readEDN(src []byte, name string) ([]history.Event, error) {
 	}
 	var st ednStream
 	st.reset(src, lo, hi)
-	c := newConverter()
+	c := newConverter(nilRead)
 	for {
 		start := skipBlankEDN(src, st.consumed())
+		if jsonObject(src[start:hi]) {
+			return nil, fail(start, "a JSON object, not an EDN op map (whose keys are keywords: {:process 0, ...}); the formats accepted are %s", Accepted)
+		}
 		var v any
 		err := decodeSafely(st.d, &v)
 		if err == io.EOF {
@@ -78,6 +81,29 @@ func readEDN(src []byte, name string) ([]history.Event, error) {
 	}
 }
 
+// jsonObject reports whether b starts with a JSON object: {, blanks, a
+// string, blanks and a colon. In EDN that is a map keyed by a string whose
+// value is a keyword, which no op map is.
+func jsonObject(b []byte) bool {
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	b = bytes.TrimLeft(b[1:], " \t\r\n")
+	if len(b) == 0 || b[0] != '"' {
+		return false
+	}
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			rest := bytes.TrimLeft(b[i+1:], " \t\r\n")
+			return len(rest) > 0 && rest[0] == ':'
+		}
+	}
+	return false
+}
+
 // ednStream is a decoder over src[lo:hi] that knows how far it has read.
 type ednStream struct {
 	lo int
@@ -97,7 +123,7 @@ func (s *ednStream) consumed() int { return s.lo + int(s.cr.n) - s.d.Buffered().
 func decodeSafely(d *edn.Decoder, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("EDN library failed on this input: %v", r)
+			err = fmt.Errorf("EDN library failed on this input: %s", excerpt(fmt.Sprint(r)))
 		}
 	}()
 	return d.Decode(v)
@@ -173,7 +199,7 @@ func opFromEDN(v any) (op, string) {
 		o.process = history.Process(x)
 	case edn.Keyword:
 		if x != "nemesis" {
-			return o, fmt.Sprintf(":process must be a non-negative integer or :nemesis, got :%s", string(x))
+			return o, fmt.Sprintf(":process must be a non-negative integer or :nemesis, got :%s", excerpt(string(x)))
 		}
 		o.process = history.Nemesis
 	default:
@@ -199,7 +225,7 @@ func opFromEDN(v any) (op, string) {
 	case edn.Symbol:
 		o.f = string(x)
 	}
-	if o.f == "" {
+	if o.f == "" || !printable(o.f) {
 		return o, fmt.Sprintf(":f must be a keyword, got %s", kind(f))
 	}
 	value, _ := get("value")
@@ -224,7 +250,7 @@ func opFromEDN(v any) (op, string) {
 func unmarshalSafely(b []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("EDN library failed on this input: %v", r)
+			err = fmt.Errorf("EDN library failed on this input: %s", excerpt(fmt.Sprint(r)))
 		}
 	}()
 	return edn.Unmarshal(b, v)

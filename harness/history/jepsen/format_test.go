@@ -2,6 +2,7 @@ package jepsen
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,5 +107,93 @@ func TestParseFormat(t *testing.T) {
 	}
 	if _, err := ParseFormat("EDN"); err == nil {
 		t.Error("ParseFormat(EDN) succeeded")
+	}
+}
+
+// A JSON array of events is not EDN: it is reported as JSON, with the
+// formats that are accepted, whether detected or read as EDN.
+func TestJSONArrayIsNotEDN(t *testing.T) {
+	const ev = `{"index":0,"time":0,"type":"invoke","process":0,"f":"read","key":"k","value":null}`
+	for name, text := range map[string]string{
+		"one line":       "[" + ev + "]\n",
+		"pretty-printed": "[\n  {\n    \"index\": 0,\n    \"f\": \"read\"\n  }\n]\n",
+		"after a blank":  "\n  [ " + ev + " ]",
+	} {
+		t.Run(name, func(t *testing.T) {
+			line := 1
+			if strings.HasPrefix(text, "\n") {
+				line = 2
+			}
+			_, err := Read(strings.NewReader(text), "h", FormatAuto)
+			wantParseError(t, err, line, "a JSON array: JSON histories are JSONL")
+			if err != nil && (!strings.Contains(err.Error(), Accepted) || strings.Contains(err.Error(), "EDN syntax")) {
+				t.Errorf("error %q: want the accepted formats and no EDN syntax error", err)
+			}
+			_, err = Read(strings.NewReader(text), "h", FormatEDN)
+			objectLine := line // where the first object starts
+			if name == "pretty-printed" {
+				objectLine = 2
+			}
+			wantParseError(t, err, objectLine, "a JSON object, not an EDN op map")
+		})
+	}
+	// EDN maps whose keys are keywords are EDN, even next to strings.
+	if f, err := Detect([]byte(`[{:process 0, :f "read"}]`)); err != nil || f != FormatEDN {
+		t.Errorf("Detect of an EDN vector = %q, %v", f, err)
+	}
+}
+
+// An empty EDN collection is a history of no operations: zero events and
+// no error, as for an empty file (what to make of a history with nothing
+// to check is the caller's decision).
+func TestEmptyEDNHistory(t *testing.T) {
+	for _, text := range []string{"[]", "[ ]", "()", "[\n]\n", "; nothing\n[]\n", "\uFEFF[]", " , "} {
+		for _, f := range []Format{FormatAuto, FormatEDN} {
+			events, err := Read(strings.NewReader(text), "h", f)
+			if err != nil || len(events) != 0 {
+				t.Errorf("Read(%q, %q) = %d events, %v; want none and no error", text, f, len(events), err)
+			}
+		}
+	}
+}
+
+// Errors about a file name it once ("path:line: message"), and never echo
+// binary input raw.
+func TestDetectFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content, msg string
+	}{
+		{"empty", "", "empty input: no history to read"},
+		{"binary", "\x00\x01\xff\xfe\x1b[31m\x07 garbage", `cannot tell the history format from "\x00\x01\xff\xfe\x1b[31m\a garbage"`},
+		{"long binary", strings.Repeat("\x1b", 5000), `"` + strings.Repeat(`\x1b`, history.QuoteBytes) + `"...`},
+		{"json array", `[{"index":0}]`, "a JSON array"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := DetectFile(path)
+			var pe *history.ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("DetectFile error %v (%T), want a *history.ParseError", err, err)
+			}
+			if got := err.Error(); !strings.HasPrefix(got, path+":1: ") || strings.Count(got, ":1: ") != 1 || strings.Contains(got, "input:1") {
+				t.Errorf("error %q: want the path and line once", got)
+			}
+			if !strings.Contains(pe.Msg, tc.msg) {
+				t.Errorf("error %q: want %q", pe.Msg, tc.msg)
+			}
+			if msg := uncleanMessage(pe.Msg); msg != "" {
+				t.Errorf("error %q: %s", pe.Msg, msg)
+			}
+		})
+	}
+	if _, err := DetectFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("DetectFile of a missing file: %v", err)
+	}
+	if f, err := DetectFile(filepath.Join("testdata", "small.edn")); err != nil || f != FormatEDN {
+		t.Errorf("DetectFile(small.edn) = %q, %v", f, err)
 	}
 }

@@ -3,11 +3,15 @@ package jepsen
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/splitbrain/splitbrain/harness/history"
 )
@@ -24,6 +28,9 @@ func checkFuzzResult(t *testing.T, in []byte, events []history.Event, err error)
 		}
 		if lines := bytes.Count(in, []byte{'\n'}) + 1; pe.Line < 1 || pe.Line > lines || pe.File != "fuzz" {
 			t.Fatalf("error %q: want file fuzz and a line in 1..%d", err, lines)
+		}
+		if msg := uncleanMessage(pe.Msg); msg != "" {
+			t.Fatalf("error %q: %s", err, msg)
 		}
 		if events != nil {
 			t.Fatalf("events returned with an error")
@@ -49,6 +56,37 @@ func checkFuzzResult(t *testing.T, in []byte, events []history.Event, err error)
 	}
 }
 
+// locationPrefix is a "file:line: " at the start of a message: a
+// ParseError's message must not carry one, since Error adds its own.
+var locationPrefix = regexp.MustCompile(`^[^ ]*:[0-9]+: `)
+
+// inputLocation is the location Detect gives when it has no file name.
+var inputLocation = regexp.MustCompile(`input:[0-9]+:`)
+
+// uncleanMessage says what is wrong with an error message shown to users,
+// or "" if nothing is: it must be printable (no control characters, no
+// invalid UTF-8: binary input is never echoed raw), short, and carry no
+// location of its own (a doubled "input:1: " prefix).
+func uncleanMessage(msg string) string {
+	if !utf8.ValidString(msg) {
+		return "invalid UTF-8 in the message"
+	}
+	for i, r := range msg {
+		if !strconv.IsPrint(r) {
+			return fmt.Sprintf("unprintable %q at byte %d of the message", msg[i:min(i+4, len(msg))], i)
+		}
+	}
+	switch {
+	case len(msg) > 600:
+		return fmt.Sprintf("message of %d bytes (want at most 600)", len(msg))
+	case msg == "":
+		return "empty message"
+	case locationPrefix.MatchString(msg), strings.Contains(msg, "fuzz:"), inputLocation.MatchString(msg):
+		return "the message carries a location of its own"
+	}
+	return ""
+}
+
 var ednSeeds = []string{
 	"[{:process 7, :type :invoke, :f :cas, :value [2 3]}]",
 	"{:process 0, :type :invoke, :f :read, :value nil}\n{:process 0, :type :ok, :f :read, :value 3}\n",
@@ -60,6 +98,12 @@ var ednSeeds = []string{
 	"[#{1} \"x\" \\a 1.5M #inst \"2020-01-01T00:00:00Z\" #_ {:a 1}]",
 	"{:a {:b [1 (2 #{3})]}}",
 	"",
+	"[]",
+	`[{"index":0,"time":0,"type":"invoke","process":0,"f":"read","key":"k","value":null}]`,
+	`{"index":0, "f":"read"}`,
+	"\x00\x01\xff\xfe binary \x1b[31m",
+	"[{:process 0, :type :invoke, :f \"\x1b[2J\", :value nil}]",
+	"#\x1b[31m{:a 1}",
 }
 
 var logSeeds = []string{
@@ -72,6 +116,9 @@ var logSeeds = []string{
 	"INFO  jepsen.core - Worker 0 starting\n",
 	"INFO  jepsen.util - 0\t:invoke\t:read\n",
 	"INFO  jepsen.util - 0 :invoke :write #{1\n",
+	"0\t:invoke\t:\x1b[2J\tnil\n",
+	"INFO  jepsen.util - :\xff\x00\t:invoke\t:read\tnil\n",
+	"0\t:invoke\t:write\t\"\x07\x1b\"\n0\t:ok\t:write\t\"x\"\n",
 }
 
 // addFileSeeds adds the start of two of porcupine's etcd logs, if the

@@ -86,7 +86,7 @@ func opFromMessage(msg string, vr *valueReader) (op, string) {
 	case proc == ":nemesis":
 		o.process = history.Nemesis
 	case proc[0] == ':':
-		return o, fmt.Sprintf("process must be a number or :nemesis, got %s", proc)
+		return o, fmt.Sprintf("process must be a number or :nemesis, got %s", excerpt(proc))
 	default:
 		n, err := strconv.Atoi(proc)
 		if err != nil {
@@ -95,13 +95,13 @@ func opFromMessage(msg string, vr *valueReader) (op, string) {
 		o.process = history.Process(n)
 	}
 	if o.typ = typeOf(strings.TrimPrefix(typ, ":")); o.typ == "" {
-		return o, fmt.Sprintf("type must be :invoke, :ok, :fail or :info, got %s", typ)
+		return o, fmt.Sprintf("type must be :invoke, :ok, :fail or :info, got %s", excerpt(typ))
 	}
-	if len(f) < 2 || f[0] != ':' {
+	if len(f) < 2 || f[0] != ':' || !printable(f) {
 		if f == "" {
 			return o, "missing f after the type"
 		}
-		return o, fmt.Sprintf("f must be a keyword such as :read, got %s", f)
+		return o, fmt.Sprintf("f must be a keyword such as :read, got %s", excerpt(f))
 	}
 	o.f = f[1:]
 	rest = strings.TrimRight(rest, " \t")
@@ -132,7 +132,7 @@ func opFromMessage(msg string, vr *valueReader) (op, string) {
 		return o, ""
 	}
 	if err != nil {
-		return o, fmt.Sprintf("value %s: not valid EDN: %s", clip(text), err)
+		return o, fmt.Sprintf("value %s: not valid EDN: %s", excerpt(text), err)
 	}
 	return o, ""
 }
@@ -158,9 +158,9 @@ func describeText(text string, vr *valueReader) *string {
 // lines of other loggers, other messages of jepsen.util and continuation
 // lines are skipped; a line that looks like an op but does not parse is an
 // error. In a file of bare op lines every non-blank line must be an op.
-func readLog(r io.Reader, name string) ([]history.Event, error) {
+func readLog(r io.Reader, name string, nilRead NilRead) ([]history.Event, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	c, vr := newConverter(), newValueReader()
+	c, vr := newConverter(nilRead), newValueReader()
 	const (
 		undecided = iota
 		logged

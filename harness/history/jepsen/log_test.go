@@ -29,11 +29,11 @@ WARN  jepsen.util - 5 nodes ready
 	{"index":0,"time":2000000,"type":"invoke","process":0,"f":"read","key":"0","value":null}
 	{"index":1,"time":3000000,"type":"invoke","process":3,"f":"cas","key":"0","value":["4","4"]}
 	{"index":2,"time":4000000,"type":"invoke","process":1,"f":"write","key":"0","value":"1"}
-	{"index":3,"time":5000000,"type":"info","process":"nemesis","f":"start","value":null}
+	{"index":3,"time":5000000,"type":"info","process":"nemesis","f":":start","value":null}
 	{"index":4,"time":6000000,"type":"fail","process":0,"f":"read","key":"0","value":null,"error":":timed-out"}
 	{"index":5,"time":7000000,"type":"fail","process":3,"f":"cas","key":"0","value":["4","4"]}
 	{"index":6,"time":8000000,"type":"info","process":1,"f":"write","key":"0","value":"1","error":":timed-out"}
-	{"index":7,"time":9000000,"type":"info","process":"nemesis","f":"start","value":"Cut off {:n5 #{:n2 :n1}, :n4 #{:n2 :n1}}"}
+	{"index":7,"time":9000000,"type":"info","process":"nemesis","f":":start","value":"Cut off {:n5 #{:n2 :n1}, :n4 #{:n2 :n1}}"}
 	{"index":8,"time":10000000,"type":"invoke","process":6,"f":"read","key":"0","value":null}
 	{"index":9,"time":11000000,"type":"ok","process":6,"f":"read","key":"0","value":"4"}
 	{"index":10,"time":12000000,"type":"invoke","process":2,"f":"cas","key":"0","value":["1","2"]}
@@ -75,7 +75,7 @@ java.lang.RuntimeException: a stack trace line
 	{"index":1,"time":3000000,"type":"ok","process":12,"f":"write","key":"9","value":"3"}
 	{"index":2,"time":4000000,"type":"invoke","process":16,"f":"cas","key":"8","value":["1","2"]}
 	{"index":3,"time":5000000,"type":"fail","process":16,"f":"cas","key":"8","value":["1","2"],"error":":precondition-failed"}
-	{"index":4,"time":6000000,"type":"info","process":"nemesis","f":"kill","value":"{\"n1\" #object[java.lang.Process 0x5d8a \"pid 12\"]}"}
+	{"index":4,"time":6000000,"type":"info","process":"nemesis","f":":kill","value":"{\"n1\" #object[java.lang.Process 0x5d8a \"pid 12\"]}"}
 	{"index":5,"time":9000000,"type":"invoke","process":16,"f":"read","key":"8","value":null}
 	{"index":6,"time":10000000,"type":"ok","process":16,"f":"read","key":"8","value":"x y"}
 	`)
@@ -87,7 +87,7 @@ func TestLogBareHistoryTxt(t *testing.T) {
 	wantEvents(t, got, `
 	{"index":0,"time":2000000,"type":"invoke","process":0,"f":"write","key":"0","value":"a"}
 	{"index":1,"time":3000000,"type":"info","process":0,"f":"write","key":"0","value":"a","error":"indeterminate: read timeout"}
-	{"index":2,"time":4000000,"type":"info","process":"nemesis","f":"stop","value":null}
+	{"index":2,"time":4000000,"type":"info","process":"nemesis","f":":stop","value":null}
 	`)
 }
 
