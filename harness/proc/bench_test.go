@@ -16,7 +16,7 @@ import (
 
 // BenchmarkProcess measures recorded operations per second in the process
 // world: 5 node processes, 20 register clients as fast as they can go
-// (default mix 40/40/20 read/write/cas), no faults. Goal: ≥ 5,000 ops/s on
+// (the workload's default mix), no faults. Goal: ≥ 5,000 ops/s on
 // 2 cores. Each iteration is one 12-second run, measured from the moment
 // the cluster has a leader.
 //

@@ -259,6 +259,11 @@ func (s *Store) Save(ws []*raftkv.Write) error {
 	if len(ws) == 0 {
 		return nil
 	}
+	if err := checkWrites(s.d, ws); err != nil {
+		// A log with a hole could not be read back: refuse it whole, as
+		// raftkv.Durable.Apply does.
+		return fmt.Errorf("%s: save: %w", s.path, err)
+	}
 	s.bw.reset()
 	for _, w := range ws {
 		s.bw.write(w)
@@ -278,6 +283,31 @@ func (s *Store) Save(ws []*raftkv.Write) error {
 		if err := s.checkpoint(); err != nil {
 			s.broken = err
 			return err
+		}
+	}
+	return nil
+}
+
+// checkWrites reports an error if applying ws to d would leave a hole in
+// the log: entries that do not follow one another, or that start beyond
+// the last durable index plus one.
+func checkWrites(d *raftkv.Durable, ws []*raftkv.Write) error {
+	last, snap := d.LastIndex(), d.Snapshot.GetMetadata().GetIndex()
+	for _, w := range ws {
+		if i := w.Snapshot.GetMetadata().GetIndex(); i > 0 {
+			last, snap = i, i
+		}
+		for j, e := range w.Entries {
+			if i := e.GetIndex(); j == 0 && i > last+1 || j > 0 && i != w.Entries[j-1].GetIndex()+1 {
+				return fmt.Errorf("write %d: entry %d after index %d would leave a hole in the log", w.Seq, i, last)
+			}
+			last = e.GetIndex()
+		}
+		if i := w.LocalSnapshot.GetMetadata().GetIndex(); i > snap {
+			snap = i
+		}
+		if w.Compact >= last {
+			last = max(last, snap) // the log is gone: the snapshot ends it
 		}
 	}
 	return nil

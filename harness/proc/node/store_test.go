@@ -346,6 +346,37 @@ func TestStoreRefusesDamagedFile(t *testing.T) {
 	}
 }
 
+// TestStoreRefusesHoles: a write whose entries would leave a hole in the
+// log is refused whole, before anything of it is stored.
+func TestStoreRefusesHoles(t *testing.T) {
+	dir, _ := writeSample(t) // entries 1..10
+	s, want := mustOpen(t, dir)
+	for _, ws := range [][]*raftkv.Write{
+		{{Entries: []*pb.Entry{entry(12, 1, "x")}}},
+		{{Entries: []*pb.Entry{entry(11, 1, "x"), entry(13, 1, "y")}}},
+		{{Entries: []*pb.Entry{entry(11, 1, "x")}}, {Entries: []*pb.Entry{entry(13, 1, "y")}}},
+		{{Snapshot: snapshot(20, 2, "s")}, {Entries: []*pb.Entry{entry(22, 2, "y")}}},
+	} {
+		if err := s.Save(ws); err == nil || !strings.Contains(err.Error(), "hole") {
+			t.Fatalf("save of %d writes with a hole: %v", len(ws), err)
+		}
+	}
+	// A snapshot, then the entry after it, then a compaction of
+	// everything: the next entry follows the snapshot.
+	ok := []*raftkv.Write{{Snapshot: snapshot(20, 2, "s")}, {Entries: []*pb.Entry{entry(21, 2, "y")}},
+		{LocalSnapshot: snapshot(21, 2, "s2"), Compact: 21}, {Entries: []*pb.Entry{entry(22, 2, "z")}}}
+	if err := s.Save(ok); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, w := range ok {
+		want.Apply(w)
+	}
+	s, got := mustOpen(t, dir)
+	defer s.Close()
+	sameDurable(t, got, want)
+}
+
 func TestStoreRefusesLegacyFile(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, legacyStoreFile), []byte("bbolt"), 0o644); err != nil {
