@@ -132,6 +132,10 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = store
+	if from, to, torn := store.Torn(); torn {
+		s.log.Info("dropped a batch torn by the node's death while writing it (never synced, never acknowledged)",
+			"store", store.Path(), "from", from, "to", to)
+	}
 	// Request IDs the node makes itself: a session no client uses (the
 	// top bit set) and no earlier run of this node used (the boot count).
 	s.session = 1<<63 | cfg.ID<<32 | store.Boots()&0xffffffff

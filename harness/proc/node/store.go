@@ -57,6 +57,7 @@ type Store struct {
 	ckptMin   int64 // minCheckpoint, but tests set it lower
 	bw        batchWriter
 	broken    error
+	torn      [2]int64 // offsets of a torn batch dropped at open
 }
 
 // OpenStore opens (creating if needed) the store in dir and returns what
@@ -148,6 +149,7 @@ func (s *Store) open() error {
 		if err := s.zero(r.end, r.torn); err != nil {
 			return err
 		}
+		s.torn = [2]int64{r.end, r.torn}
 	}
 	s.boots++
 	s.bw.reset()
@@ -316,6 +318,10 @@ func checkWrites(d *raftkv.Durable, ws []*raftkv.Write) error {
 // Boots is how many times this store was opened, this time included. The
 // node uses it to make request IDs that no earlier run of it used.
 func (s *Store) Boots() uint64 { return s.boots }
+
+// Torn reports the span of the file that held a torn batch the open
+// dropped (the node was killed while writing it), if any.
+func (s *Store) Torn() (from, to int64, ok bool) { return s.torn[0], s.torn[1], s.torn[1] > 0 }
 
 // Path is the store file.
 func (s *Store) Path() string { return s.path }

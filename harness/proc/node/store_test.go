@@ -460,6 +460,9 @@ func TestStoreTornTail(t *testing.T) {
 			if err != nil {
 				t.Fatalf("open with a torn last batch: %v", err)
 			}
+			if from, to, ok := s.Torn(); !ok || from != last || to <= from {
+				t.Fatalf("Torn() = %d, %d, %v; want the batch from %d", from, to, ok, last)
+			}
 			sameDurable(t, d, before)
 			// The torn bytes are gone: a short batch now, then a reopen.
 			w := &raftkv.Write{Sync: true, Entries: []*pb.Entry{entry(4, 2, "d")}, HardState: hardState(2, 2, 4)}
