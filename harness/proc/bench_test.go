@@ -30,7 +30,7 @@ import (
 // Where the data lives matters most: every batch is fsynced before it is
 // acknowledged, and an fdatasync costs CPU as well as time (on a virtual
 // disk, tens of microseconds of CPU each). On tmpfs it costs nothing, and
-// the same code runs about twice as fast. The data goes to b.TempDir()
+// the same code runs much faster. The data goes to b.TempDir()
 // (TMPDIR, default /tmp) or SPLITBRAIN_BENCH_DIR, which also keeps the
 // runs' node logs with their stats lines; the benchmark logs the
 // filesystem it ran on. SPLITBRAIN_BENCH_PROCS sets the nodes' GOMAXPROCS
