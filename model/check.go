@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -32,9 +33,13 @@ type Options struct {
 	// Timeout bounds the fast linearizability check over all keys; 0 means
 	// no limit. Keys not decided in time are Unknown.
 	Timeout time.Duration
-	// VerboseTimeout bounds the second, slower check that runs only when a
-	// key is not linearizable, to explain the failure and draw it. Default
-	// DefaultVerboseTimeout.
+	// ExplainSteps bounds the search that explains the first failing key,
+	// in model steps (search.go): a bound that gives the same explanation
+	// on any machine. Default DefaultExplainSteps.
+	ExplainSteps int64
+	// VerboseTimeout is the wall-clock safety net of the explaining search
+	// (behind ExplainSteps), and bounds the slower check that draws the
+	// failing keys for HTMLPath. Default DefaultVerboseTimeout.
 	VerboseTimeout time.Duration
 	// HTMLPath, if set and the history is not linearizable, is where
 	// porcupine's visualization is written: a window of the first failing
@@ -59,6 +64,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("model: Timeout %v is negative", o.Timeout)
 	case o.VerboseTimeout < 0:
 		return fmt.Errorf("model: VerboseTimeout %v is negative", o.VerboseTimeout)
+	case o.ExplainSteps < 0:
+		return fmt.Errorf("model: ExplainSteps %d is negative", o.ExplainSteps)
 	case o.LivenessBound < 0:
 		return fmt.Errorf("model: LivenessBound %v is negative", o.LivenessBound)
 	}
@@ -71,6 +78,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LivenessBound == 0 {
 		o.LivenessBound = DefaultLivenessBound
+	}
+	if o.ExplainSteps == 0 {
+		o.ExplainSteps = DefaultExplainSteps
 	}
 	return o
 }
@@ -111,9 +121,21 @@ type Linearizability struct {
 	HTMLFull string `json:"html_full,omitempty"`
 	// FailingKeys counts the keys found not linearizable.
 	FailingKeys int `json:"failing_keys,omitempty"`
-	// VerboseTimedOut is set when the explaining check ran out of time, so
-	// the explanation and visualization rest on a partial search.
+	// VerboseTimedOut is set when the explaining search's wall-clock
+	// safety net (Options.VerboseTimeout, or Options.Deadline) tripped
+	// before it ended: the explanation says it is incomplete and Anomaly is
+	// AnomalyUnexplained, so that how fast the machine was never decides an
+	// anomaly kind.
 	VerboseTimedOut bool `json:"verbose_timed_out,omitempty"`
+	// ExplainBudgetSpent is set when the explaining search spent
+	// Options.ExplainSteps before it found the operations to blame: the
+	// explanation rests on the history alone, and says so. Unlike a
+	// timeout, this is the same on every machine.
+	ExplainBudgetSpent bool `json:"explain_budget_spent,omitempty"`
+	// DiagramTimedOut is set when the check that draws the visualization
+	// ran out of Options.VerboseTimeout: the diagram shows a partial
+	// search. The explanation does not rest on it.
+	DiagramTimedOut bool `json:"diagram_timed_out,omitempty"`
 }
 
 // CheckLinearizable decides whether the client operations of a history are
@@ -149,14 +171,18 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 		return Linearizability{}, err
 	}
 	m := kvModel(h.values, h.initial)
-	verdicts := h.checkKeys(m, deadline)
+	verdicts, reach := h.checkKeys(m, deadline)
 
 	res := Linearizability{Valid: Valid, Keys: make([]KeyResult, len(h.keys))}
 	var failing []string
+	first := -1 // index of the first failing key
 	for i, k := range h.keys {
 		res.Keys[i] = KeyResult{Key: k, Valid: verdicts[i], Ops: len(h.checked[k])}
 		res.Valid = res.Valid.And(verdicts[i])
 		if verdicts[i] == Invalid {
+			if first < 0 {
+				first = i
+			}
 			failing = append(failing, k)
 		}
 	}
@@ -166,36 +192,52 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	res.FailingKeys = len(failing)
 	res.FirstFailingKey = failing[0]
 
-	// The verbose check: only the first failing key is needed to explain;
-	// all of them to draw.
-	verbose := failing[:1]
-	if opts.HTMLPath != "" {
-		verbose = failing
-	}
-	budget := opts.VerboseTimeout
+	// The explanation of the first failing key: first what the history
+	// alone proves, else the explaining search (search.go), bounded in
+	// model steps with the wall clock as a safety net.
+	safety := opts.VerboseTimeout
 	if !opts.Deadline.IsZero() {
-		if budget = min(budget, time.Until(opts.Deadline)); budget <= 0 {
+		if safety = min(safety, time.Until(opts.Deadline)); safety <= 0 {
 			res.VerboseTimedOut = true
-			res.Explanation = fmt.Sprintf("Key %s is not linearizable. (Not explained: the check's deadline passed before the explaining check could start.)", failing[0])
+			res.Anomaly = AnomalyUnexplained
+			res.Explanation = fmt.Sprintf("Key %q is not linearizable. (Not explained: the check's deadline passed before the explaining check could start.)", failing[0])
 			return res, nil
 		}
 	}
-	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), budget)
-	res.VerboseTimedOut = result == porcupine.Unknown
 	windows := history.FaultWindows(events)
-	var prefix []int
-	if partials := info.PartialLinearizations(); len(partials) > 0 {
-		prefix = longestPartial(partials[0])
-	}
-	ex := explainKey(h, failing[0], prefix, windows)
+	ex := explainKey(h, failing[0], windows, func() *explainSearch {
+		return h.searchFailure(failing[0], reach[first], opts.ExplainSteps, safety)
+	})
 	res.Explanation, res.Anomaly = ex.text, ex.anomaly
 	if ex.blamed != nil && ex.blamed.comp != nil {
 		res.AnomalyTime = ex.blamed.comp.Time
 	}
-	if res.VerboseTimedOut {
-		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", budget)
+	if s := ex.search; s != nil {
+		switch s.outcome {
+		case searchTimedOut:
+			// Where a slower machine would stop is not for the signature
+			// to show: no kind is claimed, and the text says why.
+			res.VerboseTimedOut = true
+			res.Anomaly, res.AnomalyTime = AnomalyUnexplained, 0
+			res.Explanation = fmt.Sprintf("Key %q is not linearizable. Explanation incomplete (timed out): the explaining search hit its %v safety net after %d model steps, so no anomaly kind is claimed. What the history alone shows: %s",
+				failing[0], s.timeout, s.steps, ex.text)
+		case searchBudget:
+			res.ExplainBudgetSpent = true
+		}
 	}
 	if opts.HTMLPath != "" && (opts.Deadline.IsZero() || time.Now().Before(opts.Deadline)) {
+		// The diagram draws every failing key from porcupine's verbose
+		// check over all of their operations: the explanation does not
+		// rest on it, so its time limit decides only what it shows.
+		limit := opts.VerboseTimeout
+		if !opts.Deadline.IsZero() {
+			limit = min(limit, time.Until(opts.Deadline))
+		}
+		started := time.Now()
+		result, info := porcupine.CheckOperationsVerbose(m, h.operations(failing...), limit)
+		// A partition still searching when the limit passes is cut short,
+		// and the result may still say Illegal (another finished).
+		res.DiagramTimedOut = result == porcupine.Unknown || time.Since(started) >= limit
 		info.AddAnnotations(faultAnnotations(windows, h.end))
 		full, err := writeDiagrams(m, info, diagramKeys{First: failing[0], Count: len(failing)}, opts.HTMLPath)
 		if err != nil {
@@ -207,12 +249,15 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 }
 
 // checkKeys runs porcupine's fast check on every key, in parallel, and
-// returns the verdicts in key order. A zero deadline means no limit; a key
-// not started or not finished by the deadline is Unknown.
-func (h *kvHistory) checkKeys(m porcupine.Model, deadline time.Time) []Validity {
+// returns the verdicts in key order, with each key's reach (see
+// reachModel): where its search stopped, which is where the explaining
+// search starts. A zero deadline means no limit; a key not started or not
+// finished by the deadline is Unknown.
+func (h *kvHistory) checkKeys(m porcupine.Model, deadline time.Time) ([]Validity, []int64) {
 	// Each call checks one key, so partitioning it again is wasted work.
 	m.Partition = nil
 	verdicts := make([]Validity, len(h.keys))
+	reach := make([]int64, len(h.keys))
 	// Largest keys first, so one big key does not start last.
 	order := make([]int, len(h.keys))
 	for i := range order {
@@ -228,7 +273,7 @@ func (h *kvHistory) checkKeys(m porcupine.Model, deadline time.Time) []Validity 
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				verdicts[i] = h.checkKey(m, h.keys[i], deadline)
+				verdicts[i], reach[i] = h.checkKey(m, h.keys[i], deadline)
 			}
 		}()
 	}
@@ -237,23 +282,30 @@ func (h *kvHistory) checkKeys(m porcupine.Model, deadline time.Time) []Validity 
 	}
 	close(work)
 	wg.Wait()
-	return verdicts
+	return verdicts, reach
 }
 
-func (h *kvHistory) checkKey(m porcupine.Model, key string, deadline time.Time) Validity {
+// checkKey checks one key and returns its verdict and, when it is Invalid,
+// its reach.
+func (h *kvHistory) checkKey(m porcupine.Model, key string, deadline time.Time) (Validity, int64) {
 	var timeout time.Duration
 	if !deadline.IsZero() {
 		if timeout = time.Until(deadline); timeout <= 0 {
-			return Unknown
+			return Unknown, 0
 		}
 	}
-	switch porcupine.CheckOperationsTimeout(m, h.operations(key), timeout) {
+	// A search cut short by the timeout may still be running when
+	// porcupine returns, so reach is atomic; it is read only after a
+	// search that ended.
+	var reach atomic.Int64
+	reach.Store(-1)
+	switch porcupine.CheckOperationsTimeout(reachModel(m, &reach), h.operations(key), timeout) {
 	case porcupine.Ok:
-		return Valid
+		return Valid, 0
 	case porcupine.Illegal:
-		return Invalid
+		return Invalid, reach.Load()
 	}
-	return Unknown
+	return Unknown, 0
 }
 
 // longestPartial picks, deterministically, the longest of porcupine's

@@ -19,13 +19,18 @@ const (
 	AnomalyFutureRead  = "future-read"
 	AnomalyCAS         = "cas-anomaly"
 	AnomalyOther       = "non-linearizable"
+	// AnomalyUnexplained: the explaining search hit its wall-clock safety
+	// net, so no kind is claimed (Linearizability.VerboseTimedOut).
+	AnomalyUnexplained = "unexplained"
 )
 
 // explanation is what explainKey says about a failing key: the text, the
-// anomaly kind, and the operation blamed (nil when none is).
+// anomaly kind, the operation blamed (nil when none is), and the
+// explaining search it rests on (nil when the history alone explained it).
 type explanation struct {
 	text, anomaly string
 	blamed        *op
+	search        *explainSearch
 }
 
 // explainer builds the explanation of one failing key.
@@ -37,86 +42,144 @@ type explainer struct {
 	windows   []history.Window
 }
 
-// explainKey explains why key is not linearizable. prefix is the longest
-// partial linearization porcupine found (operation ids index
-// h.checked[key]); it may be nil if the verbose check found none.
+// explainKey explains why key is not linearizable. search runs the
+// explaining search (search.go); it is called only if the history alone
+// does not explain the failure.
 //
 // The operation blamed is, first, one no order could ever linearize: an ok
 // read (or ok cas) of a value never written, written only by failed
 // operations, or first written after it returned. Failing that, it is the
-// operation that blocks porcupine's longest prefix: of the operations not
-// in it, the first to return that cannot take the next step.
-func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window) explanation {
+// operation that blocks the longest linearizable order of the search: of
+// the operations not in it, the first to return that cannot take the next
+// step. Failing that (the search did not end), it is the first operation
+// the history itself proves stale.
+func explainKey(h *kvHistory, key string, windows []history.Window, search func() *explainSearch) explanation {
 	x := &explainer{h: h, key: key, all: h.all[key], producers: map[valueID][]*op{}, windows: windows}
 	for _, o := range x.all {
 		if v, ok := o.produces(); ok {
 			x.producers[v] = append(x.producers[v], o)
 		}
 	}
-	checked := h.checked[key]
-	progress := ""
-	state := h.initial
-	var setter *op // the operation in the prefix that last changed the state
-	inPrefix := make([]bool, len(checked))
-	if prefix != nil {
-		for _, id := range prefix {
-			o := checked[id]
-			_, next := step(state, o.in, o.out)
-			if o.in.kind == opWrite || o.in.kind == opDelete || o.in.kind == opCAS && state == o.in.expect {
-				setter = o
-			}
-			state = next
-			inPrefix[id] = true
-		}
-		progress = fmt.Sprintf(" The longest linearizable prefix the checker found covers %d of the %d operations on this key.", len(prefix), len(checked))
-	}
 	if ex, ok := x.static(); ok {
-		ex.text += progress
 		return ex // blamed set by static
 	}
-	var blocker *op
-	if prefix != nil {
-		var rest []*op
-		for id, o := range checked {
-			if !inPrefix[id] && !o.unknown() {
-				rest = append(rest, o)
-			}
+	var s *explainSearch
+	if search != nil {
+		s = search()
+	}
+	var ex explanation
+	if s != nil && s.outcome == searchDone {
+		ex = x.fromSearch(s)
+	}
+	if ex.text == "" {
+		ex = x.fromHistory()
+		if s != nil && s.outcome == searchBudget {
+			ex.text += fmt.Sprintf(" (The explaining search spent its budget of %d model steps before it found an order to blame an operation by, so this rests on the history alone.)", s.budget)
 		}
-		sort.Slice(rest, func(i, j int) bool { return rest[i].ret < rest[j].ret })
-		for _, o := range rest {
-			if ok, _ := step(state, o.in, o.out); !ok {
-				blocker = o
-				break
-			}
+	}
+	ex.search = s
+	return ex
+}
+
+// fromSearch blames the operation that blocks the search's longest
+// linearizable order; it returns an empty explanation if none does.
+func (x *explainer) fromSearch(s *explainSearch) explanation {
+	state := s.initial
+	var setter *op // the operation in the order that last set or revealed the state
+	inOrder := make([]bool, len(s.ops))
+	for _, id := range s.prefix {
+		o := s.ops[id]
+		_, next := step(state, o.in, o.out)
+		switch {
+		case state == unknownValue, o.in.kind == opWrite, o.in.kind == opDelete, o.in.kind == opCAS && state == o.in.expect:
+			setter = s.orig[id] // set the value, or revealed the unknown one
+		}
+		state = next
+		inOrder[id] = true
+	}
+	var rest []int
+	for id, o := range s.ops {
+		if !inOrder[id] && !o.unknown() {
+			rest = append(rest, id)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return s.ops[rest[i]].ret < s.ops[rest[j]].ret })
+	var blocker *op
+	for _, id := range rest {
+		if ok, _ := step(state, s.ops[id].in, s.ops[id].out); !ok {
+			blocker = s.orig[id]
+			break
 		}
 	}
 	if blocker == nil {
-		// No usable prefix (the explaining check ran out of time): look for
-		// an operation the history itself proves stale.
-		observers := append([]*op(nil), x.all...)
-		sort.Slice(observers, func(i, j int) bool { return observers[i].ret < observers[j].ret })
-		for _, o := range observers {
-			if _, ok := o.observes(); !ok {
-				continue
-			}
-			if ex := x.superseded(o); ex.text != "" {
-				ex.text += x.faultsDuring(o) + progress
-				ex.blamed = o
-				return ex
-			}
-		}
-		return explanation{anomaly: AnomalyOther, text: fmt.Sprintf(
-			"Key %q is not linearizable: no order of its %d operations is consistent with their results, and the explaining check found no single operation to blame.%s",
-			key, len(checked), progress)}
+		return explanation{}
 	}
 	ex := x.superseded(blocker)
+	progress := x.searched(s)
 	if ex.text == "" {
-		ex = x.generic(blocker, state, setter, len(prefix), len(checked))
+		ex = x.generic(blocker, state, setter, s)
 		progress = ""
 	}
 	ex.text += x.faultsDuring(blocker) + progress
 	ex.blamed = blocker
 	return ex
+}
+
+// fromHistory explains the key without a search: it blames the first
+// operation (by return) that the history itself proves stale.
+func (x *explainer) fromHistory() explanation {
+	observers := append([]*op(nil), x.all...)
+	sort.Slice(observers, func(i, j int) bool { return observers[i].ret < observers[j].ret })
+	for _, o := range observers {
+		if _, ok := o.observes(); !ok {
+			continue
+		}
+		if ex := x.superseded(o); ex.text != "" {
+			ex.text += x.faultsDuring(o)
+			ex.blamed = o
+			return ex
+		}
+	}
+	return explanation{anomaly: AnomalyOther, text: fmt.Sprintf(
+		"Key %q is not linearizable: no order of its %d operations is consistent with their results, and the explaining check found no single operation to blame.",
+		x.key, len(x.h.checked[x.key]))}
+}
+
+// searched says what the search's longest order covered: " The longest
+// linearizable order the checker found for the 8 operations around the
+// failure (invoked from 1.200s, or running then, to 1.450s) covers 7 of
+// them."
+func (x *explainer) searched(s *explainSearch) string {
+	return fmt.Sprintf(" The longest linearizable order the checker found for the %d operations %s covers %d of them.",
+		len(s.ops), x.span(s), len(s.prefix))
+}
+
+// span names the operations a search covered: "invoked up to 1.450s" for a
+// whole slice, "around the failure (invoked from 1.200s, or running then,
+// to 1.450s)" for a window.
+func (x *explainer) span(s *explainSearch) string {
+	var first, last *op
+	for _, o := range s.orig {
+		if first == nil || o.call < first.call {
+			first = o
+		}
+		if last == nil || o.call > last.call {
+			last = o
+		}
+	}
+	if s.from < 0 {
+		return "invoked up to " + secs(last.inv.Time)
+	}
+	var opening *op
+	for _, o := range s.orig {
+		if o.call == s.from {
+			opening = o
+		}
+	}
+	if opening == nil {
+		opening = first
+	}
+	return fmt.Sprintf("around the failure (invoked from %s, or running then, to %s)", secs(opening.inv.Time), secs(last.inv.Time))
 }
 
 // static finds the first (by return) ok operation that observed a value no
@@ -273,12 +336,19 @@ func (x *explainer) superseded(b *op) explanation {
 	return explanation{text: sb.String(), anomaly: AnomalyStaleRead}
 }
 
-// generic explains a blocked operation from the checker's longest prefix
-// when the history holds no single operation that proves it wrong.
-func (x *explainer) generic(b *op, state valueID, setter *op, placed, total int) explanation {
+// generic explains a blocked operation from the search's longest order
+// when the history holds no single operation that proves it wrong. setter
+// is the operation in the order that last set the register, or revealed
+// its value in a window that opened at an unknown one.
+func (x *explainer) generic(b *op, state valueID, setter *op, s *explainSearch) explanation {
 	from := "its initial value"
-	if setter != nil {
+	switch {
+	case setter != nil && setter.in.kind == opRead:
+		from = "as " + x.who(setter) + " returned at " + secs(setter.comp.Time)
+	case setter != nil:
 		from = setBy(setter) + " " + x.writer(setter)
+	case state == unknownValue:
+		from = "the value the operations before them left"
 	}
 	v, _ := b.observes()
 	what := "give the read " + x.h.values.describe(v)
@@ -288,8 +358,8 @@ func (x *explainer) generic(b *op, state valueID, setter *op, placed, total int)
 		anomaly = AnomalyCAS
 	}
 	return explanation{anomaly: anomaly, text: fmt.Sprintf(
-		"Key %q: %s, but no order of the operations allows it. The longest order the checker found (%d of the %d operations) leaves the register at %s, %s, and from there no remaining operation can %s.",
-		x.key, x.claim(b), placed, total, x.h.values.describe(state), from, what)}
+		"Key %q: %s, but no order of the operations allows it. The longest order the checker found for the %d operations %s (%d of them) leaves the register at %s, %s, and from there no remaining operation can %s.",
+		x.key, x.claim(b), len(s.ops), x.span(s), len(s.prefix), x.h.values.describe(state), from, what)}
 }
 
 // producersBut returns the operations other than o that wrote v, any

@@ -25,6 +25,12 @@ type valueID int32
 
 const absent valueID = 0
 
+// unknownValue is the register's value where the explaining search opens a
+// window after the key's first operation (search.go): some value the
+// operations before the window left, not known. Any read or cas can find
+// it; the first write, read or cas in the window makes it known.
+const unknownValue valueID = -1
+
 // valueTable interns the register values of one history. It is built while
 // the history is converted and is read-only once the model exists.
 type valueTable struct {
@@ -52,8 +58,11 @@ func (t *valueTable) intern(p *string) valueID {
 
 // describe renders a value for people: the quoted string, or "absent".
 func (t *valueTable) describe(id valueID) string {
-	if id == absent {
+	switch id {
+	case absent:
 		return "absent"
+	case unknownValue:
+		return "unknown"
 	}
 	return strconv.Quote(t.strs[id])
 }
@@ -66,6 +75,7 @@ type kvInput struct {
 	key    string
 	value  valueID // written value; the new value of a cas
 	expect valueID // the expected value of a cas
+	call   int64   // the operation's invocation index, for the searches' bookkeeping (search.go)
 }
 
 // kvOutput is what the operation returned: the value a read saw, or, when
@@ -87,17 +97,29 @@ type kvOutput struct {
 // everything else, where it has no visible effect: the model may therefore
 // always let it take effect when it can, and "it never happened" is still
 // among the orders searched.
+//
+// initial may be unknownValue (a window of the explaining search).
 func kvModel(values *valueTable, initial valueID) porcupine.Model {
-	// Boxed states, so Step never allocates to return one.
+	// Boxed states, so Step never allocates to return one; the unknown
+	// value is boxed separately, since it is never a step's result.
 	boxed := make([]interface{}, len(values.strs))
 	for i := range boxed {
 		boxed[i] = valueID(i)
 	}
+	var unknownBox interface{} = unknownValue
 	return porcupine.Model{
 		Partition: partitionByKey,
-		Init:      func() interface{} { return boxed[initial] },
+		Init: func() interface{} {
+			if initial == unknownValue {
+				return unknownBox
+			}
+			return boxed[initial]
+		},
 		Step: func(state, input, output interface{}) (bool, interface{}) {
 			ok, next := step(state.(valueID), *input.(*kvInput), *output.(*kvOutput))
+			if next == unknownValue {
+				return ok, unknownBox
+			}
 			return ok, boxed[next]
 		},
 		Equal: func(a, b interface{}) bool { return a.(valueID) == b.(valueID) },
@@ -132,7 +154,23 @@ func kvModel(values *valueTable, initial valueID) porcupine.Model {
 
 // step is the register's transition: whether an operation with this input
 // and output can happen in state s, and the state after it.
+//
+// In the unknown state (a window's opening value) any operation can
+// happen, and the value it wrote or saw becomes known: a read saw the
+// register's value, a cas (ok, or of unknown outcome, which the model
+// lets take effect whenever it can) found its expected value and wrote
+// its new one.
 func step(s valueID, in kvInput, out kvOutput) (bool, valueID) {
+	if s == unknownValue {
+		switch {
+		case in.kind != opRead:
+			return true, in.value
+		case out.unknown:
+			return true, s
+		default:
+			return true, out.value
+		}
+	}
 	switch in.kind {
 	case opRead:
 		return out.unknown || out.value == s, s

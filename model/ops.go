@@ -151,6 +151,7 @@ func newKVHistory(events []history.Event, initial *string) (*kvHistory, error) {
 			case history.FDelete:
 				o.in = kvInput{kind: opDelete, key: e.Key, value: absent}
 			}
+			o.in.call = e.Index
 			open[e.Process] = o
 			h.all[e.Key] = append(h.all[e.Key], o)
 			continue
@@ -189,16 +190,7 @@ func (h *kvHistory) operations(keys ...string) []porcupine.Operation {
 	}
 	out := make([]porcupine.Operation, 0, n)
 	for _, k := range keys {
-		for _, o := range h.checked[k] {
-			out = append(out, porcupine.Operation{
-				ClientId: int(o.inv.Process),
-				Input:    &o.in,
-				Call:     o.call,
-				Output:   &o.out,
-				Return:   o.ret,
-				Metadata: o,
-			})
-		}
+		out = append(out, porcupineOps(h.checked[k])...)
 	}
 	return out
 }
