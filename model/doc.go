@@ -28,16 +28,30 @@
 //     changes the verdict, and keeping it would double the search.
 //
 // Each key is checked on its own, in parallel, by porcupine's fast check
-// within Options.Timeout; a key not decided in time is Unknown. Only if a
-// key fails does the slower verbose check run, on the failing keys, within
-// Options.VerboseTimeout: it yields porcupine's longest partial
-// linearizations, which explain the first failing key (the one that sorts
-// first) and, when Options.HTMLPath is set, porcupine's visualization,
-// drawn with the history's fault windows as annotations on rows labelled
-// "faults" below the clients (diagram.go). The file at HTMLPath shows a
-// window of the first failing key around the first operation its longest
-// linearizable order cannot place, opened on it; when that is not the
-// whole diagram, linearizability-full.html beside it holds every
+// within Options.Timeout; a key not decided in time is Unknown.
+//
+// The first failing key (the one that sorts first) is explained from what
+// the history alone proves, else from an explaining search (search.go) that
+// is bounded in model steps (Options.ExplainSteps), never by the clock, so
+// that the explanation and its anomaly kind are the same on every machine:
+// the fast check's own search shows where the key first fails, and the
+// explaining search checks windows of the operations just before that
+// point (the last 8, 16, 32, … with the register's value at the window's
+// opening unknown) until one is not linearizable; its longest
+// linearizable order names the operation to blame. A wall-clock safety net
+// (Options.VerboseTimeout) stands behind the step budget; when it trips,
+// the explanation says it is incomplete and claims no anomaly kind
+// (AnomalyUnexplained), and when the budget is spent, the explanation
+// rests on the history alone and says so: both are flagged in
+// Linearizability.
+//
+// When Options.HTMLPath is set, porcupine's verbose check of every
+// failing key, within Options.VerboseTimeout, draws porcupine's
+// visualization, with the history's fault windows as annotations on rows
+// labelled "faults" below the clients (diagram.go). The file at HTMLPath
+// shows a window of the first failing key around the first operation its
+// longest linearizable order cannot place, opened on it; when that is not
+// the whole diagram, linearizability-full.html beside it holds every
 // operation of every failing key, one link away. Both keep their row
 // labels in view when scrolled sideways, and everything porcupine's page
 // turns into HTML (state descriptions, operation metadata: values, nodes,
@@ -49,9 +63,10 @@
 // processes, nodes, values and times in seconds, why no order admits it,
 // what it should have seen, and during which fault windows it ran. The
 // operation blamed is the first that no order could ever admit (the static
-// kinds below); failing that, the operation that blocks porcupine's longest
-// linearizable prefix: of those left out, the first to return that cannot
-// be the next step. An explanation cites only operations that could have
+// kinds below); failing that, the operation that blocks the explaining
+// search's longest linearizable order: of those left out, the first to
+// return that cannot be the next step; failing that (the search did not
+// end), the first operation the history itself proves stale. An explanation cites only operations that could have
 // caused what it explains: the value an operation saw came from a write of
 // it invoked before that operation returned (registers that write the same
 // value many times have later writes of it, which cannot have), and a
@@ -78,6 +93,9 @@
 //     reads that see concurrent writes in contradictory orders. The
 //     explanation then reports the longest order found and the register
 //     value it leaves.
+//   - unexplained: the explaining search hit its wall-clock safety net, so
+//     no kind is claimed (a kind that a faster machine would have found
+//     differently must not reach a signature).
 //
 // # Liveness and stats
 //

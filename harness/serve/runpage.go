@@ -358,8 +358,8 @@ func findings(r *harness.Results, link string) []finding {
 			f.Title += fmt.Sprintf(" (the first of %d keys not linearizable)", lin.FailingKeys)
 		}
 		f.Detail = lin.Explanation
-		if lin.VerboseTimedOut {
-			f.Detail += " (The explaining check ran out of time; this rests on a partial search.)"
+		if lin.DiagramTimedOut {
+			f.Detail += " (The diagram's search ran out of time: it shows a partial search.)"
 		}
 		if lin.HTML != "" && link != "" {
 			f.Link, f.LinkAs = link, "porcupine's diagram of the failing keys"
