@@ -286,7 +286,7 @@ func (r *runner) shrinkRun(ctx context.Context, t harness.Test, want string) (or
 		if err != nil {
 			return "", err
 		}
-		return Signature(res), nil
+		return res.Signature(), nil
 	}, func() bool { return ctx.Err() != nil })
 	return orig, shrunk, runs, err
 }
@@ -308,7 +308,7 @@ func (r *runner) search(ctx context.Context, t harness.Test) (Search, error) {
 		}
 		rt := r.test(t)
 		rt.Defaults()
-		s.Detected, s.Seed, s.Signature, s.How = true, seed, Signature(res), how(res)
+		s.Detected, s.Seed, s.Signature, s.How = true, seed, res.Signature(), how(res)
 		s.DetectedAt, s.Repro = DetectionTime(res), rt.ReproCommand("")
 		return s, nil
 	}

@@ -94,7 +94,7 @@ func TestSignature(t *testing.T) {
 		{harness.Results{Valid: model.Invalid, Linearizability: lin, Invariants: inv, TestSeconds: 3}, "linearizability/stale-read", "linearizability/stale-read, invariant/election-safety", 3 * time.Second},
 		{harness.Results{Valid: model.Invalid, Liveness: dead, TestSeconds: 20.5}, "liveness", "liveness", 20500 * time.Millisecond},
 	} {
-		if sig, h, at := Signature(&tc.res), how(&tc.res), DetectionTime(&tc.res); sig != tc.sig || h != tc.how || at != tc.at {
+		if sig, h, at := tc.res.Signature(), how(&tc.res), DetectionTime(&tc.res); sig != tc.sig || h != tc.how || at != tc.at {
 			t.Errorf("%+v: signature %q, how %q, detected at %v; want %q, %q, %v", tc.res, sig, h, at, tc.sig, tc.how, tc.at)
 		}
 	}

@@ -4,55 +4,14 @@ import (
 	"strings"
 
 	"github.com/splitbrain/splitbrain/harness"
-	"github.com/splitbrain/splitbrain/model"
 	"github.com/splitbrain/splitbrain/nemesis"
 )
 
-// Failures names every check that failed in a run, in the order campaign
-// signatures rank them (campaign.Anomaly): linearizability with its
-// anomaly kind ("linearizability/stale-read"), then a raft invariant
-// ("invariant/election-safety"), then "liveness". A run that did not fail
-// has none.
-func Failures(res *harness.Results) []string {
-	var out []string
-	if res.Linearizability.Valid == model.Invalid {
-		kind := res.Linearizability.Anomaly
-		if kind == "" {
-			kind = model.AnomalyOther
-		}
-		out = append(out, "linearizability/"+kind)
-	}
-	if res.Invariants.Valid == model.Invalid {
-		name := "unknown"
-		if res.Invariants.Violation != nil {
-			name = res.Invariants.Violation.Invariant
-		}
-		out = append(out, "invariant/"+name)
-	}
-	if res.Liveness.Valid == model.Invalid {
-		out = append(out, "liveness")
-	}
-	return out
-}
-
-// Signature is what failed in a run: its first failure (see Failures), or
-// "" when the run did not fail. Two runs with one signature failed the
-// same way.
-func Signature(res *harness.Results) string {
-	if res.Valid != model.Invalid {
-		return ""
-	}
-	if f := Failures(res); len(f) > 0 {
-		return f[0]
-	}
-	return "invalid"
-}
-
 // how names every check that caught a run, for the table.
 func how(res *harness.Results) string {
-	f := Failures(res)
+	f := res.Failures()
 	if len(f) == 0 {
-		return Signature(res)
+		return res.Signature()
 	}
 	return strings.Join(f, ", ")
 }
