@@ -31,11 +31,32 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func requireGit(t *testing.T) {
+// debianGit is a symlink to Debian's git (apt-get install git), committed
+// with the tests. go test's cache replays a result until something the
+// test read changes: it tracks PATH, which exec.LookPath reads, but not
+// the files LookPath stats outside the module. A stat of this link is
+// tracked (os.Stat follows it), so installing git makes a skip cached
+// without it stale.
+const debianGit = "testdata/git"
+
+// lookGit returns the git in PATH, or skips the test (in a way go test's
+// cache notices when Debian's git is installed, see debianGit).
+func lookGit(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
+	if target, err := os.Readlink(debianGit); err != nil || target != "/usr/bin/git" {
+		t.Fatalf("%s must be a symlink to /usr/bin/git (a checkout without symlinks?): %q, %v", debianGit, target, err)
+	}
+	os.Stat(debianGit) // for go test's cache; the answer is LookPath's
+	p, err := exec.LookPath("git")
+	if err != nil {
 		t.Skip("git is not installed (not in PATH); gitstamp needs the git binary to be tested")
 	}
+	return p
+}
+
+func requireGit(t *testing.T) {
+	t.Helper()
+	lookGit(t)
 }
 
 // gitIn runs git in dir and returns its trimmed output; failure ends the test.
@@ -609,11 +630,7 @@ esac
 
 func realGit(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git is not installed")
-	}
-	return p
+	return lookGit(t)
 }
 
 func equal(a, b Stamp) bool {

@@ -16,6 +16,15 @@ import (
 // installs it).
 const chromiumPath = "/usr/bin/chromium"
 
+// chromiumLink is a symlink to chromiumPath, committed with the tests.
+// Whether Chromium is there is read through it: go test's cache replays a
+// result until something the test read changes, and it rechecks the
+// files a test stats inside the module (not outside it: not chromiumPath
+// itself), so a skip cached before Chromium was installed would stick;
+// os.Stat follows the link, and installing (or upgrading, or removing)
+// Chromium changes what the cache finds there.
+const chromiumLink = "testdata/chromium"
+
 // Verdict colours the stylesheet gives the badges, as getComputedStyle
 // reports them.
 var badgeColours = map[string]string{
@@ -182,10 +191,14 @@ func TestBrowser(t *testing.T) {
 
 }
 
-// needChromium skips the test when Chromium is not installed.
+// needChromium skips the test when Chromium is not installed, in a way
+// that go test's cache notices when it is (chromiumLink).
 func needChromium(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
+	if target, err := os.Readlink(chromiumLink); err != nil || target != chromiumPath {
+		t.Fatalf("%s must be a symlink to %s (a checkout without symlinks?): %q, %v", chromiumLink, chromiumPath, target, err)
+	}
+	if _, err := os.Stat(chromiumLink); err != nil {
 		t.Skipf("skipping the browser test: Chromium is not installed at %s (apt-get install chromium, or run .ci/setup as root)", chromiumPath)
 	}
 }
