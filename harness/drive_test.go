@@ -14,31 +14,95 @@ import (
 // goWorld is a world whose tasks are goroutines, as in the process world,
 // around a one-node store that answers every request at once. It runs
 // drive without root or node processes, so that the race detector sees
-// what the process world's goroutines share. Its clock is the wall clock
-// sped up by goWorldSpeed; only how many operations run depends on it.
-// Methods it does not define are those of the nil world.World it embeds:
-// a call of one panics, which fails the test (drive must not need it).
+// what the process world's goroutines share. Its clock is virtual: it
+// stands still while any task runs, and when every task waits (in Sleep,
+// or the caller in a group's Wait) it jumps to the earliest wake-up, so
+// what the test sees does not depend on how fast the machine runs the
+// goroutines (between wake-ups they run as concurrently as the process
+// world's). Methods it does not define are those of the nil world.World
+// it embeds: a call of one panics, which fails the test (drive must not
+// need it).
 type goWorld struct {
 	world.World
-	start time.Time
-	mu    sync.Mutex // guards rng and kv
-	rng   *rand.Rand
-	kv    map[string]string
+	mu       sync.Mutex // guards everything below
+	rng      *rand.Rand
+	kv       map[string]string
+	now      time.Duration
+	running  int        // tasks not waiting; the caller of drive is one
+	sleepers []*sleeper // tasks waiting in Sleep
 }
 
-const goWorldSpeed = 100
+type sleeper struct {
+	wake time.Duration
+	ch   chan struct{}
+}
 
 func newGoWorld() *goWorld {
-	return &goWorld{start: time.Now(), rng: rand.New(rand.NewPCG(1, 2)), kv: map[string]string{}}
+	return &goWorld{rng: rand.New(rand.NewPCG(1, 2)), kv: map[string]string{}, running: 1}
 }
 
-func (w *goWorld) Mode() string              { return "process" }
-func (w *goWorld) Now() time.Duration        { return time.Since(w.start) * goWorldSpeed }
-func (w *goWorld) Sleep(d time.Duration)     { time.Sleep(d / goWorldSpeed) }
-func (w *goWorld) Go(name string, fn func()) { go fn() }
-func (w *goWorld) NewGroup() world.Group     { return &goGroup{} }
-func (w *goWorld) Nodes() []world.NodeID     { return []world.NodeID{1} }
-func (w *goWorld) Client() world.Client      { return goClient{w} }
+func (w *goWorld) Mode() string { return "process" }
+
+func (w *goWorld) Now() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+func (w *goWorld) Sleep(d time.Duration) {
+	w.mu.Lock()
+	s := &sleeper{wake: w.now + max(d, 0), ch: make(chan struct{})}
+	w.sleepers = append(w.sleepers, s)
+	w.running--
+	w.advance()
+	w.mu.Unlock()
+	<-s.ch
+}
+
+// advance, with mu held: when no task runs, the clock jumps to the
+// earliest wake-up and every task due then runs again.
+func (w *goWorld) advance() {
+	if w.running > 0 || len(w.sleepers) == 0 {
+		return
+	}
+	next := w.sleepers[0].wake
+	for _, s := range w.sleepers {
+		next = min(next, s.wake)
+	}
+	w.now = max(w.now, next)
+	waiting := w.sleepers[:0]
+	for _, s := range w.sleepers {
+		if s.wake <= w.now {
+			w.running++
+			close(s.ch)
+		} else {
+			waiting = append(waiting, s)
+		}
+	}
+	w.sleepers = waiting
+}
+
+// start counts a new task as running, and end counts it out.
+func (w *goWorld) start() {
+	w.mu.Lock()
+	w.running++
+	w.mu.Unlock()
+}
+
+func (w *goWorld) end() {
+	w.mu.Lock()
+	w.running--
+	w.advance()
+	w.mu.Unlock()
+}
+
+func (w *goWorld) Go(name string, fn func()) {
+	w.start()
+	go func() { defer w.end(); fn() }()
+}
+func (w *goWorld) NewGroup() world.Group { return &goGroup{w: w} }
+func (w *goWorld) Nodes() []world.NodeID { return []world.NodeID{1} }
+func (w *goWorld) Client() world.Client  { return goClient{w} }
 func (w *goWorld) Leader() (world.NodeID, bool) {
 	return 1, true
 }
@@ -59,13 +123,22 @@ func (s lockedSource) Uint64() uint64 {
 	return s.w.rng.Uint64()
 }
 
-type goGroup struct{ wg sync.WaitGroup }
+type goGroup struct {
+	w  *goWorld
+	wg sync.WaitGroup
+}
 
 func (g *goGroup) Go(name string, fn func()) {
 	g.wg.Add(1)
-	go func() { defer g.wg.Done(); fn() }()
+	g.w.Go(name, func() { defer g.wg.Done(); fn() })
 }
-func (g *goGroup) Wait() { g.wg.Wait() }
+
+// Wait counts its caller out while it waits, so the clock can move on.
+func (g *goGroup) Wait() {
+	g.w.end()
+	g.wg.Wait()
+	g.w.start()
+}
 
 type goClient struct{ w *goWorld }
 
