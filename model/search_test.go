@@ -20,7 +20,7 @@ import (
 // that nothing explains the last read, while a window of the last few
 // operations shows it at once. Nobody read the newer value: a lost write.
 func slowToExplain() []history.Event {
-	cfg := simConfig{processes: 10, keys: 1, activeKeys: 1, ops: 1500, infoPct: 10, failPct: 2, lateOdds: 200}
+	cfg := simConfig{processes: 10, keys: 1, activeKeys: 1, ops: 600, infoPct: 10, failPct: 2, lateOdds: 200}
 	events := simulate(randChooser{rand.New(rand.NewPCG(3, 4))}, cfg)
 	// The value of the first write acknowledged: long replaced.
 	var old *string
