@@ -35,6 +35,10 @@ type Invariants struct {
 	Checked   map[string]int        `json:"checked,omitempty"` // invariant -> times checked
 	Violation *world.InvariantError `json:"violation,omitempty"`
 	Detail    string                `json:"detail"`
+	// Limits names the invariants the world could not check in full, and
+	// why: what the system under test does not report (see
+	// raftnode.Reports). Never guessed: an invariant not checked is said.
+	Limits map[string]string `json:"limits,omitempty"`
 }
 
 // FaultCount is how many nemesis events of one action a run recorded.
@@ -45,12 +49,14 @@ type FaultCount struct {
 
 // Results is results.json: the verdict and everything behind it.
 type Results struct {
-	Valid           model.Validity        `json:"valid"`
-	Name            string                `json:"name"`
-	Mode            string                `json:"mode"`
-	Seed            uint64                `json:"seed"`
-	Nodes           int                   `json:"nodes"`
-	Bugs            []string              `json:"bugs,omitempty"`
+	Valid model.Validity `json:"valid"`
+	Name  string         `json:"name"`
+	Mode  string         `json:"mode"`
+	Seed  uint64         `json:"seed"`
+	Nodes int            `json:"nodes"`
+	Bugs  []string       `json:"bugs,omitempty"`
+	// System is the system under test ("": the reference node).
+	System          string                `json:"system,omitempty"`
 	Started         time.Time             `json:"started"`
 	Finished        time.Time             `json:"finished"`
 	WallSeconds     float64               `json:"wall_seconds"`

@@ -17,6 +17,7 @@ import (
 	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/harness/proc"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/report"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/harness/world"
@@ -121,6 +122,10 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = fmt.Errorf("writing node logs: %w", err)
 	}
 	checks := w.Checks()
+	var limits map[string]string
+	if l, ok := w.(interface{ Limits() map[string]string }); ok {
+		limits = l.Limits()
+	}
 	closeErr := w.Close()
 	if err := rec.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("history: %w", err)
@@ -131,8 +136,11 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 
 	res := analyze(ctx, dir, rec.Events(), analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, runErr: runErr, mode: t.Mode, quick: t.Quick,
+		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, quick: t.Quick,
 	})
+	if t.System != "raftkv" {
+		res.System = t.System
+	}
 	res.Name, res.Mode, res.Seed, res.Nodes, res.Bugs = t.Name, t.Mode, t.Seed, t.Nodes, t.Bugs
 	res.Started, res.Finished = started.UTC(), time.Now().UTC()
 	res.WallSeconds = res.Finished.Sub(res.Started).Seconds()
@@ -243,7 +251,9 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 	}
 	switch t.Mode {
 	case "sim":
-		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Skip: t.SkipInvariants})
+		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, System: t.nodeSystem(bugs),
+			Node: raftnode.Config{SnapshotEvery: node.SnapshotEvery, CompactKeep: node.CompactKeep, RequestTimeoutTicks: node.RequestTimeoutTicks},
+			Skip: t.SkipInvariants})
 	case "process":
 		w, err := proc.New(proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
 			NoNetFaults: t.NoNetFaults, Binary: t.Binary})
@@ -278,6 +288,7 @@ type analyzeOptions struct {
 	liveness time.Duration
 	timeout  time.Duration
 	checks   map[string]int
+	limits   map[string]string // invariants the world could not check in full, and why
 	runErr   error
 	mode     string
 	torn     int
@@ -312,6 +323,10 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 	}
 	res.Faults = countFaults(events)
 	res.Invariants = invariantVerdict(o.mode, o.checks, o.runErr)
+	if len(o.limits) > 0 {
+		res.Invariants.Limits = o.limits
+		res.Invariants.Detail += "; " + limitsText(o.limits)
+	}
 	if o.runErr != nil {
 		var iv *world.InvariantError
 		if !errors.As(o.runErr, &iv) {
@@ -353,6 +368,20 @@ func invariantVerdict(mode string, checks map[string]int, runErr error) Invarian
 		total += n
 	}
 	return Invariants{Valid: model.Valid, Checked: checks, Detail: fmt.Sprintf("%d invariants held over %d checks", len(checks), total)}
+}
+
+// limitsText lists what the world could not check, sorted by invariant.
+func limitsText(limits map[string]string) string {
+	names := make([]string, 0, len(limits))
+	for n := range limits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + limits[n]
+	}
+	return strings.Join(parts, "; ")
 }
 
 // recordedFamilies names the fault families a history's nemesis events

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/nemesis"
 	"github.com/splitbrain/splitbrain/workloads"
@@ -47,6 +48,17 @@ type Test struct {
 	Nodes    int      `json:"nodes"` // default 5
 	Duration Duration `json:"time"`  // default 60s
 
+	// System names the system under test: "" or "raftkv" is the reference
+	// node. With SystemImpl set it only names that system in the record
+	// (empty: SystemImpl's Name).
+	System string `json:"system,omitempty"`
+	// SystemImpl, if set, is the system under test as a Go value, for
+	// callers of the Go API. In the sim it is a raftnode.System: a node of
+	// your own, written to the contract in package harness/raftnode. In
+	// the process world the same raftnode.System runs in node processes
+	// started from Binary, which must serve it (see node.ServeIfNode).
+	SystemImpl any `json:"-"`
+
 	Workload workloads.RegisterOptions `json:"workload"`
 
 	// Nemesis lists the fault families the schedule generator may use;
@@ -61,7 +73,7 @@ type Test struct {
 	// instead of a schedule (see package harness/scenario).
 	Scenario string `json:"scenario,omitempty"`
 
-	// Bugs enables known-bug canaries in the reference node.
+	// Bugs enables known-bug canaries in the reference node (only).
 	Bugs []string `json:"bugs,omitempty"`
 	// SkipInvariants lists sim invariants that are not enforced (see
 	// sim.Invariants; sim.MechanismInvariants are the ones that watch a
@@ -98,6 +110,10 @@ type Test struct {
 	Quick bool `json:"quick,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
+	// Replay, if set, is the command that replays this test, where
+	// `splitbrain run` cannot: RunTest sets it to the `go test` command
+	// that reruns a node written in Go with this seed and schedule.
+	Replay string `json:"replay,omitempty"`
 }
 
 // ErrUsage marks a Test (or its flags) that cannot be run as given.
@@ -116,6 +132,11 @@ func (t *Test) Defaults() {
 	}
 	if t.Mode == "" {
 		t.Mode = "sim"
+	}
+	if t.System == "" {
+		if s, ok := t.SystemImpl.(raftnode.System); ok {
+			t.System = s.Name
+		}
 	}
 	if t.Nodes == 0 {
 		t.Nodes = 5
@@ -166,6 +187,9 @@ func (t *Test) Validate() error {
 	if _, err := raftkv.ParseBugs(strings.Join(t.Bugs, ",")); err != nil {
 		return usagef("%v", err)
 	}
+	if err := t.validateSystem(); err != nil {
+		return err
+	}
 	for _, n := range t.SkipInvariants {
 		if err := sim.ValidInvariant(n); err != nil {
 			return usagef("%v", err)
@@ -175,6 +199,40 @@ func (t *Test) Validate() error {
 		return usagef("liveness bound %v must be shorter than the test (%v)", time.Duration(t.LivenessBound), time.Duration(t.Duration))
 	}
 	return nil
+}
+
+// validateSystem checks the system under test: the reference node by
+// name, or a node of the user's own as a raftnode.System.
+func (t *Test) validateSystem() error {
+	if t.SystemImpl == nil {
+		if t.System != "" && t.System != "raftkv" {
+			return usagef("system %q: the reference node is \"raftkv\"; a node of your own is given as Test.SystemImpl (a raftnode.System)", t.System)
+		}
+		return nil
+	}
+	s, ok := t.SystemImpl.(raftnode.System)
+	if !ok {
+		return usagef("SystemImpl %T: want a raftnode.System", t.SystemImpl)
+	}
+	if err := s.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	if len(t.Bugs) > 0 {
+		return usagef("bugs %s: canaries belong to the reference node, not to %s", strings.Join(t.Bugs, ","), s.Name)
+	}
+	if t.Mode != "sim" {
+		return usagef("system %s: a raftnode.System runs in the sim", s.Name)
+	}
+	return nil
+}
+
+// nodeSystem is the node the test runs: the reference node with the
+// test's canaries, or the user's raftnode.System.
+func (t *Test) nodeSystem(bugs raftkv.Bugs) raftnode.System {
+	if s, ok := t.SystemImpl.(raftnode.System); ok {
+		return s
+	}
+	return raftkv.System(bugs)
 }
 
 // FinalHeal is when the generated schedule heals everything: early enough
@@ -188,6 +246,9 @@ func (t *Test) FinalHeal() time.Duration {
 // that differs from its default, the seed, and the schedule (the copy in
 // the results directory) when it was not generated from the seed.
 func (t *Test) ReproCommand(scheduleCopy string) string {
+	if t.Replay != "" {
+		return t.Replay
+	}
 	def := Test{}
 	def.Defaults()
 	args := []string{"splitbrain", "run"}

@@ -35,7 +35,7 @@ func writer(w *World, stop func() bool) {
 // seen after a leader of a later one.
 func lateCandidate(t *testing.T, seed uint64) (late bool, err error) {
 	t.Helper()
-	w, err := New(Config{Seed: seed})
+	w, err := New(Config{Seed: seed, System: raftkv.System(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestLeaderCompletenessCatchesLostEntry(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		// The mechanism check committed-entry-kept sees the loss at the
 		// restart; skipped, so that the consequence is what is tested.
-		w, err := New(Config{Seed: seed, Nodes: 3, Skip: MechanismInvariants})
+		w, err := New(Config{Seed: seed, Nodes: 3, System: raftkv.System(nil), Skip: MechanismInvariants})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func truncateDurable(sn *simNode, last uint64) {
 // disk), restarts it and runs on. It returns the run's error.
 func crashRestart(t *testing.T, seed uint64, bugs raftkv.Bugs, fate world.DiskFate, hook func(*simNode)) error {
 	t.Helper()
-	w, err := New(Config{Seed: seed, Nodes: 3, Node: raftkv.Config{Bugs: bugs}})
+	w, err := New(Config{Seed: seed, Nodes: 3, System: raftkv.System(bugs)})
 	if err != nil {
 		t.Fatal(err)
 	}
