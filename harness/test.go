@@ -110,9 +110,11 @@ type Test struct {
 	Quick bool `json:"quick,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
-	// Replay, if set, is the command that replays this test, where
-	// `splitbrain run` cannot: RunTest sets it to the `go test` command
-	// that reruns a node written in Go with this seed and schedule.
+	// Replay, if set, is the command that reruns this test where
+	// `splitbrain run` cannot: for a node written in Go, RunTest sets it
+	// to the `go test` command of the calling test, and ReproCommand
+	// prefixes it with $SPLITBRAIN_SEED and (for a schedule not generated
+	// from the seed) $SPLITBRAIN_SCHEDULE, which RunTest honours.
 	Replay string `json:"replay,omitempty"`
 }
 
@@ -247,7 +249,11 @@ func (t *Test) FinalHeal() time.Duration {
 // the results directory) when it was not generated from the seed.
 func (t *Test) ReproCommand(scheduleCopy string) string {
 	if t.Replay != "" {
-		return t.Replay
+		env := fmt.Sprintf("%s=%d ", EnvSeed, t.Seed)
+		if t.Schedule != nil && t.Scenario == "" && scheduleCopy != "" {
+			env += EnvSchedule + "=" + shellQuote(scheduleCopy) + " "
+		}
+		return env + t.Replay
 	}
 	def := Test{}
 	def.Defaults()

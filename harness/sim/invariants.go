@@ -171,7 +171,7 @@ func (iv *invariants) hardState(sn *simNode, hs *pb.HardState) {
 	case hs.GetTerm() < old.GetTerm():
 		what = fmt.Sprintf("term %d after term %d", hs.GetTerm(), old.GetTerm())
 	case hs.GetTerm() == old.GetTerm() && old.GetVote() != 0 && hs.GetVote() != old.GetVote():
-		what = fmt.Sprintf("vote %x in term %d after voting %x in it", hs.GetVote(), hs.GetTerm(), old.GetVote())
+		what = fmt.Sprintf("vote %s in term %d after voting %s in it", voteName(hs.GetVote()), hs.GetTerm(), voteName(old.GetVote()))
 	case hs.GetCommit() < old.GetCommit():
 		what = fmt.Sprintf("commit index %d after %d", hs.GetCommit(), old.GetCommit())
 	default:
@@ -182,8 +182,16 @@ func (iv *invariants) hardState(sn *simNode, hs *pb.HardState) {
 		since = fmt.Sprintf(" (it restarted at %v from a disk holding that state: a restarted node starts raft from its durable state)", sn.startedAt)
 	}
 	iv.violate(HardStateKept, []world.NodeID{sn.id}, hs.GetTerm(), hs.GetCommit(),
-		"%s wrote hard state term %d vote %x commit %d over term %d vote %x commit %d: %s; it forgot what it had written%s",
-		sn.id, hs.GetTerm(), hs.GetVote(), hs.GetCommit(), old.GetTerm(), old.GetVote(), old.GetCommit(), what, since)
+		"%s wrote hard state term %d vote %s commit %d over term %d vote %s commit %d: %s; it forgot what it had written%s",
+		sn.id, hs.GetTerm(), voteName(hs.GetVote()), hs.GetCommit(), old.GetTerm(), voteName(old.GetVote()), old.GetCommit(), what, since)
+}
+
+// voteName is a hard state's vote as people read it: n4, or none.
+func voteName(v uint64) string {
+	if v == 0 {
+		return "none"
+	}
+	return world.NodeID(v).String()
 }
 
 // applied checks state machine safety: every node applies the same entry
@@ -212,8 +220,12 @@ func (iv *invariants) applied(sn *simNode, a raftnode.Applied) {
 		if a.Snapshot {
 			what = "after installing a snapshot at"
 		}
+		other := seen.node.String() + "'s"
+		if seen.node == sn.id {
+			other = "its own before it restarted"
+		}
 		iv.violate(StateMachineSafety, nodes, a.Term, a.Index,
-			"%s's state %s %d (hash %016x) differs from %s's at that index (hash %016x)", sn.id, what, a.Index, a.StateHash, seen.node, seen.stateHash)
+			"%s's state %s %d (hash %016x) differs from %s at that index (hash %016x)", sn.id, what, a.Index, a.StateHash, other, seen.stateHash)
 	}
 }
 
@@ -308,7 +320,19 @@ func (iv *invariants) observeStatus(sn *simNode) {
 // entries its own log holds durably (the Ready contract). A wipe promises
 // nothing: that a wiped disk lacks entries is the fault, not a finding
 // (whether the node may come back at all is RejoinAfterLoss's business).
+//
+// It also checks that the node starts from the hard state its disk holds
+// (hard-state-kept): raft's term and commit index, as the node's Status
+// reports them, are at least the durable ones.
 func (iv *invariants) restarted(sn *simNode) {
+	if hs := sn.disk.durable.HardState; !raftnode.IsEmptyHardState(hs) && sn.up() {
+		iv.checks[HardStateKept]++
+		if st := sn.node.Status(); st.Term < hs.GetTerm() || st.Commit < hs.GetCommit() {
+			iv.violate(HardStateKept, []world.NodeID{sn.id}, hs.GetTerm(), hs.GetCommit(),
+				"%s restarted at term %d, commit index %d, but its disk holds term %d vote %s commit %d: it did not start raft from its durable state",
+				sn.id, st.Term, st.Commit, hs.GetTerm(), voteName(hs.GetVote()), hs.GetCommit())
+		}
+	}
 	if sn.lastFate == world.Wipe {
 		return
 	}
