@@ -70,7 +70,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			if ao.liveness == 0 {
 				ao.liveness = time.Duration(t.LivenessBound)
 			}
-			ao.mode = t.Mode
+			ao.mode, ao.nodes = t.Mode, t.Nodes
 		}
 		if r, err := ReadResults(dir); err == nil {
 			stored = r

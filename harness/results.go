@@ -83,6 +83,16 @@ type Results struct {
 	Timeline    string         `json:"timeline,omitempty"`
 	Schedule    string         `json:"schedule,omitempty"`
 	HistoryOps  int            `json:"history_events"`
+
+	// Shares are the ok/fail/info shares of the client operations;
+	// LowOKShare flags a run whose ok share is under model.MinOKShare (it
+	// tested little; the verdict stands).
+	Shares     model.Shares `json:"shares"`
+	LowOKShare bool         `json:"low_ok_share"`
+	// NoNodeUp is how long no member node was up (from the nemesis
+	// events); absent when the cluster size is not known (a loose history
+	// file).
+	NoNodeUp *model.Downtime `json:"no_node_up,omitempty"`
 }
 
 // newRunDir creates <root>/<name>/<UTC timestamp>/ (with a suffix if two

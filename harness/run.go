@@ -136,7 +136,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 
 	res := analyze(ctx, dir, rec.Events(), analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, quick: t.Quick,
+		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
 	})
 	if t.System != "raftkv" {
 		res.System = t.System
@@ -291,6 +291,7 @@ type analyzeOptions struct {
 	limits   map[string]string // invariants the world could not check in full, and why
 	runErr   error
 	mode     string
+	nodes    int // the initial cluster size; 0 if unknown
 	torn     int
 	quick    bool // verdict only: no plots, timeline or diagram
 	// noLiveness, when set, says why the history cannot be judged for
@@ -316,6 +317,12 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 	}
 	res.Linearizability = lin
 	res.Ops = model.ComputeStats(events)
+	res.Shares = res.Ops.Shares()
+	res.LowOKShare = res.Shares.Low()
+	if o.nodes > 0 {
+		d := model.NoNodeUp(events, o.nodes)
+		res.NoNodeUp = &d
+	}
 	if o.noLiveness != "" {
 		res.Liveness, res.LivenessNotJudged = notJudgedLiveness(events, o.liveness, o.noLiveness), true
 	} else {

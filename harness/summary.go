@@ -75,6 +75,13 @@ func Summary(r *Results, t *Test, color bool) string {
 		fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
 	}
 	fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
+	fmt.Fprintf(&b, "shares:   %s\n", sharesLine(r.Shares))
+	if r.LowOKShare {
+		fmt.Fprintf(&b, "warning:  %s\n", lowShareWarning(r.Shares))
+	}
+	if r.NoNodeUp != nil {
+		fmt.Fprintf(&b, "outage:   %s\n", noNodeUpLine(*r.NoNodeUp, r.TestSeconds))
+	}
 	lin := r.Linearizability
 	fmt.Fprintf(&b, "checks:   linearizability %s (%d keys", lin.Valid, len(lin.Keys))
 	if lin.FailingKeys > 0 {
@@ -156,4 +163,42 @@ func opsLine(s model.Stats) string {
 		return "none"
 	}
 	return strings.Join(parts, " | ")
+}
+
+// sharesLine is the outcome shares of the client operations: "ok 75.1% ·
+// fail 24.4% · info 0.5% of 2514 ops · informative 75.6% (ok + info
+// writes)".
+func sharesLine(s model.Shares) string {
+	if s.Ops == 0 {
+		return "no client operations"
+	}
+	return fmt.Sprintf("ok %.1f%% · fail %.1f%% · info %.1f%% of %d ops · informative %.1f%% (ok + info writes)",
+		100*s.OK, 100*s.Fail, 100*s.Info, s.Ops, 100*s.Informative)
+}
+
+// lowShareWarning says why a run with few ok operations tested little.
+func lowShareWarning(s model.Shares) string {
+	if s.Ops == 0 {
+		return "no client operation ran: this run tested nothing (the verdict stands)"
+	}
+	return fmt.Sprintf("only %.1f%% of operations ended ok (under %.0f%%): few could observe anything, so this run tested little (the verdict stands)",
+		100*s.OK, 100*model.MinOKShare)
+}
+
+// noNodeUpLine is how long no node was up: "none: some node was up
+// throughout", or "no node up for 13.749s at most (from 9.802s); 17.582s
+// in all over 2 spans, 49% of the test".
+func noNodeUpLine(d model.Downtime, testSeconds float64) string {
+	if d.Spans == 0 {
+		return "none: some node was up throughout"
+	}
+	secs := func(ns int64) string { return fmt.Sprintf("%.3fs", float64(ns)/1e9) }
+	line := fmt.Sprintf("no node up for %s at most (from %s)", secs(d.Longest), secs(d.LongestStart))
+	if d.Spans > 1 {
+		line += fmt.Sprintf("; %s in all over %d spans", secs(d.Total), d.Spans)
+	}
+	if testSeconds > 0 {
+		line += fmt.Sprintf(", %.0f%% of the test", 100*float64(d.Total)/1e9/testSeconds)
+	}
+	return line
 }

@@ -274,8 +274,7 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 	add("--rate", t.Workload.Rate, def.Workload.Rate)
 	add("--keys", t.Workload.Keys, def.Workload.Keys)
 	add("--ops-per-key", t.Workload.OpsPerKey, def.Workload.OpsPerKey)
-	add("--mix", fmt.Sprintf("%d/%d/%d", t.Workload.Mix.Read, t.Workload.Mix.Write, t.Workload.Mix.CAS),
-		fmt.Sprintf("%d/%d/%d", def.Workload.Mix.Read, def.Workload.Mix.Write, def.Workload.Mix.CAS))
+	add("--mix", t.Workload.Mix, def.Workload.Mix)
 	add("--op-timeout", t.Workload.Timeout, def.Workload.Timeout)
 	add("--snapshot-every", t.SnapshotEvery, def.SnapshotEvery)
 	add("--compact-keep", t.CompactKeep, def.CompactKeep)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -60,9 +59,9 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 			t.Bugs = splitList(bugs)
 			t.SkipInvariants = splitList(skipInv)
 			if mix != "" {
-				m, err := parseMix(mix)
+				m, err := workloads.ParseMix(mix)
 				if err != nil {
-					return usageErr(err)
+					return usageErr(fmt.Errorf("--mix %w", err))
 				}
 				t.Workload.Mix = m
 			}
@@ -104,7 +103,7 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 	f.Float64Var(&t.Workload.Rate, "rate", 200, "target operations per second over all clients")
 	f.IntVar(&t.Workload.Keys, "keys", 8, "active register keys")
 	f.IntVar(&t.Workload.OpsPerKey, "ops-per-key", 200, "operations before a key is retired for a fresh one")
-	f.StringVar(&mix, "mix", "", "read/write/cas weights (default 40/40/20)")
+	f.StringVar(&mix, "mix", "", "read/write/cas/delete weights (default "+workloads.DefaultMix.String()+"; read/write/cas: no deletes)")
 	f.DurationVar(&opTimeout, "op-timeout", 5*time.Second, "per-operation client timeout (an operation timing out is recorded as info)")
 	f.StringSliceVar(&nem, "nemesis", nil, "fault families for the generated schedule, comma-separated: "+strings.Join(nemesis.Families(), ",")+", all, or partition:<shape> (default partition,kill)")
 	f.StringVar(&schedule, "schedule", "", "replay this schedule file instead of generating one")
@@ -129,21 +128,6 @@ func splitList(xs []string) []string {
 		}
 	}
 	return out
-}
-
-func parseMix(s string) (m workloads.Mix, err error) {
-	parts := strings.Split(s, "/")
-	if len(parts) != 3 {
-		return m, fmt.Errorf("--mix %q: want read/write/cas weights like 40/40/20", s)
-	}
-	var v [3]int
-	for i, p := range parts {
-		if v[i], err = strconv.Atoi(p); err != nil || v[i] < 0 {
-			return m, fmt.Errorf("--mix %q: %q is not a non-negative integer", s, p)
-		}
-	}
-	m.Read, m.Write, m.CAS = v[0], v[1], v[2]
-	return m, nil
 }
 
 func readSchedule(path string) (nemesis.Schedule, error) {

@@ -71,6 +71,11 @@ type Entry struct {
 	WallSeconds float64        `json:"wall_seconds"`
 	TestSeconds float64        `json:"test_seconds"`
 	Git         gitstamp.Stamp `json:"git"`
+	// Shares are the run's ok/fail/info shares of client operations (nil
+	// for a run without results); LowOKShare flags a run whose ok share
+	// is under model.MinOKShare: it tested little, whatever its verdict.
+	Shares     *model.Shares `json:"shares,omitempty"`
+	LowOKShare bool          `json:"low_ok_share,omitempty"`
 }
 
 // Totals counts runs by verdict.
