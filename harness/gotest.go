@@ -70,6 +70,7 @@ func RunTest(t testing.TB, test Test) *Outcome {
 	}
 	if err := fromEnv(&test); err != nil {
 		t.Fatalf("splitbrain: %v", err)
+		return nil
 	}
 	if test.Seed == 0 {
 		test.Seed = randomSeed()
@@ -81,30 +82,32 @@ func RunTest(t testing.TB, test Test) *Outcome {
 	out, err := Run(ctx, test)
 	if err != nil {
 		t.Fatalf("splitbrain: the test could not run: %v", err)
+		return nil
 	}
 	r := out.Results
 	if r.Valid == model.Valid {
 		return out
 	}
 	if r.Valid != model.Invalid {
-		t.Fatalf("splitbrain: verdict %s (seed %d)\n%s\nreplay:  %s\nresults: %s",
-			r.Valid, r.Seed, Summary(r, &out.Test, false), r.Repro, out.Dir)
+		t.Fatalf("splitbrain: verdict %s\n%s", VerdictWord(r.Valid, false), Summary(r, &out.Test, false))
 		return out
 	}
-	first := fmt.Sprintf("failed:  %s (seed %d, %d fault events)", strings.Join(r.Failures(), ", "), r.Seed, len(scheduleOf(out).Events))
+	failed := fmt.Sprintf("failed:   %s (seed %d, %d fault events)", strings.Join(r.Failures(), ", "), r.Seed, len(scheduleOf(out).Events))
 	shrunk, runs, err := shrinkRun(ctx, out)
-	if err != nil {
-		t.Fatalf("splitbrain: verdict %s\n%s\nshrinking failed: %v\nreplay:  %s\nresults: %s",
-			r.Valid, first, err, r.Repro, out.Dir)
-		return out
-	}
-	if shrunk != nil {
+	switch {
+	case err != nil:
+		failed += "\nshrunk:   no: " + err.Error()
+	case shrunk != nil:
 		out = shrunk
 		r = out.Results
-		first += fmt.Sprintf("\nshrunk:  to %d fault events in %d runs, failing the same way (%s)", len(scheduleOf(out).Events), runs, r.Signature())
+		failed += fmt.Sprintf("\nshrunk:   to %d fault events in %d runs, failing the same way (%s)", len(scheduleOf(out).Events), runs, r.Signature())
 	}
-	t.Fatalf("splitbrain: verdict %s\n%s\n%s\nschedule:\n%s\nreplay:  %s\nresults: %s",
-		r.Valid, first, Summary(r, &out.Test, false), indent(scheduleOf(out).String()), r.Repro, out.Dir)
+	sched := scheduleOf(out).String()
+	if sched == "" {
+		sched = "(none: it fails without faults)\n"
+	}
+	t.Fatalf("splitbrain: verdict %s\n%s\nschedule:\n%s%s",
+		VerdictWord(r.Valid, false), failed, indentLines(sched), Summary(r, &out.Test, false))
 	return out
 }
 
@@ -211,4 +214,15 @@ func shrinkRun(ctx context.Context, out *Outcome) (*Outcome, int, error) {
 		return nil, runs, err
 	}
 	return o, runs, nil
+}
+
+// indentLines indents every line of s under the summary's labels.
+func indentLines(s string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if l != "" {
+			b.WriteString("          " + l)
+		}
+	}
+	return b.String()
 }
