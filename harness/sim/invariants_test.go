@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -193,7 +194,13 @@ func truncateDurable(sn *simNode, last uint64) {
 // disk), restarts it and runs on. It returns the run's error.
 func crashRestart(t *testing.T, seed uint64, bugs raftkv.Bugs, fate world.DiskFate, hook func(*simNode)) error {
 	t.Helper()
-	w, err := New(Config{Seed: seed, Nodes: 3, System: raftkv.System(bugs)})
+	return crashRestartSystem(t, seed, raftkv.System(bugs), fate, hook)
+}
+
+// crashRestartSystem is crashRestart for any system.
+func crashRestartSystem(t *testing.T, seed uint64, sys raftnode.System, fate world.DiskFate, hook func(*simNode)) error {
+	t.Helper()
+	w, err := New(Config{Seed: seed, Nodes: 3, System: sys})
 	if err != nil {
 		t.Fatal(err)
 	}
