@@ -41,7 +41,7 @@ const PropertyChecks = 30
 // `splitbrain run --schedule`, or RunTest with $SPLITBRAIN_SCHEDULE,
 // replays). Import harness/rapiddefaults in the test file for a fixed
 // rapid seed (the same cases on every run, no fail files).
-func CheckProperty(t *testing.T, template Test) {
+func CheckProperty(t testing.TB, template Test) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: the property runs whole tests")

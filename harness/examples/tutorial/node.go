@@ -28,6 +28,12 @@ type Node struct {
 	snapIndex uint64 // the index of the newest snapshot
 	confState *pb.ConfState
 	removed   bool
+	// snapNow asks for a snapshot at once: a conf change applied after the
+	// log was compacted. raft sends a node it adds only a snapshot whose
+	// ConfState includes it (it ignores any other), so until a newer
+	// snapshot exists the leader would send the new node the old one
+	// again and again.
+	snapNow   bool
 	replaying uint64 // the commit index found at start
 
 	// A Ready whose synced write is on its way to disk: nothing that
@@ -419,6 +425,7 @@ func (n *Node) applyConfChange(e *pb.Entry) {
 		cc = &c2
 	}
 	n.confState = n.rn.ApplyConfChange(cc)
+	n.snapNow = n.snapIndex > 0
 	me := n.cfg.ID
 	n.removed = !slices.Contains(n.confState.GetVoters(), me) && !slices.Contains(n.confState.GetLearners(), me) &&
 		!slices.Contains(n.confState.GetVotersOutgoing(), me)
@@ -464,12 +471,14 @@ func (n *Node) observe(ss *raft.SoftState) {
 	}
 }
 
-// maybeSnapshot snapshots every SnapshotEvery applied entries and compacts
-// the MemoryStorage behind it, keeping CompactKeep entries.
+// maybeSnapshot snapshots every SnapshotEvery applied entries (and right
+// after a conf change, once the log was compacted) and compacts the
+// MemoryStorage behind it, keeping CompactKeep entries.
 func (n *Node) maybeSnapshot() {
-	if n.applied < n.snapIndex+n.cfg.SnapshotEvery {
+	if n.applied < n.snapIndex+n.cfg.SnapshotEvery && !(n.snapNow && n.applied > n.snapIndex) {
 		return
 	}
+	n.snapNow = false
 	var data []byte // the no-snapshots flaw: a snapshot with no state
 	if !n.flaws[NoSnapshots] {
 		data = n.st.marshal()
