@@ -174,8 +174,10 @@ func (p *property) Errorf(format string, args ...any) { p.failed = true; p.Logf(
 func (p *property) Error(args ...any)                 { p.failed = true; p.Log(args...) }
 func (p *property) Fatalf(format string, args ...any) { p.Errorf(format, args...) }
 func (p *property) Fatal(args ...any)                 { p.Error(args...) }
-func (p *property) Logf(format string, args ...any)   { p.out = append(p.out, fmt.Sprintf(format, args...)) }
-func (p *property) Log(args ...any)                   { p.out = append(p.out, fmt.Sprint(args...)) }
+func (p *property) Logf(format string, args ...any) {
+	p.out = append(p.out, fmt.Sprintf(format, args...))
+}
+func (p *property) Log(args ...any) { p.out = append(p.out, fmt.Sprint(args...)) }
 
 // TestPropertyFindsAFlaw: the property is not a test that cannot fail —
 // the tutorial node with local reads fails it, with a stale read.
