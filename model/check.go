@@ -46,6 +46,11 @@ type Options struct {
 	// an ok read and an ok write (see CheckLiveness). Default
 	// DefaultLivenessBound. Used by Check.
 	LivenessBound time.Duration
+	// Deadline, if set, bounds the whole of CheckLinearizable: the fast
+	// check stops at it (as at Timeout: keys not decided are Unknown), the
+	// explaining check gets only the time left (at most VerboseTimeout),
+	// and neither it nor the visualization starts once it has passed.
+	Deadline time.Time
 }
 
 func (o Options) validate() error {
@@ -132,6 +137,9 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	if opts.Timeout > 0 {
 		deadline = time.Now().Add(opts.Timeout)
 	}
+	if !opts.Deadline.IsZero() && (deadline.IsZero() || opts.Deadline.Before(deadline)) {
+		deadline = opts.Deadline
+	}
 	h, err := newKVHistory(events, opts.Initial)
 	if err != nil {
 		return Linearizability{}, err
@@ -160,7 +168,15 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	if opts.HTMLPath != "" {
 		verbose = failing
 	}
-	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), opts.VerboseTimeout)
+	budget := opts.VerboseTimeout
+	if !opts.Deadline.IsZero() {
+		if budget = min(budget, time.Until(opts.Deadline)); budget <= 0 {
+			res.VerboseTimedOut = true
+			res.Explanation = fmt.Sprintf("Key %s is not linearizable. (Not explained: the check's deadline passed before the explaining check could start.)", failing[0])
+			return res, nil
+		}
+	}
+	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), budget)
 	res.VerboseTimedOut = result == porcupine.Unknown
 	windows := history.FaultWindows(events)
 	var prefix []int
@@ -170,9 +186,9 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	ex := explainKey(h, failing[0], prefix, windows)
 	res.Explanation, res.Anomaly = ex.text, ex.anomaly
 	if res.VerboseTimedOut {
-		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", opts.VerboseTimeout)
+		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", budget)
 	}
-	if opts.HTMLPath != "" {
+	if opts.HTMLPath != "" && (opts.Deadline.IsZero() || time.Now().Before(opts.Deadline)) {
 		info.AddAnnotations(faultAnnotations(windows, h.end))
 		full, err := writeDiagrams(m, info, diagramKeys{First: failing[0], Count: len(failing)}, opts.HTMLPath)
 		if err != nil {
