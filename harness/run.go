@@ -5,6 +5,7 @@ import (
 	cryptorand "crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
@@ -44,6 +45,11 @@ type Outcome struct {
 // verdict in Outcome even if the world failed half-way (Results.Error).
 // Cancelling ctx stops the run early; what was recorded is still checked.
 func Run(ctx context.Context, t Test) (*Outcome, error) {
+	if tag := os.Getenv(proc.RunEnv); tag != "" {
+		// A test binary started as a node that runs its tests instead
+		// would start nodes of its own, and so on.
+		return nil, fmt.Errorf("this process is a node of the process-world run %s (%s is set), yet it runs a test: a test binary that serves nodes must call node.ServeIfNode first in its TestMain", tag, proc.RunEnv)
+	}
 	t.Defaults()
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -279,8 +285,12 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 			Node: raftnode.Config{SnapshotEvery: node.SnapshotEvery, CompactKeep: node.CompactKeep, RequestTimeoutTicks: node.RequestTimeoutTicks},
 			Skip: t.SkipInvariants})
 	case "process":
-		w, err := proc.New(proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
-			NoNetFaults: t.NoNetFaults, Binary: t.Binary})
+		pc := proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
+			NoNetFaults: t.NoNetFaults, Binary: t.Binary}
+		if t.SystemImpl != nil {
+			pc.System = t.nodeSystem(nil).Name
+		}
+		w, err := proc.New(pc)
 		if err != nil {
 			return nil, fmt.Errorf("process world: %w", err)
 		}

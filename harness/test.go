@@ -299,9 +299,6 @@ func (t *Test) validateSystem() error {
 	if len(t.Bugs) > 0 {
 		return usagef("bugs %s: canaries belong to the reference node, not to %s", strings.Join(t.Bugs, ","), s.Name)
 	}
-	if t.Mode != "sim" {
-		return usagef("system %s: a raftnode.System runs in the sim", s.Name)
-	}
 	return nil
 }
 
