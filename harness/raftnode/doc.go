@@ -224,7 +224,7 @@
 //
 // harness.RunTest (in a Go test) and harness.Run take the System as
 // harness.Test.SystemImpl; harness.CheckProperty puts it through the rapid
-// property every generated schedule must pass. The Example below runs the
+// property every generated schedule must pass. The package Example runs the
 // tutorial node. The same System serves node processes for the process
 // world (see package harness/proc/node, ServeIfNode).
 package raftnode
