@@ -1,12 +1,15 @@
 package tutorial_test
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/splitbrain/splitbrain/harness"
 	"github.com/splitbrain/splitbrain/harness/examples/tutorial"
@@ -194,5 +197,24 @@ func TestPropertyFindsAFlaw(t *testing.T) {
 	out := strings.Join(p.out, "\n")
 	if !p.failed || !strings.Contains(out, "stale-read") || !strings.Contains(out, "schedule:") {
 		t.Fatalf("failed %v; output:\n%s", p.failed, out)
+	}
+}
+
+// TestDeterminism: the same seed gives a byte-identical history with the
+// tutorial node too (it iterates no map into its outputs, and draws no
+// randomness of its own).
+func TestDeterminism(t *testing.T) {
+	var hs [2][]byte
+	for i := range hs {
+		out := harness.RunTest(t, harness.Test{Seed: 9, Duration: harness.Duration(20 * time.Second), LivenessBound: harness.Duration(5 * time.Second),
+			SystemImpl: tutorial.System(), Nemesis: nemesis.Families(), Results: t.TempDir(), Quick: true})
+		b, err := os.ReadFile(filepath.Join(out.Dir, harness.HistoryFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs[i] = b
+	}
+	if len(hs[0]) == 0 || !bytes.Equal(hs[0], hs[1]) {
+		t.Fatalf("two runs of seed 9 differ (%d and %d bytes)", len(hs[0]), len(hs[1]))
 	}
 }
