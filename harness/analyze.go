@@ -106,7 +106,8 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 	if o.runErr != nil {
 		var iv *world.InvariantError
 		if !errors.As(o.runErr, &iv) {
-			res.Error = joinErr(res.Error, o.runErr.Error())
+			res.RunError = o.runErr.Error()
+			res.Error = joinErr(res.Error, res.RunError)
 		}
 	}
 	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid)

@@ -13,8 +13,8 @@ func newNodeCmd() *cobra.Command {
 		Use:   "node",
 		Short: "Run one node of the reference raft KV store (process mode starts these)",
 		Long: `Run one node of the reference raft key-value store: the same core as the
-simulation, driven by goroutines, with a bbolt store (fsynced before anything is
-acknowledged, every record checksummed), TCP transport to its peers, and the KV
+simulation, driven by goroutines, with a write-ahead log for storage (fsynced
+before anything is acknowledged, every batch checksummed), TCP transport to its peers, and the KV
 protocol over HTTP/JSON on --api-addr (see "The KV protocol" in README.md).
 
 An empty data directory is bootstrapped into a new cluster of --peers with

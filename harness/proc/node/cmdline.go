@@ -38,7 +38,7 @@ type CommandLine struct {
 // Register defines the flags on f.
 func (c *CommandLine) Register(f *pflag.FlagSet) {
 	f.Uint64Var(&c.cfg.ID, "id", 0, "this node's raft ID (never reused)")
-	f.StringVar(&c.cfg.DataDir, "data", "", "data directory (the store "+StoreFile+" lives here)")
+	f.StringVar(&c.cfg.DataDir, "data", "", "data directory (the store, a write-ahead log, is "+StoreFile+" in it)")
 	f.StringVar(&c.cfg.PeerAddr, "peer-addr", "", "host:port for raft traffic from peers")
 	f.StringVar(&c.cfg.APIAddr, "api-addr", "", "host:port for the HTTP KV protocol")
 	f.StringVar(&c.peers, "peers", "", "the other nodes' peer addresses: ID=HOST:PORT,…")
