@@ -20,32 +20,6 @@ func hasLine(s Schedule, line string) bool {
 	return slices.Contains(strings.Split(strings.TrimSpace(s.String()), "\n"), line)
 }
 
-// TestShrinkKeepsTheFailure: the kill of the leader is what makes the run
-// lose a write; without it the run still fails, but by liveness (a
-// different bug). Shrink keeps the kill, and the failure.
-func TestShrinkKeepsTheFailure(t *testing.T) {
-	s := shrinkSchedule(t, "1s partition halves\n2s heal\n3s kill leader\n4s restart all\n5s pause one\n6s resume all\n")
-	judge := func(c Schedule) (string, error) {
-		switch {
-		case hasLine(c, "3.0s kill leader"):
-			return "linearizability/lost-write", nil
-		case len(c.Events) > 0:
-			return "liveness", nil
-		}
-		return "", nil
-	}
-	got, runs, err := Shrink(s, "linearizability/lost-write", 100, judge, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.String() != "3.0s kill leader\n" {
-		t.Fatalf("shrunk to %q, want the kill alone", got.String())
-	}
-	if runs == 0 || runs > 100 {
-		t.Fatalf("%d runs", runs)
-	}
-}
-
 // TestShrinkNeedsBoth: a failure that needs two events keeps both, and
 // only them.
 func TestShrinkNeedsBoth(t *testing.T) {
@@ -65,29 +39,52 @@ func TestShrinkNeedsBoth(t *testing.T) {
 	}
 }
 
-// TestShrinkBudget: Shrink never runs more than maxRuns candidates, stops
-// when told, and returns a schedule that still fails.
-func TestShrinkBudget(t *testing.T) {
+// TestShrinkRejectsADifferentFailure: the kill of the leader is what makes
+// the run lose a write; without it the run still fails, but by liveness (a
+// different bug). The shrinker must keep the kill, and keep the failure.
+func TestShrinkRejectsADifferentFailure(t *testing.T) {
 	s := shrinkSchedule(t, "1s partition halves\n2s heal\n3s kill leader\n4s restart all\n5s pause one\n6s resume all\n")
 	runs := 0
 	judge := func(c Schedule) (string, error) {
 		runs++
-		if hasLine(c, "6.0s resume all") {
+		switch {
+		case hasLine(c, "3.0s kill leader"):
+			return "linearizability/lost-write", nil
+		case len(c.Events) > 0:
 			return "liveness", nil
 		}
 		return "", nil
 	}
-	got, n, err := Shrink(s, "liveness", 2, judge, nil)
-	if err != nil || n != 2 || runs != 2 || !hasLine(got, "6.0s resume all") {
-		t.Fatalf("budget 2: %d runs (%d judged), %q, %v", n, runs, got.String(), err)
+	got, n, err := Shrink(s, "linearizability/lost-write", 100, judge, func() bool { return false })
+	if err != nil {
+		t.Fatal(err)
 	}
-	stops := 0
-	got, n, err = Shrink(s, "liveness", 100, judge, func() bool { stops++; return stops > 3 })
-	if err != nil || n > 3 || !hasLine(got, "6.0s resume all") {
-		t.Fatalf("stop after 3: %d runs, %q, %v", n, got.String(), err)
+	if got.String() != "3.0s kill leader\n" {
+		t.Fatalf("shrunk to %q, want the kill alone", got.String())
+	}
+	if sig, _ := judge(got); sig != "linearizability/lost-write" {
+		t.Fatalf("the shrunk schedule fails as %q", sig)
+	}
+	if n != runs-1 || n == 0 {
+		t.Fatalf("reported %d runs, made %d", n, runs-1)
+	}
+}
+
+// TestShrinkBudgetIsRuns: shrinking stops after the runs it may spend, and
+// an error of a run stops it with the smallest schedule so far.
+func TestShrinkBudgetIsRuns(t *testing.T) {
+	s := shrinkSchedule(t, "1s kill one\n2s restart all\n3s kill one\n4s restart all\n5s kill one\n6s restart all\n")
+	runs := 0
+	always := func(c Schedule) (string, error) { runs++; return "liveness", nil }
+	if _, n, _ := Shrink(s, "liveness", 1, always, func() bool { return false }); n != 1 || runs != 1 {
+		t.Fatalf("a budget of 1 run spent %d (reported %d)", runs, n)
 	}
 	boom := errors.New("boom")
-	if _, _, err := Shrink(s, "liveness", 100, func(Schedule) (string, error) { return "", boom }, nil); !errors.Is(err, boom) {
-		t.Fatalf("judge error: %v", err)
+	got, _, err := Shrink(s, "liveness", 100, func(Schedule) (string, error) { return "", boom }, func() bool { return false })
+	if !errors.Is(err, boom) || got.String() != s.String() {
+		t.Fatalf("error %v, schedule %q", err, got.String())
+	}
+	if _, n, _ := Shrink(s, "liveness", 100, always, func() bool { return true }); n != 0 {
+		t.Fatalf("a stopped shrink ran %d runs", n)
 	}
 }

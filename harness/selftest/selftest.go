@@ -279,7 +279,7 @@ func (r *runner) canary(ctx context.Context, bug raftkv.Bug) (Row, error) {
 // which fails with the same signature, and the runs spent.
 func (r *runner) shrinkRun(ctx context.Context, t harness.Test, want string) (orig, shrunk nemesis.Schedule, runs int, err error) {
 	orig = nemesis.Generate(t.Seed, genOptions(r.test(t)))
-	shrunk, runs, err = shrink(orig, want, r.o.ShrinkRuns, func(c nemesis.Schedule) (string, error) {
+	shrunk, runs, err = nemesis.Shrink(orig, want, r.o.ShrinkRuns, func(c nemesis.Schedule) (string, error) {
 		tt := t
 		tt.Schedule, tt.Nemesis = &c, nil
 		res, err := r.run(ctx, tt)
