@@ -108,6 +108,14 @@ func parse(events []history.Event) *parsed {
 			o.Complete = o.Invoke.Time
 		}
 	}
+	p.Windows, p.Marks = splitFaults(events)
+	return p
+}
+
+// splitFaults pairs the nemesis events among events into the windows of
+// the faults that happened, and the marks: notes, skipped and failed
+// faults.
+func splitFaults(events []history.Event) (windows, marks []history.Window) {
 	var faults []history.Event
 	for i := range events {
 		e := &events[i]
@@ -115,13 +123,12 @@ func parse(events []history.Event) *parsed {
 			continue
 		}
 		if m, ok := markOf(e); ok {
-			p.Marks = append(p.Marks, m)
+			marks = append(marks, m)
 			continue
 		}
 		faults = append(faults, *e)
 	}
-	p.Windows = history.FaultWindows(faults)
-	return p
+	return history.FaultWindows(faults), marks
 }
 
 // markOf returns the mark of nemesis event e, if e is not a fault that
