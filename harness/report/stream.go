@@ -90,6 +90,7 @@ type opStream struct {
 	open    map[history.Process]*op
 	orphans int
 	emit    func(*op)
+	invoked func(*op) // if set, told of each op at its invoke
 }
 
 func newOpStream(end int64, emit func(*op)) *opStream {
@@ -110,6 +111,9 @@ func (s *opStream) add(e *history.Event) {
 		s.open[e.Process] = &op{Process: e.Process, F: e.F, Key: e.Key, Invoke: &inv, InvPos: pos, DonePos: -1,
 			Type: history.Info, Ordinal: s.next}
 		s.next++
+		if s.invoked != nil {
+			s.invoked(s.open[e.Process])
+		}
 		return
 	}
 	o := s.open[e.Process]

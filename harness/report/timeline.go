@@ -83,6 +83,9 @@ type (
 		Pages     []*tlPage
 		FocusNote string
 		FocusID   string // element (or page) to link the focus note to
+		// In a timeline spread over files: the index, and the files
+		// before and after this one ("" at the ends).
+		IndexHref, PrevPart, NextPart string
 	}
 	tlKind struct {
 		Class, Name string
@@ -132,6 +135,10 @@ type (
 )
 
 type timeline struct {
+	// fileOf names the file holding page k when the pages are spread
+	// over several files; nil when they are all in one.
+	fileOf  func(k int) string
+	end     int64 // the end of the history
 	p       *parsed
 	opts    TimelineOptions
 	kinds   map[string]string // fault kind -> CSS class
@@ -141,6 +148,27 @@ type timeline struct {
 	windows []history.Window  // fault windows and marks, by start
 	winPos  [][2]int          // per window: start and end positions (end -1 when open)
 	byOpPos map[int]int       // event position -> op ordinal
+	pal      *palette
+	kindsDoc []tlKind // the fault kinds' legend
+}
+
+// kindsOf gives each fault kind of the palette its CSS class and legend
+// entry.
+func (t *timeline) kindsOf() {
+	instant := map[string]bool{}
+	for _, w := range t.windows {
+		instant[w.F] = isInstant(w)
+	}
+	for i, k := range t.pal.Faults {
+		c := t.pal.Fault(k)
+		cls := "fk" + strconv.Itoa(i)
+		t.kinds[k] = cls
+		name := k
+		if k == history.FaultNote {
+			name = "note, skipped or failed fault"
+		}
+		t.kindsDoc = append(t.kindsDoc, tlKind{Class: cls, Name: name, R: c.R, G: c.G, B: c.B, Instant: instant[k]})
+	}
 }
 
 func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error) {
@@ -150,9 +178,9 @@ func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error)
 	if opts.Title == "" {
 		opts.Title = "timeline"
 	}
-	t := &timeline{p: parse(events), opts: opts, kinds: map[string]string{}, hl: map[int]bool{}, focus: -1,
+	p := parse(events)
+	t := &timeline{p: p, end: p.End, opts: opts, kinds: map[string]string{}, hl: map[int]bool{}, focus: -1,
 		byOpPos: map[int]int{}}
-	p := t.p
 	if opts.Focus >= 0 {
 		pos, ok := p.position(opts.Focus)
 		if !ok {
@@ -192,22 +220,9 @@ func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error)
 		t.winPos = append(t.winPos, [2]int{s, e})
 	}
 
-	pl := newPalette(p)
-	doc := &tlDoc{Title: opts.Title}
-	instant := map[string]bool{}
-	for _, w := range t.windows {
-		instant[w.F] = isInstant(w)
-	}
-	for i, k := range pl.Faults {
-		c := pl.Fault(k)
-		cls := "fk" + strconv.Itoa(i)
-		t.kinds[k] = cls
-		name := k
-		if k == history.FaultNote {
-			name = "note, skipped or failed fault"
-		}
-		doc.Kinds = append(doc.Kinds, tlKind{Class: cls, Name: name, R: c.R, G: c.G, B: c.B, Instant: instant[k]})
-	}
+	t.pal = newPalette(p)
+	t.kindsOf()
+	doc := &tlDoc{Title: opts.Title, Kinds: t.kindsDoc}
 
 	nPages := max(1, ceilDiv(len(p.Ops), opts.PageOps))
 	initial := 0
@@ -315,17 +330,38 @@ func (t *timeline) summary(nPages int) []string {
 // page lays out page k: rows are the page's events in history order.
 func (t *timeline) page(k, nPages int) *tlPage {
 	p := t.p
-	pg := &tlPage{N: k + 1, Of: nPages, ID: "page-" + strconv.Itoa(k+1)}
-	if k > 0 {
-		pg.Prev = "page-" + strconv.Itoa(k)
-	}
-	if k+1 < nPages {
-		pg.Next = "page-" + strconv.Itoa(k+2)
-	}
 	from := min(k*t.opts.PageOps, len(p.Ops))
 	to := min(from+t.opts.PageOps, len(p.Ops))
-	ops := p.Ops[from:to]
 	lo, hi := t.pageBounds(k, nPages)
+	return t.layout(k, nPages, p.Ops[from:to], from, lo, hi, func(pos int) *history.Event { return &p.Events[pos] })
+}
+
+// pageLink is the href of page k (0-based) from the file holding page
+// from: a fragment in the same file, else the other file's name and the
+// fragment.
+func (t *timeline) pageLink(k, from int) string {
+	id := "#page-" + strconv.Itoa(k+1)
+	if t.fileOf == nil {
+		return id
+	}
+	if f := t.fileOf(k); f != t.fileOf(from) {
+		return f + id
+	}
+	return id
+}
+
+// layout lays out page k of nPages: its ops (from the from-th op of the
+// history on), the nemesis events at positions [lo, hi), and ev, which
+// returns the event at a position of the page's rows.
+func (t *timeline) layout(k, nPages int, ops []op, from, lo, hi int, ev func(pos int) *history.Event) *tlPage {
+	pg := &tlPage{N: k + 1, Of: nPages, ID: "page-" + strconv.Itoa(k+1)}
+	if k > 0 {
+		pg.Prev = t.pageLink(k-1, k)
+	}
+	if k+1 < nPages {
+		pg.Next = t.pageLink(k+1, k)
+	}
+	to := from + len(ops)
 
 	var rows []int
 	for i := range ops {
@@ -350,14 +386,14 @@ func (t *timeline) page(k, nPages int) *tlPage {
 		pg.Empty = true
 		pg.Range = "no events"
 	} else {
-		first, last := p.Events[rows[0]], p.Events[rows[len(rows)-1]]
+		first, last := ev(rows[0]), ev(rows[len(rows)-1])
 		pg.Range = fmt.Sprintf("history indices %d–%d, %s – %s", first.Index, last.Index, seconds(first.Time), seconds(last.Time))
 		if to > from {
 			pg.Range = fmt.Sprintf("ops %s–%s, ", thousands(from+1), thousands(to)) + pg.Range
 		}
 	}
 	for r := 0; r < len(rows); r += tickEvery {
-		e := p.Events[rows[r]]
+		e := ev(rows[r])
 		pg.Ticks = append(pg.Ticks, tlTick{Top: r * rowPx, Text: strconv.FormatFloat(float64(e.Time)/1e9, 'f', 6, 64) + " s",
 			Title: fmt.Sprintf("history index %d at %s", e.Index, seconds(e.Time))})
 	}
@@ -529,7 +565,7 @@ func (t *timeline) faults(pg *tlPage, rows []int, lo, hi int) int {
 		if t.focus >= 0 && (t.focus == sp || t.focus == ep) && t.focus >= lo && t.focus < hi {
 			cls += " focus"
 		}
-		f := tlFault{Class: cls, Label: truncate(w.Label, 60), Title: faultTitle(w, t.p.End),
+		f := tlFault{Class: cls, Label: truncate(w.Label, 60), Title: faultTitle(w, t.end),
 			Top: top * rowPx, Height: (bottom-top+1)*rowPx - 2, Left: lane}
 		if sp >= lo && sp < hi {
 			f.ID = "ev-" + strconv.FormatInt(w.StartIndex, 10)
