@@ -137,17 +137,17 @@ type (
 type timeline struct {
 	// fileOf names the file holding page k when the pages are spread
 	// over several files; nil when they are all in one.
-	fileOf  func(k int) string
-	end     int64 // the end of the history
-	p       *parsed
-	opts    TimelineOptions
-	kinds   map[string]string // fault kind -> CSS class
-	hl      map[int]bool      // highlighted event positions
-	focus   int               // focus event position, -1 for none
-	nemPos  []int             // positions of nemesis events
-	windows []history.Window  // fault windows and marks, by start
-	winPos  [][2]int          // per window: start and end positions (end -1 when open)
-	byOpPos map[int]int       // event position -> op ordinal
+	fileOf   func(k int) string
+	end      int64 // the end of the history
+	p        *parsed
+	opts     TimelineOptions
+	kinds    map[string]string // fault kind -> CSS class
+	hl       map[int]bool      // highlighted event positions
+	focus    int               // focus event position, -1 for none
+	nemPos   []int             // positions of nemesis events
+	windows  []history.Window  // fault windows and marks, by start
+	winPos   [][2]int          // per window: start and end positions (end -1 when open)
+	byOpPos  map[int]int       // event position -> op ordinal
 	pal      *palette
 	kindsDoc []tlKind // the fault kinds' legend
 }
