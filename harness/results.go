@@ -65,6 +65,19 @@ type Results struct {
 	// Liveness is then valid and its Detail says why.
 	LivenessNotJudged bool       `json:"liveness_not_judged,omitempty"`
 	Invariants        Invariants `json:"invariants"`
+	// Incomplete says why the run did not finish: interrupted, or killed
+	// before it wrote its results.json (found by check). What was recorded
+	// was checked, but an incomplete run is at best unknown: only an
+	// anomaly found in it stands.
+	Incomplete string `json:"incomplete,omitempty"`
+	// CheckTimedOut says that the check ran out of its time bound
+	// (Test.CheckTimeout, check --check-timeout) before it reached a
+	// verdict: "check timed out after 100ms with 3 of 8 keys undecided".
+	// The verdict is then at best unknown.
+	CheckTimedOut string `json:"check_timed_out,omitempty"`
+	// Skipped lists the artefacts not written, each with the reason (the
+	// check's time bound ran out).
+	Skipped []string `json:"skipped,omitempty"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
 	Error       string         `json:"error,omitempty"`
@@ -87,6 +100,14 @@ type Results struct {
 	// events); absent when the cluster size is not known (a loose history
 	// file).
 	NoNodeUp *model.Downtime `json:"no_node_up,omitempty"`
+}
+
+// capVerdict makes the verdict at best unknown when the run is incomplete
+// or the check timed out: an anomaly found stands, a pass does not.
+func (r *Results) capVerdict() {
+	if (r.Incomplete != "" || r.CheckTimedOut != "") && r.Valid == model.Valid {
+		r.Valid = model.Unknown
+	}
 }
 
 // newRunDir creates <root>/<name>/<UTC timestamp>/ (with a suffix if two

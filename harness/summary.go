@@ -103,6 +103,15 @@ func Summary(r *Results, t *Test, color bool) string {
 	if lin.Explanation != "" {
 		fmt.Fprintf(&b, "anomaly:  %s on key %s\n%s\n", lin.Anomaly, lin.FirstFailingKey, indent(lin.Explanation))
 	}
+	if r.Incomplete != "" {
+		fmt.Fprintf(&b, "stopped:  %s\n", r.Incomplete)
+	}
+	if r.CheckTimedOut != "" {
+		fmt.Fprintf(&b, "timeout:  %s\n", r.CheckTimedOut)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "skipped:  %s\n", s)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "error:    %s\n", r.Error)
 	}
@@ -113,7 +122,11 @@ func Summary(r *Results, t *Test, color bool) string {
 		}
 		fmt.Fprintf(&b, "git:      %s\n", g)
 	}
-	fmt.Fprintf(&b, "verdict:  %s\n", VerdictWord(r.Valid, color))
+	fmt.Fprintf(&b, "verdict:  %s", VerdictWord(r.Valid, color))
+	if why := UnknownReasons(r); r.Valid == model.Unknown && len(why) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(why, "; "))
+	}
+	b.WriteByte('\n')
 	fmt.Fprintf(&b, "results:  %s\n", r.Dir)
 	if lin.HTML != "" {
 		fmt.Fprintf(&b, "diagram:  %s/%s\n", r.Dir, lin.HTML)
@@ -122,6 +135,36 @@ func Summary(r *Results, t *Test, color bool) string {
 		fmt.Fprintf(&b, "repro:    %s\n", r.Repro)
 	}
 	return b.String()
+}
+
+// UnknownReasons says, briefly, why a verdict is not VALID when nothing
+// was found INVALID: the run was cut short, the check timed out, a check
+// could not decide, the scenario or the run broke.
+func UnknownReasons(r *Results) []string {
+	var why []string
+	switch {
+	case strings.HasPrefix(r.Incomplete, "interrupted"):
+		why = append(why, "interrupted")
+	case r.Incomplete != "":
+		why = append(why, "the run did not finish")
+	}
+	if r.CheckTimedOut != "" {
+		why = append(why, r.CheckTimedOut)
+	} else if r.Linearizability.Valid == model.Unknown {
+		why = append(why, "linearizability undecided")
+	}
+	if r.Liveness.Valid == model.Unknown && r.Liveness.Detail != notChecked {
+		why = append(why, "liveness unknown")
+	}
+	if r.Invariants.Valid == model.Unknown {
+		why = append(why, "raft invariants unknown")
+	}
+	if r.ScriptError != "" {
+		why = append(why, "the scenario failed")
+	} else if r.Error != "" && len(why) == 0 {
+		why = append(why, "the run broke (see error)")
+	}
+	return why
 }
 
 func indent(s string) string {

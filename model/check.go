@@ -43,6 +43,11 @@ type Options struct {
 	// an ok read and an ok write (see CheckLiveness). Default
 	// DefaultLivenessBound. Used by Check.
 	LivenessBound time.Duration
+	// Deadline, if set, bounds the whole of CheckLinearizable: the fast
+	// check stops at it (as at Timeout: keys not decided are Unknown), the
+	// explaining check gets only the time left (at most VerboseTimeout),
+	// and neither it nor the visualization starts once it has passed.
+	Deadline time.Time
 }
 
 func (o Options) validate() error {

@@ -62,6 +62,9 @@ func NewKeyChecker(opts Options, workers int) (*KeyChecker, error) {
 	if opts.Timeout > 0 {
 		c.deadline = time.Now().Add(opts.Timeout)
 	}
+	if !opts.Deadline.IsZero() && (c.deadline.IsZero() || opts.Deadline.Before(c.deadline)) {
+		c.deadline = opts.Deadline
+	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -172,7 +175,15 @@ func (c *KeyChecker) explain(res Linearizability, failing []string, nemesis []hi
 	if opts.HTMLPath != "" {
 		verbose = failing
 	}
-	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), opts.VerboseTimeout)
+	budget := opts.VerboseTimeout
+	if !opts.Deadline.IsZero() {
+		if budget = min(budget, time.Until(opts.Deadline)); budget <= 0 {
+			res.VerboseTimedOut = true
+			res.Explanation = fmt.Sprintf("Key %s is not linearizable. (Not explained: the check's deadline passed before the explaining check could start.)", failing[0])
+			return res, nil
+		}
+	}
+	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), budget)
 	res.VerboseTimedOut = result == porcupine.Unknown
 	windows := history.FaultWindows(nemesis)
 	var prefix []int
@@ -182,9 +193,9 @@ func (c *KeyChecker) explain(res Linearizability, failing []string, nemesis []hi
 	ex := explainKey(h, failing[0], prefix, windows)
 	res.Explanation, res.Anomaly = ex.text, ex.anomaly
 	if res.VerboseTimedOut {
-		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", opts.VerboseTimeout)
+		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", budget)
 	}
-	if opts.HTMLPath != "" {
+	if opts.HTMLPath != "" && (opts.Deadline.IsZero() || time.Now().Before(opts.Deadline)) {
 		info.AddAnnotations(faultAnnotations(windows, h.end))
 		full, err := writeDiagrams(m, info, diagramKeys{First: failing[0], Count: len(failing), Failing: res.FailingKeys}, opts.HTMLPath)
 		if err != nil {
