@@ -134,14 +134,14 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = closeErr
 	}
 
-	events := rec.Events()
 	if prog != nil {
-		prog.check(len(events))
+		prog.check(int(rec.Len()))
 	}
-	res := analyze(ctx, dir, events, analyzeOptions{
+	ao := analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
 		checks: checks, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
-	})
+	}
+	res, nemesisEvents := analyzeRun(ctx, dir, ao)
 	if prog != nil {
 		prog.close()
 	}
@@ -152,7 +152,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	res.Schedule = ScheduleFile
 	res.FaultKinds = sched.Kinds()
 	if t.Scenario != "" {
-		res.FaultKinds = recordedFamilies(events)
+		res.FaultKinds = recordedFamilies(nemesisEvents)
 	}
 	if stopped.Load() {
 		res.Incomplete = fmt.Sprintf("interrupted after %s of the %v test: only an anomaly in what was recorded would stand",

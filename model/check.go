@@ -95,6 +95,9 @@ type Linearizability struct {
 	// Anomaly is the kind of failure; see the package documentation for the
 	// taxonomy.
 	Anomaly string `json:"anomaly,omitempty"`
+	// BlamedIndex is the history index of the invocation of the operation
+	// the explanation blames, when it blames one.
+	BlamedIndex *int64 `json:"blamed_index,omitempty"`
 	// HTML is the base name of the visualization written, if any: a
 	// window of the first failing key around the first operation that
 	// cannot be placed.

@@ -21,7 +21,10 @@ const (
 	AnomalyOther       = "non-linearizable"
 )
 
-type explanation struct{ text, anomaly string }
+type explanation struct {
+	text, anomaly string
+	blamed        *op // the operation blamed, if one is
+}
 
 // explainer builds the explanation of one failing key.
 type explainer struct {
@@ -96,6 +99,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 			}
 			if ex := x.superseded(o); ex.text != "" {
 				ex.text += x.faultsDuring(o) + progress
+				ex.blamed = o
 				return ex
 			}
 		}
@@ -109,6 +113,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 		progress = ""
 	}
 	ex.text += x.faultsDuring(blocker) + progress
+	ex.blamed = blocker
 	return ex
 }
 
@@ -178,7 +183,7 @@ func (x *explainer) static() (explanation, bool) {
 	if first.in.kind == opCAS {
 		anomaly = AnomalyCAS
 	}
-	return explanation{text: b.String(), anomaly: anomaly}, true
+	return explanation{text: b.String(), anomaly: anomaly, blamed: first}, true
 }
 
 // superseded explains an operation that observed v although a completed

@@ -84,6 +84,14 @@ func (c *KeyChecker) Add(key string, events []history.Event) {
 	c.jobs <- keyJob{key, events}
 }
 
+// AddUndecided records key as not decided: its events could not all be
+// read in time (the check's deadline passed).
+func (c *KeyChecker) AddUndecided(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.results[key] = KeyResult{Key: key, Valid: Unknown}
+}
+
 func (c *KeyChecker) work() {
 	defer c.wg.Done()
 	for j := range c.jobs {
@@ -192,6 +200,10 @@ func (c *KeyChecker) explain(res Linearizability, failing []string, nemesis []hi
 	}
 	ex := explainKey(h, failing[0], prefix, windows)
 	res.Explanation, res.Anomaly = ex.text, ex.anomaly
+	if ex.blamed != nil {
+		i := ex.blamed.inv.Index
+		res.BlamedIndex = &i
+	}
 	if res.VerboseTimedOut {
 		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", budget)
 	}

@@ -3,6 +3,7 @@ package history
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 )
@@ -317,4 +318,14 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, s...)
 	return append(dst, '"')
+}
+
+// AppendLine appends e's history line, without the newline, in the
+// canonical form the Recorder writes (the bytes json.Marshal writes). e's
+// process must be a client (≥ 0) or the nemesis.
+func AppendLine(dst []byte, e *Event) []byte {
+	if e.Process < Nemesis {
+		panic(fmt.Sprintf("history: event %d of process %d", e.Index, int(e.Process)))
+	}
+	return appendCanonical(dst, e)
 }
