@@ -30,6 +30,11 @@ type analyzeOptions struct {
 	nodes   int // the initial cluster size; 0 if unknown
 	torn    int
 	quick   bool // verdict only: no plots, timeline or diagram
+	// onFailure draws the plots and the timeline only if the verdict is
+	// not valid (after the check, instead of beside it).
+	onFailure bool
+	// phases, if set, gets the check's and the artefacts' wall times.
+	phases *Phases
 	// noLiveness, when set, says why the history cannot be judged for
 	// liveness (an imported Jepsen history: see check.go); liveness is
 	// then valid with that Detail, and Results.LivenessNotJudged is set.
@@ -77,21 +82,19 @@ func analyze(ctx context.Context, dir, path string, sv *survey, o analyzeOptions
 	}
 	html := filepath.Join(dir, LinearHTML)
 	var arts *artefacts
-	if o.quick {
+	switch {
+	case o.quick:
 		html = ""
-	} else {
+	case !o.onFailure:
 		arts = startArtefacts(dir, path, sv.reportInfo(), deadline)
 	}
+	checkStarted := time.Now()
 	lin, err := checkFile(path, sv, model.Options{Initial: o.initial, Deadline: deadline, HTMLPath: html}, deadline)
 	if err != nil {
 		res.Error = joinErr(res.Error, "linearizability check: "+err.Error())
 	}
 	if arts != nil {
-		focus := int64(-1)
-		if lin.BlamedIndex != nil {
-			focus = *lin.BlamedIndex
-		}
-		arts.focus <- focus
+		arts.focus <- blamed(lin)
 	}
 	res.Linearizability = lin
 	if undecided := countUndecided(lin); undecided > 0 && !deadline.IsZero() {
@@ -129,10 +132,32 @@ func analyze(ctx context.Context, dir, path string, sv *survey, o analyzeOptions
 	res.capVerdict()
 	// The stamp is wanted even when ctx was cancelled (an interrupted run).
 	res.Git = gitstamp.Read(context.WithoutCancel(ctx), "")
+	artsStarted := time.Now()
+	if o.onFailure && !o.quick {
+		if res.Valid == model.Valid {
+			res.Skipped = append(res.Skipped, "latency.png, rate.png, "+TimelineFile+": not drawn: the run is valid and artefacts were wanted on failure only")
+		} else {
+			arts = startArtefacts(dir, path, sv.reportInfo(), deadline)
+			arts.focus <- blamed(lin)
+		}
+	}
 	if arts != nil {
 		arts.finish(dir, deadline, o.timeout, res)
 	}
+	if o.phases != nil {
+		o.phases.Check = artsStarted.Sub(checkStarted).Seconds()
+		o.phases.Artefacts = time.Since(artsStarted).Seconds()
+	}
 	return res
+}
+
+// blamed is the history index of the operation lin's explanation blames,
+// or -1.
+func blamed(lin model.Linearizability) int64 {
+	if lin.BlamedIndex != nil {
+		return *lin.BlamedIndex
+	}
+	return -1
 }
 
 // analyzeRun checks the history a run just recorded in dir, and returns

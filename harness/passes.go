@@ -81,6 +81,14 @@ func surveyHistory(path string, deadline time.Time) (*survey, error) {
 // being read. Keys not read by the deadline are undecided. It consumes
 // sv.keyLast.
 func checkFile(path string, sv *survey, opts model.Options, deadline time.Time) (model.Linearizability, error) {
+	return checkFileTimed(path, sv, opts, deadline, nil)
+}
+
+// checkTimes are the wall times of checkFile's phases, for the benchmark.
+type checkTimes struct{ check, explain time.Duration }
+
+func checkFileTimed(path string, sv *survey, opts model.Options, deadline time.Time, times *checkTimes) (model.Linearizability, error) {
+	started := time.Now()
 	c, err := model.NewKeyChecker(opts, 0)
 	if err != nil {
 		return model.Linearizability{}, err
@@ -109,7 +117,12 @@ func checkFile(path string, sv *survey, opts model.Options, deadline time.Time) 
 	for k := range sv.keyLast {
 		c.AddUndecided(k)
 	}
+	c.Wait()
+	explaining := time.Now()
 	lin, err := c.Finish(sv.nemesis(), sv.end())
+	if times != nil {
+		times.check, times.explain = explaining.Sub(started), time.Since(explaining)
+	}
 	if serr := s.Err(); serr != nil && err == nil && !errors.Is(serr, errCheckDeadline) {
 		err = fmt.Errorf("reading the history again: %w", serr)
 	}

@@ -93,10 +93,18 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		return nil, fmt.Errorf("results/latest: %w", err)
 	}
 
+	phases := &Phases{}
+	phase := time.Now()
+	lap := func(d *float64) {
+		now := time.Now()
+		*d += now.Sub(phase).Seconds()
+		phase = now
+	}
 	w, err := newWorld(&t, bugs, dir)
 	if err != nil {
 		return nil, err
 	}
+	lap(&phases.World)
 	rec, err := history.NewRecorder(filepath.Join(dir, HistoryFile), func() int64 { return int64(w.Now()) })
 	if err != nil {
 		w.Close()
@@ -122,6 +130,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	var scriptErr error
 	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, recorder, stopped.Load) })
 	close(done)
+	lap(&phases.Test)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("writing node logs: %w", err)
 	}
@@ -134,12 +143,14 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = closeErr
 	}
 
+	lap(&phases.Write)
 	if prog != nil {
 		prog.check(int(rec.Len()))
 	}
 	ao := analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
 		checks: checks, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
+		onFailure: t.ArtefactsOnFailure, phases: phases,
 	}
 	res, nemesisEvents := analyzeRun(ctx, dir, ao)
 	if prog != nil {
@@ -166,9 +177,12 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	}
 	res.capVerdict()
+	phase = time.Now()
+	res.Phases = phases
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
 		return nil, err
 	}
+	lap(&phases.Write) // recorded in the Outcome; results.json has the rest
 	return &Outcome{Dir: dir, Results: res, Test: t}, nil
 }
 

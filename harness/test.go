@@ -103,6 +103,11 @@ type Test struct {
 	// linearizability diagram): for selftest, property tests and campaigns
 	// that only want the verdict. The history and results.json are kept.
 	Quick bool `json:"quick,omitempty"`
+	// ArtefactsOnFailure draws the plots and the timeline only when the
+	// verdict is not valid (campaigns: a valid run is a line in the
+	// summary, and its artefacts would take a good part of its time).
+	// The verdict does not depend on it.
+	ArtefactsOnFailure bool `json:"artefacts_on_failure,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
 	// Progress, if set, receives a live one-line status while the test

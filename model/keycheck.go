@@ -38,6 +38,7 @@ type KeyChecker struct {
 	deadline time.Time
 	jobs     chan keyJob
 	wg       sync.WaitGroup
+	waitOnce sync.Once
 
 	mu      sync.Mutex
 	results map[string]KeyResult
@@ -129,14 +130,22 @@ func (c *KeyChecker) checkOne(j keyJob) (KeyResult, error) {
 	return KeyResult{Key: j.key, Valid: h.checkKey(m, j.key, c.deadline), Ops: len(h.checked[j.key])}, nil
 }
 
+// Wait waits until every key handed over is checked: the fast check is
+// done, and Finish only explains. No key may be added after it.
+func (c *KeyChecker) Wait() {
+	c.waitOnce.Do(func() {
+		close(c.jobs)
+		c.wg.Wait()
+	})
+}
+
 // Finish waits for the keys handed over and returns the verdict. nemesis
 // are the history's fault events (for the explanation's fault windows
 // and the diagram's annotations) and end is the index past its last event.
 // When a key fails, the explaining check and the visualization run as
 // CheckLinearizable describes.
 func (c *KeyChecker) Finish(nemesis []history.Event, end int64) (Linearizability, error) {
-	close(c.jobs)
-	c.wg.Wait()
+	c.Wait()
 	if c.err != nil {
 		return Linearizability{}, c.err
 	}

@@ -142,6 +142,7 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 	f.Uint64Var(&p.FirstSeed, "first-seed", 1, "the first seed (a nightly job can pass the date, e.g. 20260401000)")
 	f.DurationVar(&budget, "budget", 0, "wall-clock budget: keep starting runs until it is spent")
 	f.IntVar(&p.Workers, "workers", runtime.NumCPU(), "runs at a time (worker processes)")
+	f.BoolVar(&p.AllArtefacts, "all-artefacts", false, "draw every run's plots and timeline (by default only runs that do not pass draw them)")
 	f.StringVar(&shard, "shard", "", "run only shard i of n of the run list (i/n, 1 ≤ i ≤ n)")
 	f.StringVar(&p.Mode, "mode", "sim", "world of every run: sim or process")
 	f.StringArrayVar(&sets, "nemesis", nil, "fault mixes: sets separated by ';', families by ',' (default partition,kill)")

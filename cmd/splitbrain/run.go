@@ -107,6 +107,7 @@ type runFlags struct {
 func (f *runFlags) define(cmd *cobra.Command, t *harness.Test) {
 	fs := cmd.Flags()
 	fs.StringVar(&t.Mode, "mode", "sim", "world: sim (deterministic simulation) or process (real node processes; needs root for network faults)")
+	fs.BoolVar(&t.ArtefactsOnFailure, "artefacts-on-failure", false, "draw the plots and the timeline only if the verdict is not valid (campaigns pass it)")
 	fs.BoolVar(&t.NoNetFaults, "no-net-faults", false, "process mode without root: no partitions or packet loss (nftables needs CAP_NET_ADMIN)")
 	fs.StringVar(&t.Name, "name", "register", "test name (the results subdirectory)")
 	fs.IntVar(&t.Nodes, "nodes", 5, "cluster size (1 to 99)")
