@@ -83,7 +83,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	var sv *survey    // the first pass over the history
+	var sv *survey      // the first pass over the history
 	var histPath string // the history checked, in dir
 	var dir string
 	var stored *Results

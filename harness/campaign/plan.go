@@ -38,8 +38,8 @@ type Params struct {
 	Workers int      `json:"workers"`
 	// AllArtefacts draws every run's plots and timeline; by default only
 	// the runs that do not pass draw them (run --artefacts-on-failure).
-	AllArtefacts bool `json:"all_artefacts,omitempty"`
-	Shard   Shard    `json:"shard"`
+	AllArtefacts bool  `json:"all_artefacts,omitempty"`
+	Shard        Shard `json:"shard"`
 }
 
 // Shard is the part of the run list one machine runs: runs whose index in
