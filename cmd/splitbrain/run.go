@@ -36,7 +36,8 @@ goes (test time, operations so far, faults in effect, then the check).
 SIGINT or SIGTERM stops the test early: what was recorded is checked, but the
 verdict is at best unknown (exit 3) and says the run was interrupted; a second
 signal ends the process at once. Limits: at most ` + harness.MaxDuration.String() + ` of test time and
-` + fmt.Sprint(harness.MaxOps) + ` planned operations (rate × time) a run, since the history is kept in memory.
+` + fmt.Sprint(harness.MaxOps) + ` planned operations (rate × time) a run: memory stays bounded, but the history
+takes about 250 bytes of disk an operation.
 
 The schedule is generated from the seed (swarm-style: each seed picks a random
 subset of the --nemesis families and random parameters; the last phase heals
