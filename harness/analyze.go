@@ -260,6 +260,7 @@ func (a *artefacts) draw(path string, info report.HistoryInfo, deadline time.Tim
 		return s.Err()
 	}()
 	if err != nil {
+		tl.Abort()
 		a.out <- drawn{err: err}
 		a.out <- drawn{err: err}
 		return

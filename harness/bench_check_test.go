@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -180,7 +181,7 @@ func BenchmarkCheckMillion(b *testing.B) {
 	writeBigHistory(b, path, 1_000_000, 1000, 1, true)
 	st, _ := os.Stat(path)
 	b.SetBytes(st.Size())
-	var read, check, explain, plots, timeline, whole time.Duration
+	var read, check, explain, plots, timeline, whole, wholeCPU time.Duration
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
@@ -221,11 +222,13 @@ func BenchmarkCheckMillion(b *testing.B) {
 		timeline += time.Since(t0)
 		os.RemoveAll(filepath.Join(run, "timeline"))
 		t0 = time.Now()
+		cpu0 := cpuTime()
 		o, err := Check(context.Background(), run, CheckOptions{Results: dir})
 		if err != nil {
 			b.Fatal(err)
 		}
 		whole += time.Since(t0)
+		wholeCPU += cpuTime() - cpu0
 		if o.Results.Valid != model.Invalid || o.Results.Timeline == "" || len(o.Results.Plots) != 2 {
 			b.Fatalf("check: %v, timeline %q, plots %v, error %q", o.Results.Valid, o.Results.Timeline, o.Results.Plots, o.Results.Error)
 		}
@@ -237,6 +240,18 @@ func BenchmarkCheckMillion(b *testing.B) {
 	b.ReportMetric(plots.Seconds()/n, "plots-s")
 	b.ReportMetric(timeline.Seconds()/n, "timeline-s")
 	b.ReportMetric(whole.Seconds()/n, "whole-s")
+	// CPU time (user and system, every goroutine) depends less on what
+	// else the machine runs than the wall times above.
+	b.ReportMetric(wholeCPU.Seconds()/n, "whole-cpu-s")
+}
+
+// cpuTime is the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func scanAll(tb testing.TB, path string, add func(*history.Event)) {

@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"fmt"
+	"html/template"
 	"os"
 	"sort"
 	"strconv"
@@ -482,29 +483,54 @@ func (t *timeline) opBox(o *op, top, bottom int) tlOp {
 
 func (t *timeline) opTitle(o *op) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "op %s · process %s\n", thousands(o.Ordinal+1), o.Process)
-	if o.F == history.FRead {
-		fmt.Fprintf(&b, "%s %s\n", o.F, strconv.Quote(o.Key))
-	} else {
-		fmt.Fprintf(&b, "%s %s %s\n", o.F, strconv.Quote(o.Key), valueText(o.Invoke))
+	b.Grow(160)
+	b.WriteString("op ")
+	b.WriteString(thousands(o.Ordinal + 1))
+	b.WriteString(" · process ")
+	b.WriteString(o.Process.String())
+	b.WriteString("\n")
+	b.WriteString(o.F)
+	b.WriteByte(' ')
+	b.WriteString(strconv.Quote(o.Key))
+	if o.F != history.FRead {
+		b.WriteByte(' ')
+		b.WriteString(valueText(o.Invoke))
 	}
-	fmt.Fprintf(&b, "invoke  #%d at %s\n", o.Invoke.Index, seconds(o.Invoke.Time))
+	b.WriteString("\ninvoke  #")
+	b.WriteString(strconv.FormatInt(o.Invoke.Index, 10))
+	b.WriteString(" at ")
+	b.WriteString(seconds(o.Invoke.Time))
 	if o.HasDone {
 		d := o.Done
-		fmt.Fprintf(&b, "%-7s #%d at %s (latency %s)\n", d.Type, d.Index, seconds(d.Time), duration(d.Time-o.Invoke.Time))
+		typ := string(d.Type)
+		b.WriteString("\n")
+		b.WriteString(typ)
+		for i := len(typ); i < 7; i++ {
+			b.WriteByte(' ')
+		}
+		b.WriteString(" #")
+		b.WriteString(strconv.FormatInt(d.Index, 10))
+		b.WriteString(" at ")
+		b.WriteString(seconds(d.Time))
+		b.WriteString(" (latency ")
+		b.WriteString(duration(d.Time - o.Invoke.Time))
+		b.WriteString(")")
 		if o.F == history.FRead {
-			fmt.Fprintf(&b, "value   %s\n", valueText(d))
+			b.WriteString("\nvalue   ")
+			b.WriteString(valueText(d))
 		}
 		if d.Node != "" {
-			fmt.Fprintf(&b, "node    %s\n", d.Node)
+			b.WriteString("\nnode    ")
+			b.WriteString(d.Node)
 		}
 		if d.Error != "" {
-			fmt.Fprintf(&b, "error   %s\n", d.Error)
+			b.WriteString("\nerror   ")
+			b.WriteString(d.Error)
 		}
 	} else {
-		b.WriteString("never completed: outcome unknown\n")
+		b.WriteString("\nnever completed: outcome unknown")
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return b.String()
 }
 
 // faults adds the page's fault boxes (Left holds the lane until the
@@ -590,4 +616,81 @@ func faultTitle(w history.Window, end int64) string {
 		return s + fmt.Sprintf("never closed (history ends at %s)", seconds(end))
 	}
 	return s + fmt.Sprintf("to   #%d at %s (%s)", w.EndIndex, seconds(w.End), duration(w.End-w.Start))
+}
+
+// OpsHTML renders the column's op boxes: what the template would write
+// for each (every value escaped as html/template escapes text and quoted
+// attributes: TestTimelineEscapes), written directly, since a long run has
+// a million of them and the template's reflection would be most of the
+// time spent on the timeline.
+func (c *tlCol) OpsHTML() template.HTML {
+	var b strings.Builder
+	esc := func(s string) { escapeTo(&b, s) }
+	for i := range c.Ops {
+		o := &c.Ops[i]
+		b.WriteString(`<div class="`)
+		esc(o.Class)
+		b.WriteString(`" id="`)
+		esc(o.ID)
+		b.WriteByte('"')
+		if o.Done != "" {
+			b.WriteString(` data-c="`)
+			esc(o.Done)
+			b.WriteByte('"')
+		}
+		b.WriteString(` style="top:`)
+		b.WriteString(strconv.Itoa(o.Top))
+		b.WriteString(`px;height:`)
+		b.WriteString(strconv.Itoa(o.Height))
+		b.WriteString(`px" title="`)
+		esc(o.Title)
+		b.WriteString(`">`)
+		esc(o.Label)
+		b.WriteString("</div>\n")
+	}
+	return template.HTML(b.String())
+}
+
+// escapeTo writes s to b escaped as template.HTMLEscapeString escapes it
+// (TestEscapeToIsHTMLEscape): safe as text and inside a quoted attribute.
+func escapeTo(b *strings.Builder, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var rep string
+		switch s[i] {
+		case '"':
+			rep = "&#34;"
+		case '\'':
+			rep = "&#39;"
+		case '&':
+			rep = "&amp;"
+		case '<':
+			rep = "&lt;"
+		case '>':
+			rep = "&gt;"
+		case 0:
+			rep = "\uFFFD"
+		default:
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(rep)
+		last = i + 1
+	}
+	b.WriteString(s[last:])
+}
+
+// TicksHTML renders the page's time labels, as OpsHTML renders op boxes.
+func (pg *tlPage) TicksHTML() template.HTML {
+	var b strings.Builder
+	for _, t := range pg.Ticks {
+		b.WriteString(`<div class="tick" style="top:`)
+		b.WriteString(strconv.Itoa(t.Top))
+		b.WriteString(`px" title="`)
+		escapeTo(&b, t.Title)
+		b.WriteString(`">`)
+		escapeTo(&b, t.Text)
+		b.WriteString("</div>\n")
+	}
+	return template.HTML(b.String())
 }

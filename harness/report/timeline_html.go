@@ -78,12 +78,10 @@ body:has(.page :target) .page.initial:not(:has(:target)){display:none}
 <div class="heads" style="width:{{.Width}}px"><div style="left:0;width:{{gutter}}px;text-align:right;padding-right:10px;box-sizing:border-box">time</div><div style="left:{{.NemLeft}}px;width:{{.NemWidth}}px;padding-left:6px;box-sizing:border-box">nemesis</div>{{range .Cols}}<div style="left:{{.Left}}px;width:{{colw}}px">&nbsp;{{.Name}}</div>{{end}}</div>
 <div class="canvas" style="height:{{.Height}}px;width:{{.Width}}px">
 {{if .Empty}}<p class="muted" style="padding:8px 16px">This history has no events.</p>
-{{end}}{{range .Ticks}}<div class="tick" style="top:{{.Top}}px" title="{{.Title}}">{{.Text}}</div>
-{{end}}{{$pl := .ProcLeft}}{{range .Bands}}<div class="{{.Class}}" style="top:{{.Top}}px;height:{{.Height}}px;left:{{$pl}}px"></div>
+{{end}}{{.TicksHTML}}{{$pl := .ProcLeft}}{{range .Bands}}<div class="{{.Class}}" style="top:{{.Top}}px;height:{{.Height}}px;left:{{$pl}}px"></div>
 {{end}}{{range .Faults}}<div class="{{.Class}}"{{with .ID}} id="{{.}}"{{end}}{{with .Done}} data-c="{{.}}"{{end}} style="top:{{.Top}}px;height:{{.Height}}px;left:{{.Left}}px;width:{{.Width}}px" title="{{.Title}}">{{.Label}}</div>
 {{end}}{{range .Cols}}<div class="col" style="left:{{.Left}}px">
-{{range .Ops}}<div class="{{.Class}}" id="{{.ID}}"{{with .Done}} data-c="{{.}}"{{end}} style="top:{{.Top}}px;height:{{.Height}}px" title="{{.Title}}">{{.Label}}</div>
-{{end}}</div>
+{{.OpsHTML}}</div>
 {{end}}</div>
 </section>
 {{end}}</main>

@@ -44,6 +44,15 @@ type TimelineWriter struct {
 	written  int            // pages written
 	files    []string       // files written, relative to the directory of path
 	err      error
+	render   chan rendering // files of pages laid out, to render
+	rendered chan error     // the renderer's first error, when it ends
+}
+
+// rendering is a file of pages laid out, for the renderer goroutine: the
+// reading goroutine lays pages out while the last file is rendered.
+type rendering struct {
+	path string
+	doc  *tlDoc
 }
 
 // tlBuf is a page being gathered.
@@ -109,6 +118,16 @@ func NewTimelineWriter(path string, info HistoryInfo, opts TimelineOptions) *Tim
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		w.err = fmt.Errorf("report: %w", err)
 	}
+	w.render, w.rendered = make(chan rendering, 1), make(chan error, 1)
+	go func() {
+		var first error
+		for r := range w.render {
+			if first == nil {
+				first = writeTimelineDoc(r.path, r.doc)
+			}
+		}
+		w.rendered <- first
+	}()
 	return w
 }
 
@@ -207,10 +226,7 @@ func (w *TimelineWriter) writePart(j int, ended bool) {
 		doc.Pages = append(doc.Pages, pg)
 	}
 	name := partName(j)
-	if err := writeTimelineDoc(filepath.Join(w.dir, name), doc); err != nil {
-		w.err = err
-		return
-	}
+	w.render <- rendering{filepath.Join(w.dir, name), doc}
 	w.files = append(w.files, filepath.Join(filepath.Base(w.dir), name))
 	w.written = to
 }
@@ -227,6 +243,23 @@ func (w *TimelineWriter) bounds(k int) (lo, hi int) {
 	}
 	return lo, hi
 }
+
+// stopRenderer waits for the files handed to the renderer to be written
+// and ends it.
+func (w *TimelineWriter) stopRenderer() {
+	if w.render == nil {
+		return
+	}
+	close(w.render)
+	if err := <-w.rendered; err != nil && w.err == nil {
+		w.err = err
+	}
+	w.render = nil
+}
+
+// Abort gives up a timeline not closed: it ends the goroutine rendering
+// its files. What was written stays.
+func (w *TimelineWriter) Abort() { w.stopRenderer() }
 
 // SetFocus names the history index (an op's invoke) that the index links
 // to, or that a one-file timeline opens on; -1 for none.
@@ -248,6 +281,7 @@ func (w *TimelineWriter) Close() ([]string, error) {
 			w.writePart(w.written/PagesPerFile, true)
 		}
 	}
+	w.stopRenderer()
 	if w.err != nil {
 		return nil, w.err
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"html/template"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,17 @@ func TestTimelineStreamSmallIsOneFile(t *testing.T) {
 	if string(b) != string(writeTimeline(t, evs, opts)) {
 		t.Error("the streamed one-file timeline differs from WriteTimeline's")
 	}
+}
+
+// FuzzEscapeToIsHTMLEscape: the timeline's own escaper writes what
+// html/template's does.
+func FuzzEscapeToIsHTMLEscape(f *testing.F) {
+	f.Add(`<img src=x onerror="alert('&')">` + "\x00é")
+	f.Fuzz(func(t *testing.T, s string) {
+		var b strings.Builder
+		escapeTo(&b, s)
+		if want := template.HTMLEscapeString(s); b.String() != want {
+			t.Fatalf("escapeTo(%q) = %q, want %q", s, b.String(), want)
+		}
+	})
 }
