@@ -4,7 +4,8 @@
 //
 // New starts N node processes, each on its own loopback address
 // 127.0.0.(10+id) with a peer port and an API port shared by all nodes of
-// the run (picked free, below the ephemeral port range), its bbolt store in
+// the run (picked free, below the ephemeral port range), its store (a write-ahead
+// log) in
 // <Dir>/data/<node> and its log in <Dir>/logs/<node>.log. The harness talks
 // to the nodes only through the KV protocol (package node,
 // "The KV protocol" in README.md): client operations, status, membership, clock rate
