@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"testing"
@@ -223,7 +224,9 @@ func BenchmarkCheckMillion(b *testing.B) {
 		os.RemoveAll(filepath.Join(run, "timeline"))
 		t0 = time.Now()
 		cpu0 := cpuTime()
+		gc := debug.SetGCPercent(CheckGCPercent) // as splitbrain check runs
 		o, err := Check(context.Background(), run, CheckOptions{Results: dir})
+		debug.SetGCPercent(gc)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -87,14 +87,14 @@ type opStream struct {
 	end     int64 // the end of the history, for ops never completed
 	pos     int
 	next    int
-	open    map[history.Process]*op
+	open    map[history.Process]*opEvents
 	orphans int
 	emit    func(*op)
 	invoked func(*op) // if set, told of each op at its invoke
 }
 
 func newOpStream(end int64, emit func(*op)) *opStream {
-	return &opStream{end: end, open: map[history.Process]*op{}, emit: emit}
+	return &opStream{end: end, open: map[history.Process]*opEvents{}, emit: emit}
 }
 
 func (s *opStream) add(e *history.Event) {
@@ -105,14 +105,16 @@ func (s *opStream) add(e *history.Event) {
 	}
 	if e.Type == history.Invoke {
 		if o := s.open[e.Process]; o != nil {
-			s.finish(o) // never completed
+			s.finish(&o.op) // never completed
 		}
-		inv := *e
-		s.open[e.Process] = &op{Process: e.Process, F: e.F, Key: e.Key, Invoke: &inv, InvPos: pos, DonePos: -1,
+		// One allocation for the op and both its events.
+		b := &opEvents{inv: *e}
+		b.op = op{Process: e.Process, F: e.F, Key: e.Key, Invoke: &b.inv, InvPos: pos, DonePos: -1,
 			Type: history.Info, Ordinal: s.next}
+		s.open[e.Process] = b
 		s.next++
 		if s.invoked != nil {
-			s.invoked(s.open[e.Process])
+			s.invoked(&b.op)
 		}
 		return
 	}
@@ -122,9 +124,15 @@ func (s *opStream) add(e *history.Event) {
 		return
 	}
 	delete(s.open, e.Process)
-	done := *e
-	o.Done, o.DonePos, o.HasDone, o.Type = &done, pos, true, e.Type
-	s.finish(o)
+	o.done = *e
+	o.Done, o.DonePos, o.HasDone, o.Type = &o.done, pos, true, e.Type
+	s.finish(&o.op)
+}
+
+// opEvents is an op with its events, in one allocation.
+type opEvents struct {
+	op
+	inv, done history.Event
 }
 
 func (s *opStream) finish(o *op) {
@@ -141,7 +149,7 @@ func (s *opStream) finish(o *op) {
 func (s *opStream) close() {
 	open := make([]*op, 0, len(s.open))
 	for _, o := range s.open {
-		open = append(open, o)
+		open = append(open, &o.op)
 	}
 	sort.Slice(open, func(i, j int) bool { return open[i].Ordinal < open[j].Ordinal })
 	clear(s.open)

@@ -625,6 +625,11 @@ func faultTitle(w history.Window, end int64) string {
 // time spent on the timeline.
 func (c *tlCol) OpsHTML() template.HTML {
 	var b strings.Builder
+	n := 0
+	for i := range c.Ops {
+		n += 96 + len(c.Ops[i].Class) + len(c.Ops[i].Title) + len(c.Ops[i].Label)
+	}
+	b.Grow(n + n/8)
 	esc := func(s string) { escapeTo(&b, s) }
 	for i := range c.Ops {
 		o := &c.Ops[i]
@@ -654,6 +659,10 @@ func (c *tlCol) OpsHTML() template.HTML {
 // escapeTo writes s to b escaped as template.HTMLEscapeString escapes it
 // (TestEscapeToIsHTMLEscape): safe as text and inside a quoted attribute.
 func escapeTo(b *strings.Builder, s string) {
+	if strings.IndexAny(s, "\"'&<>\x00") < 0 {
+		b.WriteString(s)
+		return
+	}
 	last := 0
 	for i := 0; i < len(s); i++ {
 		var rep string
