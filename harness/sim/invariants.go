@@ -72,16 +72,16 @@ type appliedFacts struct {
 // write and apply. It is omniscient: it sees every node's disk.
 type invariants struct {
 	w       *World
-	leaders map[uint64]world.NodeID  // term -> leader
-	entries map[uint64][]entryFacts  // index -> every entry written there by anyone, one per term
-	applies map[uint64]appliedFacts  // index -> what was applied there
+	leaders map[uint64]world.NodeID // term -> leader
+	entries map[uint64][]entryFacts // index -> every entry written there by anyone, one per term
+	applies map[uint64]appliedFacts // index -> what was applied there
 	// The records below these indexes have been pruned (see prune), and
 	// the calls left before the next pruning.
 	entriesFrom, appliesFrom uint64
 	untilPrune               int
-	commits map[uint64]commitFacts  // term -> the highest index known committed in it
-	checks  map[string]int          // how many times each invariant was checked
-	skip    map[string]bool         // invariants not enforced (Config.Skip)
+	commits                  map[uint64]commitFacts // term -> the highest index known committed in it
+	checks                   map[string]int         // how many times each invariant was checked
+	skip                     map[string]bool        // invariants not enforced (Config.Skip)
 }
 
 func newInvariants(w *World) *invariants {
