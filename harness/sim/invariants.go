@@ -161,7 +161,9 @@ func (iv *invariants) entry(id entryID) (entryFacts, bool) {
 
 // pruneEvery is how many writes and applies go by between prunings (the
 // package's tests prune at every call).
-var pruneEvery = 4096
+var pruneEvery = defaultPruneEvery
+
+const defaultPruneEvery = 4096
 
 // maybePrune prunes every pruneEvery calls.
 func (iv *invariants) maybePrune() {
