@@ -226,7 +226,7 @@ const (
 	// MaxOps bounds the operations a test plans: the rate times the time
 	// the clients run (the test, plus the liveness bound and a second
 	// after the final heal).
-	MaxOps = 20_000_000
+	MaxOps = 10_000_000
 	// MaxClients and MaxKeys bound the workload's concurrency and key set.
 	MaxClients = 1000
 	MaxKeys    = 100_000
