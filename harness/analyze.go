@@ -121,7 +121,8 @@ func analyze(ctx context.Context, dir, path string, sv *survey, o analyzeOptions
 	if o.runErr != nil {
 		var iv *world.InvariantError
 		if !errors.As(o.runErr, &iv) {
-			res.Error = joinErr(res.Error, o.runErr.Error())
+			res.RunError = o.runErr.Error()
+			res.Error = joinErr(res.Error, res.RunError)
 		}
 	}
 	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid)
@@ -174,10 +175,16 @@ func analyzeRun(ctx context.Context, dir string, o analyzeOptions) (*Results, []
 	if err != nil {
 		// The history this run wrote cannot be read back: nothing can be
 		// said of it.
-		return &Results{Dir: dir, Valid: model.Unknown, Error: "reading the history back: " + err.Error(),
+		res := &Results{Dir: dir, Valid: model.Unknown, Error: "reading the history back: " + err.Error(),
 			Liveness:   model.Liveness{Valid: model.Unknown, Detail: "not checked: the history could not be read"},
 			Invariants: invariantVerdict(o.mode, o.checks, o.runErr),
-			Git:        gitstamp.Read(context.WithoutCancel(ctx), "")}, nil
+			Git:        gitstamp.Read(context.WithoutCancel(ctx), "")}
+		var iv *world.InvariantError
+		if o.runErr != nil && !errors.As(o.runErr, &iv) {
+			res.RunError = o.runErr.Error()
+			res.Error = joinErr(res.Error, res.RunError)
+		}
+		return res, nil
 	}
 	if sv.torn > 0 {
 		o.torn = sv.torn

@@ -95,6 +95,10 @@ type Linearizability struct {
 	// Anomaly is the kind of failure; see the package documentation for the
 	// taxonomy.
 	Anomaly string `json:"anomaly,omitempty"`
+	// AnomalyTime is when the operation the explanation blames returned
+	// (ns since the start of the test, the history's Time): the moment a
+	// client saw the anomaly. 0 when no single operation is blamed.
+	AnomalyTime int64 `json:"anomaly_time_ns,omitempty"`
 	// BlamedIndex is the history index of the invocation of the operation
 	// the explanation blames, when it blames one.
 	BlamedIndex *int64 `json:"blamed_index,omitempty"`

@@ -212,6 +212,9 @@ func (c *KeyChecker) explain(res Linearizability, failing []string, nemesis []hi
 	if ex.blamed != nil {
 		i := ex.blamed.inv.Index
 		res.BlamedIndex = &i
+		if ex.blamed.comp != nil {
+			res.AnomalyTime = ex.blamed.comp.Time
+		}
 	}
 	if res.VerboseTimedOut {
 		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", budget)

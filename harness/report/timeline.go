@@ -470,7 +470,10 @@ func (t *timeline) opBox(o *op, top, bottom int) tlOp {
 		}
 	}
 	label := o.F + " " + truncate(o.Key, 12)
-	if o.F != history.FRead || (o.HasDone && o.Type == history.OK) {
+	switch {
+	case o.F == history.FDelete:
+		// A delete carries no value: "delete k3", not "delete k3 nil".
+	case o.F != history.FRead || (o.HasDone && o.Type == history.OK):
 		label += " " + shortValue(shown, boxRunes)
 	}
 	box := tlOp{ID: "op-" + strconv.FormatInt(o.Invoke.Index, 10), Class: cls, Label: label,
@@ -492,7 +495,7 @@ func (t *timeline) opTitle(o *op) string {
 	b.WriteString(o.F)
 	b.WriteByte(' ')
 	b.WriteString(strconv.Quote(o.Key))
-	if o.F != history.FRead {
+	if o.F != history.FRead && o.F != history.FDelete {
 		b.WriteByte(' ')
 		b.WriteString(valueText(o.Invoke))
 	}
