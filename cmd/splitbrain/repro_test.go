@@ -21,13 +21,14 @@ import (
 // of TestReproCommandRoundTrips, so a field added to Test fails that test
 // until the repro line carries it or it is listed here.
 var notReplayed = map[string]string{
-	"Schedule":     "replayed from the run directory's copy (--schedule), compared apart",
-	"ScheduleFile": "where the schedule came from, for the record",
-	"Results":      "where the run lands, not what it is",
-	"Binary":       "the splitbrain executable itself",
-	"Quick":        "skips plots and diagrams; the verdict is the same",
-	"Command":      "how the run was started, for the record",
-	"Progress":     "a live status line; never changes the run",
+	"Schedule":           "replayed from the run directory's copy (--schedule), compared apart",
+	"ScheduleFile":       "where the schedule came from, for the record",
+	"Results":            "where the run lands, not what it is",
+	"Binary":             "the splitbrain executable itself",
+	"Quick":              "skips plots and diagrams; the verdict is the same",
+	"ArtefactsOnFailure": "draws plots and timeline only for a run that does not pass; the verdict is the same",
+	"Command":            "how the run was started, for the record",
+	"Progress":           "a live status line; never changes the run",
 }
 
 // splitShell splits a command line as a POSIX shell would split what
