@@ -419,7 +419,7 @@ table{border-collapse:collapse}td{padding:1px 8px 1px 0;vertical-align:top}
 <h1>{{.Title}}</h1>
 {{range .Summary}}<p class="muted">{{.}}</p>
 {{end}}{{with .Focus}}<p>Focus: {{.Label}}, on <a href="{{.Href}}">page {{.Page}}</a>.</p>
-{{end}}<p class="legend">{{range .Kinds}}<span><i class="sw" style="background:rgb(var(--rgb))" class="{{.Class}}"></i>{{.Name}}{{if .Instant}} (instant){{end}}</span>{{end}}</p>
+{{end}}<p class="legend">{{range .Kinds}}<span><i class="sw {{.Class}}" style="background:rgb(var(--rgb))"></i>{{.Name}}{{if .Instant}} (instant){{end}}</span>{{end}}</p>
 <form id="jump">go to history index <input name="i" inputmode="numeric" autocomplete="off"> <button>go</button> <span id="jumpmsg"></span></form>
 <h2>Pages</h2>
 <p class="muted">Pages where faults begin are outlined; hover a page for its range.</p>
