@@ -136,7 +136,7 @@ func analyze(ctx context.Context, dir, path string, sv *survey, o analyzeOptions
 	artsStarted := time.Now()
 	if o.onFailure && !o.quick {
 		if res.Valid == model.Valid {
-			res.Skipped = append(res.Skipped, "latency.png, rate.png, "+TimelineFile+": not drawn: the run is valid and artefacts were wanted on failure only")
+			res.ArtefactsNotDrawn = "not drawn: the run is valid, and plots and timeline were wanted on failure only (--artefacts-on-failure)"
 		} else {
 			arts = startArtefacts(dir, path, sv.reportInfo(), deadline)
 			arts.focus <- blamed(lin)

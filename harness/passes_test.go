@@ -88,3 +88,33 @@ func TestCheckFromFileIsCheckInMemory(t *testing.T) {
 		t.Errorf("history events %d, want %d", r.HistoryOps, len(hr.Events))
 	}
 }
+
+// TestArtefactsOnFailure: with ArtefactsOnFailure a valid run draws no
+// plots or timeline and says why (not as a skip, which means a timeout);
+// an invalid one draws them.
+func TestArtefactsOnFailure(t *testing.T) {
+	for _, bugs := range [][]string{nil, {"local-reads"}} {
+		out, err := Run(context.Background(), Test{Seed: 7, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
+			Bugs: bugs, Results: t.TempDir(), ArtefactsOnFailure: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := out.Results
+		if want := map[bool]model.Validity{false: model.Valid, true: model.Invalid}[bugs != nil]; r.Valid != want {
+			t.Fatalf("bugs %v: verdict %v, want %v", bugs, r.Valid, want)
+		}
+		_, statErr := os.Stat(filepath.Join(out.Dir, TimelineFile))
+		switch r.Valid {
+		case model.Valid:
+			if statErr == nil || len(r.Plots) != 0 || r.ArtefactsNotDrawn == "" || len(r.Skipped) != 0 {
+				t.Errorf("valid run: timeline %v, plots %v, not drawn %q, skipped %v", statErr, r.Plots, r.ArtefactsNotDrawn, r.Skipped)
+			}
+		case model.Invalid:
+			if statErr != nil || len(r.Plots) != 2 || r.ArtefactsNotDrawn != "" {
+				t.Errorf("invalid run: timeline %v, plots %v, not drawn %q", statErr, r.Plots, r.ArtefactsNotDrawn)
+			}
+		default:
+			t.Fatalf("bugs %v: verdict %v", bugs, r.Valid)
+		}
+	}
+}

@@ -76,9 +76,12 @@ type Results struct {
 	// The verdict is then at best unknown.
 	CheckTimedOut string `json:"check_timed_out,omitempty"`
 	// Skipped lists the artefacts not written, each with the reason (the
-	// check's time bound ran out, or the run was valid and artefacts were
-	// wanted only on failure).
+	// check's time bound ran out).
 	Skipped []string `json:"skipped,omitempty"`
+	// ArtefactsNotDrawn says why a run has no plots and timeline although
+	// its check finished: it passed, and they were wanted only on failure
+	// (Test.ArtefactsOnFailure, what campaigns ask for).
+	ArtefactsNotDrawn string `json:"artefacts_not_drawn,omitempty"`
 	// Phases is where a run's wall time went.
 	Phases *Phases `json:"phases,omitempty"`
 	// Error is a failure of the run itself (the world, a script) rather
