@@ -100,10 +100,18 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		return nil, fmt.Errorf("results/latest: %w", err)
 	}
 
+	phases := &Phases{}
+	phase := time.Now()
+	lap := func(d *float64) {
+		now := time.Now()
+		*d += now.Sub(phase).Seconds()
+		phase = now
+	}
 	w, err := newWorld(&t, bugs, dir)
 	if err != nil {
 		return nil, err
 	}
+	lap(&phases.World)
 	rec, err := history.NewRecorder(filepath.Join(dir, HistoryFile), func() int64 { return int64(w.Now()) })
 	if err != nil {
 		w.Close()
@@ -129,6 +137,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	var scriptErr error
 	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, recorder, stopped.Load) })
 	close(done)
+	lap(&phases.Test)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("writing node logs: %w", err)
 	}
@@ -145,14 +154,16 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = closeErr
 	}
 
-	events := rec.Events()
+	lap(&phases.Write)
 	if prog != nil {
-		prog.check(len(events))
+		prog.check(int(rec.Len()))
 	}
-	res := analyze(ctx, dir, events, analyzeOptions{
+	ao := analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
 		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
-	})
+		onFailure: t.ArtefactsOnFailure, phases: phases,
+	}
+	res, nemesisEvents := analyzeRun(ctx, dir, ao)
 	if t.System != "raftkv" {
 		res.System = t.System
 	}
@@ -166,7 +177,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	res.Schedule = ScheduleFile
 	res.FaultKinds = sched.Kinds()
 	if t.Scenario != "" {
-		res.FaultKinds = recordedFamilies(events)
+		res.FaultKinds = recordedFamilies(nemesisEvents)
 	}
 	if stopped.Load() {
 		res.Incomplete = fmt.Sprintf("interrupted after %s of the %v test: only an anomaly in what was recorded would stand",
@@ -180,9 +191,12 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	}
 	res.capVerdict()
+	phase = time.Now()
+	res.Phases = phases
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
 		return nil, err
 	}
+	lap(&phases.Write) // recorded in the Outcome; results.json has the rest
 	return &Outcome{Dir: dir, Results: res, Test: t}, nil
 }
 
@@ -287,7 +301,7 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 	case "sim":
 		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, System: t.nodeSystem(bugs),
 			Node: raftnode.Config{SnapshotEvery: node.SnapshotEvery, CompactKeep: node.CompactKeep, RequestTimeoutTicks: node.RequestTimeoutTicks},
-			Skip: t.SkipInvariants})
+			Skip: t.SkipInvariants, LogDir: filepath.Join(dir, LogsDir)})
 	case "process":
 		pc := proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
 			NoNetFaults: t.NoNetFaults, Binary: t.Binary}

@@ -31,6 +31,7 @@ var notReplayed = map[string]string{
 	"System":       "names the system; `splitbrain run` runs the reference node, and a test of a node in Go (SystemImpl) is replayed by its Replay command",
 	"SystemImpl":   "a Go value (a raftnode.System) no command line can carry: RunTest's Replay (`go test`) reruns it",
 	"Replay":       "the repro command itself, where `splitbrain run` cannot replay the test",
+	"ArtefactsOnFailure": "draws plots and timeline only for a run that does not pass; the verdict is the same",
 }
 
 // splitShell splits a command line as a POSIX shell would split what
