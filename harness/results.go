@@ -35,6 +35,10 @@ type Invariants struct {
 	Checked   map[string]int        `json:"checked,omitempty"` // invariant -> times checked
 	Violation *world.InvariantError `json:"violation,omitempty"`
 	Detail    string                `json:"detail"`
+	// Limits names the invariants the world could not check in full, and
+	// why: what the system under test does not report (see
+	// raftnode.Reports). Never guessed: an invariant not checked is said.
+	Limits map[string]string `json:"limits,omitempty"`
 }
 
 // FaultCount is how many nemesis events of one action a run recorded.
@@ -45,12 +49,14 @@ type FaultCount struct {
 
 // Results is results.json: the verdict and everything behind it.
 type Results struct {
-	Valid           model.Validity        `json:"valid"`
-	Name            string                `json:"name"`
-	Mode            string                `json:"mode"`
-	Seed            uint64                `json:"seed"`
-	Nodes           int                   `json:"nodes"`
-	Bugs            []string              `json:"bugs,omitempty"`
+	Valid model.Validity `json:"valid"`
+	Name  string         `json:"name"`
+	Mode  string         `json:"mode"`
+	Seed  uint64         `json:"seed"`
+	Nodes int            `json:"nodes"`
+	Bugs  []string       `json:"bugs,omitempty"`
+	// System is the system under test ("": the reference node).
+	System          string                `json:"system,omitempty"`
 	Started         time.Time             `json:"started"`
 	Finished        time.Time             `json:"finished"`
 	WallSeconds     float64               `json:"wall_seconds"`
@@ -78,6 +84,12 @@ type Results struct {
 	// Skipped lists the artefacts not written, each with the reason (the
 	// check's time bound ran out).
 	Skipped []string `json:"skipped,omitempty"`
+	// ArtefactsNotDrawn says why a run has no plots and timeline although
+	// its check finished: it passed, and they were wanted only on failure
+	// (Test.ArtefactsOnFailure, what campaigns ask for).
+	ArtefactsNotDrawn string `json:"artefacts_not_drawn,omitempty"`
+	// Phases is where a run's wall time went.
+	Phases *Phases `json:"phases,omitempty"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
 	Error string `json:"error,omitempty"`
@@ -109,6 +121,20 @@ type Results struct {
 
 // capVerdict makes the verdict at best unknown when the run is incomplete
 // or the check timed out: an anomaly found stands, a pass does not.
+// Phases are the wall times of a run's phases, in seconds: building the
+// world, running the test (the simulation, or the processes), checking
+// the history (survey and search, with the artefacts drawn side by side
+// unless they are drawn after it), drawing the artefacts after the check
+// (only what was left to wait for), and writing the node logs and results.
+// Campaigns add them up to show where their time goes.
+type Phases struct {
+	World     float64 `json:"world_s"`
+	Test      float64 `json:"test_s"`
+	Check     float64 `json:"check_s"`
+	Artefacts float64 `json:"artefacts_s"`
+	Write     float64 `json:"write_s"`
+}
+
 func (r *Results) capVerdict() {
 	if (r.Incomplete != "" || r.CheckTimedOut != "") && r.Valid == model.Valid {
 		r.Valid = model.Unknown
@@ -221,4 +247,44 @@ func countFaults(events []history.Event) []FaultCount {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].F < out[j].F })
 	return out
+}
+
+// Failures names every check that failed in a run, most telling first:
+// linearizability with its anomaly kind ("linearizability/stale-read"),
+// then a raft invariant ("invariant/election-safety"), then "liveness". A
+// run that did not fail has none.
+func (r *Results) Failures() []string {
+	var out []string
+	if r.Linearizability.Valid == model.Invalid {
+		kind := r.Linearizability.Anomaly
+		if kind == "" {
+			kind = model.AnomalyOther
+		}
+		out = append(out, "linearizability/"+kind)
+	}
+	if r.Invariants.Valid == model.Invalid {
+		name := "unknown"
+		if r.Invariants.Violation != nil {
+			name = r.Invariants.Violation.Invariant
+		}
+		out = append(out, "invariant/"+name)
+	}
+	if r.Liveness.Valid == model.Invalid {
+		out = append(out, "liveness")
+	}
+	return out
+}
+
+// Signature is what failed in a run: its first failure (see Failures),
+// "invalid" for an invalid run with none named, "" for a run that did not
+// fail. Two runs with one signature failed the same way: shrinking keeps
+// it.
+func (r *Results) Signature() string {
+	if r.Valid != model.Invalid {
+		return ""
+	}
+	if f := r.Failures(); len(f) > 0 {
+		return f[0]
+	}
+	return "invalid"
 }

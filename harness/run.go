@@ -5,6 +5,7 @@ import (
 	cryptorand "crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/harness/proc"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/harness/world"
 	"github.com/splitbrain/splitbrain/model"
@@ -43,6 +45,11 @@ type Outcome struct {
 // verdict in Outcome even if the world failed half-way (Results.Error).
 // Cancelling ctx stops the run early; what was recorded is still checked.
 func Run(ctx context.Context, t Test) (*Outcome, error) {
+	if tag := os.Getenv(proc.RunEnv); tag != "" {
+		// A test binary started as a node that runs its tests instead
+		// would start nodes of its own, and so on.
+		return nil, fmt.Errorf("this process is a node of the process-world run %s (%s is set), yet it runs a test: a test binary that serves nodes must call node.ServeIfNode first in its TestMain", tag, proc.RunEnv)
+	}
 	t.Defaults()
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -93,10 +100,18 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		return nil, fmt.Errorf("results/latest: %w", err)
 	}
 
+	phases := &Phases{}
+	phase := time.Now()
+	lap := func(d *float64) {
+		now := time.Now()
+		*d += now.Sub(phase).Seconds()
+		phase = now
+	}
 	w, err := newWorld(&t, bugs, dir)
 	if err != nil {
 		return nil, err
 	}
+	lap(&phases.World)
 	rec, err := history.NewRecorder(filepath.Join(dir, HistoryFile), func() int64 { return int64(w.Now()) })
 	if err != nil {
 		w.Close()
@@ -122,10 +137,15 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	var scriptErr error
 	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, recorder, stopped.Load) })
 	close(done)
+	lap(&phases.Test)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("writing node logs: %w", err)
 	}
 	checks := w.Checks()
+	var limits map[string]string
+	if l, ok := w.(interface{ Limits() map[string]string }); ok {
+		limits = l.Limits()
+	}
 	closeErr := w.Close()
 	if err := rec.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("history: %w", err)
@@ -134,14 +154,19 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = closeErr
 	}
 
-	events := rec.Events()
+	lap(&phases.Write)
 	if prog != nil {
-		prog.check(len(events))
+		prog.check(int(rec.Len()))
 	}
-	res := analyze(ctx, dir, events, analyzeOptions{
+	ao := analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
-	})
+		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
+		onFailure: t.ArtefactsOnFailure, phases: phases,
+	}
+	res, nemesisEvents := analyzeRun(ctx, dir, ao)
+	if t.System != "raftkv" {
+		res.System = t.System
+	}
 	if prog != nil {
 		prog.close()
 	}
@@ -152,7 +177,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	res.Schedule = ScheduleFile
 	res.FaultKinds = sched.Kinds()
 	if t.Scenario != "" {
-		res.FaultKinds = recordedFamilies(events)
+		res.FaultKinds = recordedFamilies(nemesisEvents)
 	}
 	if stopped.Load() {
 		res.Incomplete = fmt.Sprintf("interrupted after %s of the %v test: only an anomaly in what was recorded would stand",
@@ -166,9 +191,12 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	}
 	res.capVerdict()
+	phase = time.Now()
+	res.Phases = phases
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
 		return nil, err
 	}
+	lap(&phases.Write) // recorded in the Outcome; results.json has the rest
 	return &Outcome{Dir: dir, Results: res, Test: t}, nil
 }
 
@@ -271,10 +299,16 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 	}
 	switch t.Mode {
 	case "sim":
-		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Skip: t.SkipInvariants})
+		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, System: t.nodeSystem(bugs),
+			Node: raftnode.Config{SnapshotEvery: node.SnapshotEvery, CompactKeep: node.CompactKeep, RequestTimeoutTicks: node.RequestTimeoutTicks},
+			Skip: t.SkipInvariants, LogDir: filepath.Join(dir, LogsDir)})
 	case "process":
-		w, err := proc.New(proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
-			NoNetFaults: t.NoNetFaults, Binary: t.Binary})
+		pc := proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
+			NoNetFaults: t.NoNetFaults, Binary: t.Binary}
+		if t.SystemImpl != nil {
+			pc.System = t.nodeSystem(nil).Name
+		}
+		w, err := proc.New(pc)
 		if err != nil {
 			return nil, fmt.Errorf("process world: %w", err)
 		}
@@ -299,6 +333,20 @@ func versions() map[string]string {
 		}
 	}
 	return v
+}
+
+// limitsText lists what the world could not check, sorted by invariant.
+func limitsText(limits map[string]string) string {
+	names := make([]string, 0, len(limits))
+	for n := range limits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + limits[n]
+	}
+	return strings.Join(parts, "; ")
 }
 
 // recordedFamilies names the fault families a history's nemesis events

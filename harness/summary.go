@@ -50,8 +50,12 @@ func ExitCode(v model.Validity) int {
 func Summary(r *Results, t *Test, color bool) string {
 	var b strings.Builder
 	if t != nil {
-		fmt.Fprintf(&b, "ran:      %s in the %s world, %d nodes, seed %d, %v, %d clients at %g ops/s, %d keys",
-			t.Name, t.Mode, t.Nodes, t.Seed, time.Duration(t.Duration), t.Workload.Clients, t.Workload.Rate, t.Workload.Keys)
+		against := ""
+		if t.System != "" && t.System != "raftkv" {
+			against = " against " + t.System
+		}
+		fmt.Fprintf(&b, "ran:      %s%s in the %s world, %d nodes, seed %d, %v, %d clients at %g ops/s, %d keys",
+			t.Name, against, t.Mode, t.Nodes, t.Seed, time.Duration(t.Duration), t.Workload.Clients, t.Workload.Rate, t.Workload.Keys)
 		if len(t.Bugs) > 0 {
 			fmt.Fprintf(&b, ", bugs %s", strings.Join(t.Bugs, ","))
 		}
@@ -108,6 +112,9 @@ func Summary(r *Results, t *Test, color bool) string {
 	if r.Invariants.Violation != nil {
 		fmt.Fprintf(&b, "raft:     %s\n", r.Invariants.Violation)
 	}
+	if len(r.Invariants.Limits) > 0 {
+		fmt.Fprintf(&b, "limits:   %s\n", limitsText(r.Invariants.Limits))
+	}
 	if lin.Explanation != "" {
 		fmt.Fprintf(&b, "anomaly:  %s on key %s\n%s\n", lin.Anomaly, lin.FirstFailingKey, indent(lin.Explanation))
 	}
@@ -116,6 +123,9 @@ func Summary(r *Results, t *Test, color bool) string {
 	}
 	if r.CheckTimedOut != "" {
 		fmt.Fprintf(&b, "timeout:  %s\n", r.CheckTimedOut)
+	}
+	if r.ArtefactsNotDrawn != "" {
+		fmt.Fprintf(&b, "artefacts: %s\n", r.ArtefactsNotDrawn)
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "skipped:  %s\n", s)

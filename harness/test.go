@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/nemesis"
 	"github.com/splitbrain/splitbrain/workloads"
@@ -51,6 +52,17 @@ type Test struct {
 	Nodes    int      `json:"nodes"` // default 5
 	Duration Duration `json:"time"`  // default 60s
 
+	// System names the system under test: "" or "raftkv" is the reference
+	// node. With SystemImpl set it only names that system in the record
+	// (empty: SystemImpl's Name).
+	System string `json:"system,omitempty"`
+	// SystemImpl, if set, is the system under test as a Go value, for
+	// callers of the Go API. In the sim it is a raftnode.System: a node of
+	// your own, written to the contract in package harness/raftnode. In
+	// the process world the same raftnode.System runs in node processes
+	// started from Binary, which must serve it (see node.ServeIfNode).
+	SystemImpl any `json:"-"`
+
 	Workload workloads.RegisterOptions `json:"workload"`
 
 	// Nemesis lists the fault families the schedule generator may use;
@@ -65,7 +77,7 @@ type Test struct {
 	// instead of a schedule (see package harness/scenario).
 	Scenario string `json:"scenario,omitempty"`
 
-	// Bugs enables known-bug canaries in the reference node.
+	// Bugs enables known-bug canaries in the reference node (only).
 	Bugs []string `json:"bugs,omitempty"`
 	// SkipInvariants lists sim invariants that are not enforced (see
 	// sim.Invariants; sim.MechanismInvariants are the ones that watch a
@@ -103,8 +115,19 @@ type Test struct {
 	// linearizability diagram): for selftest, property tests and campaigns
 	// that only want the verdict. The history and results.json are kept.
 	Quick bool `json:"quick,omitempty"`
+	// ArtefactsOnFailure draws the plots and the timeline only when the
+	// verdict is not valid (campaigns: a valid run is a line in the
+	// summary, and its artefacts would take a good part of its time).
+	// The verdict does not depend on it.
+	ArtefactsOnFailure bool `json:"artefacts_on_failure,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
+	// Replay, if set, is the command that reruns this test where
+	// `splitbrain run` cannot: for a node written in Go, RunTest sets it
+	// to the `go test` command of the calling test, and ReproCommand
+	// prefixes it with $SPLITBRAIN_SEED and (for a schedule not generated
+	// from the seed) $SPLITBRAIN_SCHEDULE, which RunTest honours.
+	Replay string `json:"replay,omitempty"`
 	// Progress, if set, receives a live one-line status while the test
 	// runs and is checked: test time against the test's length, the
 	// operations ok, failed and unknown so far, the faults in effect. The
@@ -129,6 +152,11 @@ func (t *Test) Defaults() {
 	}
 	if t.Mode == "" {
 		t.Mode = "sim"
+	}
+	if t.System == "" {
+		if s, ok := t.SystemImpl.(raftnode.System); ok {
+			t.System = s.Name
+		}
 	}
 	if t.Nodes == 0 {
 		t.Nodes = 5
@@ -182,6 +210,9 @@ func (t *Test) Validate() error {
 	if _, err := raftkv.ParseBugs(strings.Join(t.Bugs, ",")); err != nil {
 		return usagef("%v", err)
 	}
+	if err := t.validateSystem(); err != nil {
+		return err
+	}
 	for _, n := range t.SkipInvariants {
 		if err := sim.ValidInvariant(n); err != nil {
 			return usagef("%v", err)
@@ -210,17 +241,18 @@ func (t *Test) Validate() error {
 	return nil
 }
 
-// Limits of a Test: what one run may ask for. A run keeps its whole
-// history in memory (about a kilobyte per operation, with the checker's
-// share), so the planned operations are bounded up front rather than
-// discovered by the kernel's OOM killer.
+// Limits of a Test: what one run may ask for. A run's memory does not
+// grow with its history (the recorder writes it to disk as it goes, and
+// the check reads it back in passes), but its disk does — about 250 bytes
+// an operation, more with the timeline — so the planned operations are
+// bounded up front rather than discovered by a full disk.
 const (
 	// MaxDuration is the longest test (virtual time in the sim).
 	MaxDuration = 24 * time.Hour
 	// MaxOps bounds the operations a test plans: the rate times the time
 	// the clients run (the test, plus the liveness bound and a second
 	// after the final heal).
-	MaxOps = 1_000_000
+	MaxOps = 10_000_000
 	// MaxClients and MaxKeys bound the workload's concurrency and key set.
 	MaxClients = 1000
 	MaxKeys    = 100_000
@@ -248,10 +280,41 @@ func (t *Test) validateLimits() error {
 		return usagef("rate %v: want at least %v operations per second", t.Workload.Rate, MinRate)
 	}
 	if n := t.PlannedOps(); n > MaxOps {
-		return usagef("rate %g ops/s for %v plans %.0f operations, more than the %d one run may hold in memory: lower --rate or --time",
+		return usagef("rate %g ops/s for %v plans %.0f operations, more than the %d one run may record: lower --rate or --time",
 			t.Workload.Rate, time.Duration(t.Duration), n, MaxOps)
 	}
 	return nil
+}
+
+// validateSystem checks the system under test: the reference node by
+// name, or a node of the user's own as a raftnode.System.
+func (t *Test) validateSystem() error {
+	if t.SystemImpl == nil {
+		if t.System != "" && t.System != "raftkv" {
+			return usagef("system %q: the reference node is \"raftkv\"; a node of your own is given as Test.SystemImpl (a raftnode.System)", t.System)
+		}
+		return nil
+	}
+	s, ok := t.SystemImpl.(raftnode.System)
+	if !ok {
+		return usagef("SystemImpl %T: want a raftnode.System", t.SystemImpl)
+	}
+	if err := s.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	if len(t.Bugs) > 0 {
+		return usagef("bugs %s: canaries belong to the reference node, not to %s", strings.Join(t.Bugs, ","), s.Name)
+	}
+	return nil
+}
+
+// nodeSystem is the node the test runs: the reference node with the
+// test's canaries, or the user's raftnode.System.
+func (t *Test) nodeSystem(bugs raftkv.Bugs) raftnode.System {
+	if s, ok := t.SystemImpl.(raftnode.System); ok {
+		return s
+	}
+	return raftkv.System(bugs)
 }
 
 // FinalHeal is when the generated schedule heals everything: early enough
@@ -268,6 +331,13 @@ func (t *Test) FinalHeal() time.Duration {
 // cmd/splitbrain's TestReproCommandRoundTrips parses it back through
 // run's flags and compares every field.
 func (t *Test) ReproCommand(scheduleCopy string) string {
+	if t.Replay != "" {
+		env := fmt.Sprintf("%s=%d ", EnvSeed, t.Seed)
+		if t.Schedule != nil && t.Scenario == "" && scheduleCopy != "" {
+			env += EnvSchedule + "=" + shellQuote(scheduleCopy) + " "
+		}
+		return env + t.Replay
+	}
 	def := Test{}
 	def.Defaults()
 	args := []string{"splitbrain", "run"}

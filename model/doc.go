@@ -28,7 +28,12 @@
 //     changes the verdict, and keeping it would double the search.
 //
 // Each key is checked on its own, in parallel, by porcupine's fast check
-// within Options.Timeout; a key not decided in time is Unknown.
+// within Options.Timeout; a key not decided in time is Unknown. A
+// KeyChecker takes the keys one at a time, as a caller reading a history
+// too large for memory completes them (keycheck.go), and keeps only the
+// failing keys it needs to explain (the first MaxKeptFailingKeys by
+// name); CheckLinearizable is a KeyChecker fed from memory, and the
+// result does not depend on the order or the number of workers.
 //
 // The first failing key (the one that sorts first) is explained from what
 // the history alone proves, else from an explaining search (search.go) that
@@ -45,8 +50,8 @@
 // rests on the history alone and says so: both are flagged in
 // Linearizability.
 //
-// When Options.HTMLPath is set, porcupine's verbose check of every
-// failing key, within Options.VerboseTimeout, draws porcupine's
+// When Options.HTMLPath is set, porcupine's verbose check of the failing
+// keys kept, within Options.VerboseTimeout, draws porcupine's
 // visualization, with the history's fault windows as annotations on rows
 // labelled "faults" below the clients (diagram.go). The file at HTMLPath
 // shows a window of the first failing key around the first operation its
@@ -98,6 +103,12 @@
 //     differently must not reach a signature).
 //
 // # Liveness and stats
+//
+// A history read one event at a time is judged for liveness and downtime
+// from the few events LivenessEvents keeps (every nemesis event and, after
+// each, the first ok read, the first ok write and the first write sent to
+// each node), and counted by a StatsCounter: both give exactly what the
+// whole history gives.
 //
 // CheckLiveness asks whether the system served clients again after the
 // faults: within a bound of the final heal (the end of the last fault

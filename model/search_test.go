@@ -65,11 +65,12 @@ func TestExplanationDoesNotDependOnSpeed(t *testing.T) {
 	}
 	m := kvModel(h.values, h.initial)
 	full := stepsOf(t, m, h.operations("k0"))
-	verdicts, reach := h.checkKeys(m, time.Time{})
-	if verdicts[0] != Invalid {
-		t.Fatalf("key k0 is %v, want invalid", verdicts[0])
+	m.Partition = nil
+	verdict, reach := h.checkKey(m, "k0", time.Time{})
+	if verdict != Invalid {
+		t.Fatalf("key k0 is %v, want invalid", verdict)
 	}
-	s := h.searchFailure("k0", reach[0], DefaultExplainSteps, 0)
+	s := h.searchFailure("k0", reach, DefaultExplainSteps, 0)
 	if s.outcome != searchDone {
 		t.Fatalf("search outcome %v after %d steps", s.outcome, s.steps)
 	}
@@ -149,23 +150,23 @@ func TestReachIsTheFirstFailure(t *testing.T) {
 		}
 		m := kvModel(h.values, h.initial)
 		m.Partition = nil
-		verdicts, reach := h.checkKeys(m, time.Time{})
-		for ki, key := range h.keys {
-			if verdicts[ki] != Invalid {
+		for _, key := range h.keys {
+			verdict, reach := h.checkKey(m, key, time.Time{})
+			if verdict != Invalid {
 				continue
 			}
 			checked := h.checked[key]
-			slice, cut := sliceTo(checked, reach[ki], h.end)
+			slice, cut := sliceTo(checked, reach, h.end)
 			ops, _ := window(slice, -1, cut, h.end)
 			if porcupine.CheckOperations(m, porcupineOps(ops)) {
-				t.Fatalf("key %s: the operations invoked up to its reach %d are linearizable", key, reach[ki])
+				t.Fatalf("key %s: the operations invoked up to its reach %d are linearizable", key, reach)
 			}
-			before, _ := sliceTo(checked, reach[ki]-1, h.end)
-			ops, _ = window(before, -1, reach[ki], h.end)
+			before, _ := sliceTo(checked, reach-1, h.end)
+			ops, _ = window(before, -1, reach, h.end)
 			if !porcupine.CheckOperations(m, porcupineOps(ops)) {
-				t.Fatalf("key %s: the operations invoked before its reach %d, cut there, are not linearizable", key, reach[ki])
+				t.Fatalf("key %s: the operations invoked before its reach %d, cut there, are not linearizable", key, reach)
 			}
-			s := h.searchFailure(key, reach[ki], DefaultExplainSteps, 0)
+			s := h.searchFailure(key, reach, DefaultExplainSteps, 0)
 			if s.outcome != searchDone {
 				t.Fatalf("key %s: search outcome %v", key, s.outcome)
 			}

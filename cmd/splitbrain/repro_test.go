@@ -28,6 +28,10 @@ var notReplayed = map[string]string{
 	"Quick":        "skips plots and diagrams; the verdict is the same",
 	"Command":      "how the run was started, for the record",
 	"Progress":     "a live status line; never changes the run",
+	"System":       "names the system; `splitbrain run` runs the reference node, and a test of a node in Go (SystemImpl) is replayed by its Replay command",
+	"SystemImpl":   "a Go value (a raftnode.System) no command line can carry: RunTest's Replay (`go test`) reruns it",
+	"Replay":       "the repro command itself, where `splitbrain run` cannot replay the test",
+	"ArtefactsOnFailure": "draws plots and timeline only for a run that does not pass; the verdict is the same",
 }
 
 // splitShell splits a command line as a POSIX shell would split what

@@ -36,7 +36,8 @@ goes (test time, operations so far, faults in effect, then the check).
 SIGINT or SIGTERM stops the test early: what was recorded is checked, but the
 verdict is at best unknown (exit 3) and says the run was interrupted; a second
 signal ends the process at once. Limits: at most ` + harness.MaxDuration.String() + ` of test time and
-` + fmt.Sprint(harness.MaxOps) + ` planned operations (rate × time) a run, since the history is kept in memory.
+` + fmt.Sprint(harness.MaxOps) + ` planned operations (rate × time) a run: memory stays bounded, but the history
+takes about 250 bytes of disk an operation.
 
 The schedule is generated from the seed (swarm-style: each seed picks a random
 subset of the --nemesis families and random parameters; the last phase heals
@@ -107,6 +108,7 @@ type runFlags struct {
 func (f *runFlags) define(cmd *cobra.Command, t *harness.Test) {
 	fs := cmd.Flags()
 	fs.StringVar(&t.Mode, "mode", "sim", "world: sim (deterministic simulation) or process (real node processes; needs root for network faults)")
+	fs.BoolVar(&t.ArtefactsOnFailure, "artefacts-on-failure", false, "draw the plots and the timeline only if the verdict is not valid (campaigns pass it)")
 	fs.BoolVar(&t.NoNetFaults, "no-net-faults", false, "process mode without root: no partitions or packet loss (nftables needs CAP_NET_ADMIN)")
 	fs.StringVar(&t.Name, "name", "register", "test name (the results subdirectory)")
 	fs.IntVar(&t.Nodes, "nodes", 5, "cluster size (1 to 99)")

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/proc/node"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
@@ -134,10 +135,10 @@ func (w *World) args(n *nodeProc) []string {
 	return args
 }
 
-// Exit codes of `splitbrain node` the harness tells apart.
+// Exit codes of a node process the harness tells apart (node's).
 const (
-	ExitDataLost = 3 // raftkv.ErrDataLost: replace the node under a new ID
-	ExitCorrupt  = 4 // the store failed its checks
+	ExitDataLost = node.ExitDataLost // raftnode.ErrDataLost: replace the node under a new ID
+	ExitCorrupt  = node.ExitCorrupt  // the store failed its checks
 )
 
 // startNode starts n's process and waits until its API answers.
@@ -210,6 +211,10 @@ func (w *World) awaitReady(n *nodeProc, exited chan struct{}) error {
 		st, err := w.kv.Status(ctx, n.apiAddr)
 		cancel()
 		if err == nil && st.ID == uint64(n.id) {
+			if want := w.cfg.System; want != "" && st.System != want {
+				return fmt.Errorf("proc: %s serves system %q, want %q: %s must serve it (node.Main, or node.ServeIfNode first in a test binary's TestMain)",
+					n.id, st.System, want, w.cfg.Binary)
+			}
 			return nil
 		}
 		select {
@@ -226,7 +231,11 @@ func (w *World) awaitReady(n *nodeProc, exited chan struct{}) error {
 					return fmt.Errorf("proc: %s refused its store: %s", n.id, lastLines(n.logPath, 1))
 				}
 			}
-			return fmt.Errorf("proc: %s exited during start (%v): %s", n.id, werr, lastLines(n.logPath, 3))
+			hint := ""
+			if w.cfg.System != "" {
+				hint = fmt.Sprintf(" (does %s serve %s? node.Main, or node.ServeIfNode first in a test binary's TestMain)", w.cfg.Binary, w.cfg.System)
+			}
+			return fmt.Errorf("proc: %s exited during start (%v)%s: %s", n.id, werr, hint, lastLines(n.logPath, 3))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

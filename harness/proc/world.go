@@ -39,8 +39,15 @@ type Config struct {
 	// stay).
 	KeepData bool
 	// Binary is the splitbrain executable to run nodes with (default: this
-	// process's own executable).
+	// process's own executable). Any binary that takes `splitbrain node`'s
+	// command line will do: one whose main is node.Main, or a test binary
+	// whose TestMain calls node.ServeIfNode.
 	Binary string
+	// System, if set, names the node system (a raftnode.System) the node
+	// processes must serve: a node whose status names another is refused
+	// at start, so that a binary serving the wrong node (or none) is
+	// never tested by mistake.
+	System string
 	// NoNetFaults runs without nftables (and so without root): partitions
 	// and packet loss are refused with world.ErrUnsupported; delay,
 	// duplication and reordering (done by the nodes) still work.
@@ -151,6 +158,7 @@ func New(cfg Config) (w *World, err error) {
 	}
 	w = &World{cfg: cfg, tag: tag, dir: cfg.Dir, nodes: map[world.NodeID]*nodeProc{},
 		rng: rand.New(&lockedSource{src: rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)})}
+	self := w // w is nil by the time a failed New's deferred cleanup runs
 	if cfg.PeerPort == 0 || cfg.APIPort == 0 {
 		if w.cfg.PeerPort, w.cfg.APIPort, err = pickPorts(tag); err != nil {
 			return nil, err
@@ -163,7 +171,7 @@ func New(cfg Config) (w *World, err error) {
 	}
 	defer func() {
 		if err != nil {
-			w.Close()
+			self.Close()
 			w = nil
 		}
 	}()

@@ -149,7 +149,7 @@ func (r *DefaultsRow) tally(x *campaign.Index) error {
 			return fmt.Errorf("selftest --defaults: run %s: %w", e.Key, err)
 		}
 		r.Detected++
-		caught[res.Signature()]++
+		caught[Signature(res)]++
 		r.DetectedAt = append(r.DetectedAt, DetectionTime(res))
 	}
 	for sig, n := range caught {

@@ -59,7 +59,7 @@ func TestDefaultsMode(t *testing.T) {
 				t.Fatal(err)
 			}
 			want.Runs++
-			if sig := out.Results.Signature(); sig != "" {
+			if sig := Signature(out.Results); sig != "" {
 				want.Detected++
 				caught[sig]++
 				want.DetectedAt = append(want.DetectedAt, DetectionTime(out.Results))

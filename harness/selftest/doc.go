@@ -33,11 +33,12 @@
 //
 // # Shrinking keeps the failure
 //
-// The shrinker deletes events (chunks first, then single events, in the
-// spirit of pebble's reducer) and keeps a smaller schedule only if its run
-// fails with the same signature as the original (harness.Results.Signature,
-// which the property tests use too): the same check and the same anomaly
-// kind (linearizability/stale-read, invariant/election-safety, liveness). A smaller schedule that fails some other way is a different
+// The shrinker (nemesis.Shrink, which harness.RunTest uses too) deletes
+// events (chunks first, then single events, in the spirit of pebble's
+// reducer) and keeps a smaller schedule only if its run
+// fails with the same Signature as the original: the same check and the
+// same anomaly kind (linearizability/stale-read, invariant/election-safety,
+// liveness). A smaller schedule that fails some other way is a different
 // bug, and a repro that drifted onto it would mislead.
 //
 // # The defaults (RunDefaults)

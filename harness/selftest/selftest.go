@@ -279,14 +279,14 @@ func (r *runner) canary(ctx context.Context, bug raftkv.Bug) (Row, error) {
 // which fails with the same signature, and the runs spent.
 func (r *runner) shrinkRun(ctx context.Context, t harness.Test, want string) (orig, shrunk nemesis.Schedule, runs int, err error) {
 	orig = nemesis.Generate(t.Seed, genOptions(r.test(t)))
-	shrunk, runs, err = shrink(orig, want, r.o.ShrinkRuns, func(c nemesis.Schedule) (string, error) {
+	shrunk, runs, err = nemesis.Shrink(orig, want, r.o.ShrinkRuns, func(c nemesis.Schedule) (string, error) {
 		tt := t
 		tt.Schedule, tt.Nemesis = &c, nil
 		res, err := r.run(ctx, tt)
 		if err != nil {
 			return "", err
 		}
-		return res.Signature(), nil
+		return Signature(res), nil
 	}, func() bool { return ctx.Err() != nil })
 	return orig, shrunk, runs, err
 }
@@ -308,7 +308,7 @@ func (r *runner) search(ctx context.Context, t harness.Test) (Search, error) {
 		}
 		rt := r.test(t)
 		rt.Defaults()
-		s.Detected, s.Seed, s.Signature, s.How = true, seed, res.Signature(), how(res)
+		s.Detected, s.Seed, s.Signature, s.How = true, seed, Signature(res), how(res)
 		s.DetectedAt, s.Repro = DetectionTime(res), rt.ReproCommand("")
 		return s, nil
 	}

@@ -23,8 +23,8 @@ func TestShrunkScheduleKeepsTheFailure(t *testing.T) {
 	tt := harness.Test{Name: "shrink", Bugs: []string{string(bug)}, Nemesis: raftkv.Exposers[bug]}
 	for seed := uint64(1); seed <= 20; seed++ {
 		tt.Seed = seed
-		want := mustRun(t, r, tt, nil).Signature()
-		empty := mustRun(t, r, tt, &nemesis.Schedule{}).Signature()
+		want := Signature(mustRun(t, r, tt, nil))
+		empty := Signature(mustRun(t, r, tt, &nemesis.Schedule{}))
 		if want == "" || empty == "" || want == empty {
 			continue
 		}
@@ -32,7 +32,7 @@ func TestShrunkScheduleKeepsTheFailure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := mustRun(t, r, tt, &shrunk).Signature(); got != want {
+		if got := Signature(mustRun(t, r, tt, &shrunk)); got != want {
 			t.Fatalf("seed %d: the shrunk schedule (%d of %d events) fails as %q, the original as %q (with no fault: %q):\n%s",
 				seed, len(shrunk.Events), len(orig.Events), got, want, empty, shrunk.String())
 		}
