@@ -102,7 +102,12 @@ func TestExplanationDoesNotDependOnSpeed(t *testing.T) {
 		t.Errorf("a spent budget explains differently on a second run:\n%s\n%s", short.Explanation, again.Explanation)
 	}
 
-	tripped := check(t, events, Options{VerboseTimeout: 1})
+	// A safety net that trips: an hour passes between two readings of its
+	// clock, so it trips before the first window, on any machine.
+	defer func(clock func() time.Time) { safetyClock = clock }(safetyClock)
+	var readings time.Duration
+	safetyClock = func() time.Time { readings++; return time.Unix(0, 0).Add(readings * time.Hour) }
+	tripped := check(t, events, Options{VerboseTimeout: time.Minute})
 	if !tripped.VerboseTimedOut || tripped.Anomaly != AnomalyUnexplained || !strings.Contains(tripped.Explanation, "Explanation incomplete (timed out)") {
 		t.Errorf("a tripped safety net: timed out %v, anomaly %q: %s", tripped.VerboseTimedOut, tripped.Anomaly, tripped.Explanation)
 	}
