@@ -53,6 +53,14 @@ func (w *World) confChange(req node.ConfRequest) error {
 // starts empty with --join and is added by a configuration change that
 // carries its address; it catches up from the leader by log or snapshot.
 func (w *World) AddNode(learner bool) (world.NodeID, error) {
+	op := "add"
+	if learner {
+		op = "add-learner"
+	}
+	caps := w.cfg.System.Caps()
+	if !caps.Supports(op) {
+		return 0, fmt.Errorf("proc: %s does not offer membership change %s: %w", w.cfg.System.Name(), op, world.ErrUnsupported)
+	}
 	w.mu.Lock()
 	full := w.nextID >= maxNodeID
 	w.mu.Unlock()
@@ -67,6 +75,9 @@ func (w *World) AddNode(learner bool) (world.NodeID, error) {
 		kind = "learner"
 	}
 	w.mark(n, "JOIN as %s", kind)
+	if caps.AddBeforeStart {
+		return w.addThenStart(n, op)
+	}
 	if err := w.startNode(n); err != nil {
 		w.mu.Lock()
 		n.member = false
@@ -75,10 +86,6 @@ func (w *World) AddNode(learner bool) (world.NodeID, error) {
 	}
 	if err := w.pushNet(n); err != nil {
 		return n.id, err
-	}
-	op := "add"
-	if learner {
-		op = "add-learner"
 	}
 	err := w.confChange(node.ConfRequest{Op: op, ID: uint64(n.id), PeerAddr: n.peerAddr})
 	if errors.Is(err, errRejected) {
@@ -95,8 +102,38 @@ func (w *World) AddNode(learner bool) (world.NodeID, error) {
 	return n.id, err
 }
 
+// addThenStart adds n to the cluster and then starts it (etcd's way: a
+// new member must be in the membership before it starts).
+func (w *World) addThenStart(n *nodeProc, op string) (world.NodeID, error) {
+	err := w.confChange(node.ConfRequest{Op: op, ID: uint64(n.id), PeerAddr: n.peerAddr})
+	if errors.Is(err, errRejected) {
+		w.mu.Lock()
+		n.member = false
+		w.mu.Unlock()
+		w.mark(n, "JOIN failed: %v", err)
+		return 0, err
+	}
+	// On an unknown outcome the change may have applied: start the node,
+	// which finds out (a system refuses to start as a member it is not).
+	if serr := w.startNode(n); serr != nil {
+		if err == nil {
+			// A member that could not start: it stays a member, down; a
+			// restart may bring it up.
+			return n.id, serr
+		}
+		w.mu.Lock()
+		n.member = false
+		w.mu.Unlock()
+		return 0, errors.Join(err, serr)
+	}
+	return n.id, err
+}
+
 // PromoteNode implements world.World.
 func (w *World) PromoteNode(id world.NodeID) error {
+	if !w.cfg.System.Caps().Supports("promote") {
+		return fmt.Errorf("proc: %s does not offer membership change promote: %w", w.cfg.System.Name(), world.ErrUnsupported)
+	}
 	if _, err := w.node(id); err != nil {
 		return err
 	}
@@ -106,11 +143,24 @@ func (w *World) PromoteNode(id world.NodeID) error {
 // RemoveNode implements world.World: the member is removed by a
 // configuration change and its process stopped.
 func (w *World) RemoveNode(id world.NodeID) error {
+	if !w.cfg.System.Caps().Supports("remove") {
+		return fmt.Errorf("proc: %s does not offer membership change remove: %w", w.cfg.System.Name(), world.ErrUnsupported)
+	}
 	n, err := w.node(id)
 	if err != nil {
 		return err
 	}
+	// A removed member may stop on its own (etcd does) as soon as the
+	// change applies: that exit is expected.
+	w.mu.Lock()
+	n.leaving = true
+	w.mu.Unlock()
 	if err := w.confChange(node.ConfRequest{Op: "remove", ID: uint64(id)}); err != nil {
+		if errors.Is(err, errRejected) {
+			w.mu.Lock()
+			n.leaving = false
+			w.mu.Unlock()
+		}
 		return err
 	}
 	n.lock()
