@@ -91,6 +91,16 @@ func newFirewall(name string, dialer bool, peerPort uint16) (*firewall, error) {
 	if err := c.Flush(); err != nil {
 		return nil, nftError("create table "+name, err)
 	}
+	if f.byProcess {
+		// The mark rule goes in before any node starts: it turns on
+		// connection tracking, which must see every connection's first
+		// packet (one it picks up mid-stream has no mark, and may have
+		// its directions swapped).
+		if err := f.set(nil); err != nil {
+			f.close()
+			return nil, err
+		}
+	}
 	return f, nil
 }
 
