@@ -45,12 +45,18 @@ type FaultCount struct {
 
 // Results is results.json: the verdict and everything behind it.
 type Results struct {
-	Valid           model.Validity        `json:"valid"`
-	Name            string                `json:"name"`
-	Mode            string                `json:"mode"`
-	Seed            uint64                `json:"seed"`
-	Nodes           int                   `json:"nodes"`
-	Bugs            []string              `json:"bugs,omitempty"`
+	Valid model.Validity `json:"valid"`
+	Name  string         `json:"name"`
+	Mode  string         `json:"mode"`
+	Seed  uint64         `json:"seed"`
+	Nodes int            `json:"nodes"`
+	Bugs  []string       `json:"bugs,omitempty"`
+	// System is the system under test ("" the reference node) and
+	// SystemVersion what it says of its version; ReadConsistency the
+	// reads it was asked for ("" linearizable).
+	System          string                `json:"system,omitempty"`
+	SystemVersion   string                `json:"system_version,omitempty"`
+	ReadConsistency string                `json:"read_consistency,omitempty"`
 	Started         time.Time             `json:"started"`
 	Finished        time.Time             `json:"finished"`
 	WallSeconds     float64               `json:"wall_seconds"`
@@ -65,6 +71,10 @@ type Results struct {
 	// Liveness is then valid and its Detail says why.
 	LivenessNotJudged bool       `json:"liveness_not_judged,omitempty"`
 	Invariants        Invariants `json:"invariants"`
+	// Convergence is the end-of-test check that every member holds the
+	// same data (nil for a history checked on its own). A member that
+	// never converged makes the run invalid.
+	Convergence *world.Convergence `json:"convergence,omitempty"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
 	Error       string         `json:"error,omitempty"`
@@ -77,6 +87,17 @@ type Results struct {
 	Timeline    string         `json:"timeline,omitempty"`
 	Schedule    string         `json:"schedule,omitempty"`
 	HistoryOps  int            `json:"history_events"`
+}
+
+// convergenceValidity is the convergence check's part of the verdict:
+// invalid when the world compared the members and they did not converge;
+// valid when they did, or when it could not compare them (Detail says
+// why: never a guess).
+func (r *Results) convergenceValidity() model.Validity {
+	if c := r.Convergence; c != nil && c.Available && !c.Converged {
+		return model.Invalid
+	}
+	return model.Valid
 }
 
 // newRunDir creates <root>/<name>/<UTC timestamp>/ (with a suffix if two

@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	"github.com/splitbrain/splitbrain/harness/gitstamp"
 	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/harness/proc"
+	"github.com/splitbrain/splitbrain/harness/proc/etcd"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/report"
 	"github.com/splitbrain/splitbrain/harness/sim"
@@ -66,6 +69,14 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		t.Seed = binary.LittleEndian.Uint64(b[:])>>1 | 1
 	}
 	bugs, _ := raftkv.ParseBugs(strings.Join(t.Bugs, ","))
+	system, err := resolveSystem(ctx, &t)
+	if err != nil {
+		return nil, err
+	}
+	systemVersion := ""
+	if system != nil {
+		systemVersion = system.Version()
+	}
 	sched := t.Schedule
 	if t.Scenario != "" {
 		sched = &nemesis.Schedule{}
@@ -86,7 +97,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	}
 	absSched, _ := filepath.Abs(schedPath)
 	repro := t.ReproCommand(absSched)
-	if err := writeJSON(filepath.Join(dir, TestFile), testRecord{Test: t, Schedule: sched.String(), Versions: versions(), Repro: repro}); err != nil {
+	if err := writeJSON(filepath.Join(dir, TestFile), testRecord{Test: t, SystemVersion: systemVersion, Schedule: sched.String(), Versions: versions(), Repro: repro}); err != nil {
 		return nil, err
 	}
 	if err := writeFileSync(filepath.Join(dir, ReproFile), []byte(repro+"\n")); err != nil {
@@ -96,7 +107,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		return nil, fmt.Errorf("results/latest: %w", err)
 	}
 
-	w, err := newWorld(&t, bugs, dir)
+	w, err := newWorld(&t, bugs, dir, system)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +126,15 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	}()
 	var scriptErr error
-	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, rec, stopped.Load) })
+	var conv world.Convergence
+	runErr := w.Run(func() {
+		scriptErr = drive(w, &t, *sched, rec, stopped.Load)
+		if !stopped.Load() {
+			conv = w.Converge(time.Duration(t.ConvergeBound))
+		} else {
+			conv = world.Convergence{Detail: "not checked: the run was stopped early"}
+		}
+	})
 	close(done)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("writing node logs: %w", err)
@@ -131,8 +150,9 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 
 	res := analyze(ctx, dir, rec.Events(), analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, runErr: runErr, mode: t.Mode, quick: t.Quick,
+		checks: checks, runErr: runErr, mode: t.Mode, quick: t.Quick, convergence: &conv,
 	})
+	res.System, res.SystemVersion, res.ReadConsistency = t.System, systemVersion, t.ReadConsistency
 	res.Name, res.Mode, res.Seed, res.Nodes, res.Bugs = t.Name, t.Mode, t.Seed, t.Nodes, t.Bugs
 	res.Started, res.Finished = started.UTC(), time.Now().UTC()
 	res.WallSeconds = res.Finished.Sub(res.Started).Seconds()
@@ -167,9 +187,12 @@ func joinErr(a, b string) string {
 
 type testRecord struct {
 	Test
-	Schedule string            `json:"schedule"`
-	Versions map[string]string `json:"versions"`
-	Repro    string            `json:"repro"`
+	// SystemVersion is what the system under test says of its version
+	// (etcd: its version string and binary), where known.
+	SystemVersion string            `json:"system_version,omitempty"`
+	Schedule      string            `json:"schedule"`
+	Versions      map[string]string `json:"versions"`
+	Repro         string            `json:"repro"`
 }
 
 // ScenarioRunner runs a scenario script as the fault timeline, from the
@@ -235,7 +258,47 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 	return scriptErr
 }
 
-func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
+// resolveSystem turns t's system into the process world's: nil for the
+// reference node (the world's default), etcd by name (building it if
+// needed), a system file by path. A bad name or file is a usage error.
+func resolveSystem(ctx context.Context, t *Test) (proc.System, error) {
+	if t.SystemImpl != nil {
+		s, ok := t.SystemImpl.(proc.System)
+		if !ok || t.Mode != "process" {
+			return nil, usagef("SystemImpl %T: the %s world cannot host it (the process world takes a proc.System)", t.SystemImpl, t.Mode)
+		}
+		return s, nil
+	}
+	var s proc.System
+	var err error
+	switch name := t.System; {
+	case name == "" || name == "raftkv":
+		return nil, nil
+	case etcd.IsName(name):
+		s, err = etcd.New(ctx, name, os.Stderr)
+	case strings.ContainsAny(name, `/\`) || strings.HasSuffix(name, ".toml") || fileExists(name):
+		s, err = proc.LoadSystemFile(name)
+	default:
+		return nil, usagef("system %q: want raftkv, etcd, etcd@vX.Y.Z, etcd@debian, or the path of a system file", name)
+	}
+	if errors.Is(err, proc.ErrBadSystem) {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("system %s: %w", t.System, err)
+	}
+	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" && !slices.Contains(s.Caps().ReadConsistency, t.ReadConsistency) {
+		return nil, usagef("read consistency %s: %s offers only linearizable reads", t.ReadConsistency, s.Name())
+	}
+	return s, nil
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
+
+func newWorld(t *Test, bugs raftkv.Bugs, dir string, system proc.System) (world.World, error) {
 	node := raftkv.Config{
 		SnapshotEvery: t.SnapshotEvery, CompactKeep: t.CompactKeep, Bugs: bugs,
 		// Give up a little before the client does, so the client hears why.
@@ -246,7 +309,8 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Skip: t.SkipInvariants})
 	case "process":
 		w, err := proc.New(proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
-			NoNetFaults: t.NoNetFaults, Binary: t.Binary})
+			NoNetFaults: t.NoNetFaults, Binary: t.Binary, System: system, ReadConsistency: t.ReadConsistency,
+			RequestTimeout: t.Workload.Timeout * 4 / 5})
 		if err != nil {
 			return nil, fmt.Errorf("process world: %w", err)
 		}
@@ -274,14 +338,17 @@ func versions() map[string]string {
 }
 
 type analyzeOptions struct {
-	initial  *string
-	liveness time.Duration
-	timeout  time.Duration
-	checks   map[string]int
-	runErr   error
-	mode     string
-	torn     int
-	quick    bool // verdict only: no plots, timeline or diagram
+	// convergence is the world's end-of-test convergence check (nil: none,
+	// as for a history checked on its own).
+	convergence *world.Convergence
+	initial     *string
+	liveness    time.Duration
+	timeout     time.Duration
+	checks      map[string]int
+	runErr      error
+	mode        string
+	torn        int
+	quick       bool // verdict only: no plots, timeline or diagram
 	// noLiveness, when set, says why the history cannot be judged for
 	// liveness (an imported Jepsen history: see check.go); liveness is
 	// then valid with that Detail, and Results.LivenessNotJudged is set.
@@ -318,7 +385,11 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 			res.Error = joinErr(res.Error, o.runErr.Error())
 		}
 	}
-	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid)
+	if o.convergence != nil {
+		c := *o.convergence
+		res.Convergence = &c
+	}
+	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid).And(res.convergenceValidity())
 	if res.Error != "" && res.Valid == model.Valid {
 		// The run broke: a valid history of a broken run proves little.
 		res.Valid = model.Unknown

@@ -42,10 +42,28 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // its default.
 type Test struct {
 	Name     string   `json:"name"`  // default "register"
-	Mode     string   `json:"mode"`  // "sim" (default) or "process"
+	Mode     string   `json:"mode"`  // "sim" (default; "process" for a system other than the reference node) or "process"
 	Seed     uint64   `json:"seed"`  // 0 picks one at random (and records it)
 	Nodes    int      `json:"nodes"` // default 5
 	Duration Duration `json:"time"`  // default 60s
+
+	// System names the system under test: "" or "raftkv" (the reference
+	// node, the default), "etcd" (the newest release, built from its Go
+	// module), "etcd@v3.5.0", "etcd@debian" (Debian's etcd-server), or the
+	// path of a system file (any binary speaking the KV protocol; see
+	// proc.LoadSystemFile). Systems other than the reference node run in
+	// the process world.
+	System string `json:"system,omitempty"`
+	// SystemImpl, if set, is the system under test as a Go value, for
+	// callers of the Go API: in the process world a proc.System (System
+	// then only names it in the record; empty: its Name()). Room for the
+	// sim's own kind of system later (a sans-IO node).
+	SystemImpl any `json:"-"`
+	// ReadConsistency is "linearizable" (default) or a weaker consistency
+	// the system offers (etcd: "serializable", as Jepsen's etcd test has):
+	// reads are then issued that way, and the checker judges them as
+	// linearizable all the same, so stale reads show up as anomalies.
+	ReadConsistency string `json:"read_consistency,omitempty"`
 
 	Workload workloads.RegisterOptions `json:"workload"`
 
@@ -78,6 +96,9 @@ type Test struct {
 	// LivenessBound: after the final heal the cluster must serve an ok
 	// read and an ok write within it. Default 10s.
 	LivenessBound Duration `json:"liveness_bound"`
+	// ConvergeBound: after the clients' last operations every member must
+	// report the same state within it (World.Converge). Default 30s.
+	ConvergeBound Duration `json:"converge_bound,omitempty"`
 	// CheckTimeout bounds the linearizability check (0: none); on timeout
 	// the verdict is unknown.
 	CheckTimeout Duration `json:"check_timeout"`
@@ -116,6 +137,17 @@ func (t *Test) Defaults() {
 	}
 	if t.Mode == "" {
 		t.Mode = "sim"
+		if !t.referenceSystem() {
+			t.Mode = "process"
+		}
+	}
+	if t.System == "" && t.SystemImpl != nil {
+		if n, ok := t.SystemImpl.(interface{ Name() string }); ok {
+			t.System = n.Name()
+		}
+	}
+	if t.ConvergeBound == 0 {
+		t.ConvergeBound = Duration(30 * time.Second)
 	}
 	if t.Nodes == 0 {
 		t.Nodes = 5
@@ -149,6 +181,20 @@ func (t *Test) Validate() error {
 	if t.Mode != "sim" && t.Mode != "process" {
 		return usagef("mode %q: want sim or process", t.Mode)
 	}
+	if t.Mode == "sim" && !t.referenceSystem() {
+		return usagef("system %q runs in the process world only (--mode process)", t.System)
+	}
+	switch t.ReadConsistency {
+	case "", "linearizable", "serializable":
+	default:
+		return usagef("read consistency %q: want linearizable or serializable", t.ReadConsistency)
+	}
+	if t.ReadConsistency == "serializable" && t.referenceSystem() {
+		return usagef("read consistency serializable: the reference node offers only linearizable reads (etcd offers serializable: --system etcd)")
+	}
+	if t.ConvergeBound < 0 {
+		return usagef("converge bound must not be negative, got %v", time.Duration(t.ConvergeBound))
+	}
 	if t.Nodes < 1 || t.Nodes > 99 {
 		return usagef("nodes must be between 1 and 99, got %d", t.Nodes)
 	}
@@ -177,6 +223,11 @@ func (t *Test) Validate() error {
 	return nil
 }
 
+// referenceSystem reports whether t tests the reference node.
+func (t *Test) referenceSystem() bool {
+	return t.SystemImpl == nil && (t.System == "" || t.System == "raftkv")
+}
+
 // FinalHeal is when the generated schedule heals everything: early enough
 // that the liveness bound fits before the end, with some margin.
 func (t *Test) FinalHeal() time.Duration {
@@ -196,6 +247,10 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 			args = append(args, flag, shellQuote(fmt.Sprint(v)))
 		}
 	}
+	if t.System != "" && t.System != "raftkv" {
+		args = append(args, "--system", shellQuote(t.System))
+		def.Mode = "process"
+	}
 	add("--mode", t.Mode, def.Mode)
 	if t.NoNetFaults {
 		args = append(args, "--no-net-faults")
@@ -213,6 +268,10 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 	add("--snapshot-every", t.SnapshotEvery, def.SnapshotEvery)
 	add("--compact-keep", t.CompactKeep, def.CompactKeep)
 	add("--liveness-bound", time.Duration(t.LivenessBound), time.Duration(def.LivenessBound))
+	add("--converge-bound", time.Duration(t.ConvergeBound), time.Duration(def.ConvergeBound))
+	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" {
+		args = append(args, "--read-consistency", shellQuote(t.ReadConsistency))
+	}
 	if t.Scenario != "" {
 		args = append(args, "--scenario", shellQuote(t.Scenario))
 	} else if t.Schedule != nil && scheduleCopy != "" {

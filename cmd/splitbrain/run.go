@@ -18,7 +18,7 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var t harness.Test
-	var dur, opTimeout, liveness, checkTimeout time.Duration
+	var dur, opTimeout, liveness, checkTimeout, converge time.Duration
 	var nem, bugs, skipInv []string
 	var mix, schedule string
 	cmd := &cobra.Command{
@@ -55,6 +55,10 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 			t.Duration = harness.Duration(dur)
 			t.Workload.Timeout = opTimeout
 			t.LivenessBound = harness.Duration(liveness)
+			t.ConvergeBound = harness.Duration(converge)
+			if !cmd.Flags().Changed("mode") {
+				t.Mode = "" // the system decides: sim for the reference node, else process
+			}
 			t.CheckTimeout = harness.Duration(checkTimeout)
 			t.Nemesis = expandAll(splitList(nem))
 			t.Bugs = splitList(bugs)
@@ -94,7 +98,10 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&t.Mode, "mode", "sim", "world: sim (deterministic simulation) or process (real node processes; needs root for network faults)")
+	f.StringVar(&t.Mode, "mode", "sim", "world: sim (deterministic simulation) or process (real node processes; needs root for network faults); process by default for --system other than raftkv")
+	f.StringVar(&t.System, "system", "raftkv", "system under test: raftkv (the reference node), etcd (newest release, built from its Go module once), etcd@vX.Y.Z, etcd@debian (Debian's etcd-server), or a system file (TOML) describing any binary that speaks the KV protocol")
+	f.StringVar(&t.ReadConsistency, "read-consistency", "linearizable", "reads the clients ask for: linearizable, or serializable (etcd; stale reads then show up as anomalies)")
+	f.DurationVar(&converge, "converge-bound", 30*time.Second, "after the last operations every member must report the same state (GET /hash) within this")
 	f.BoolVar(&t.NoNetFaults, "no-net-faults", false, "process mode without root: no partitions or packet loss (nftables needs CAP_NET_ADMIN)")
 	f.StringVar(&t.Name, "name", "register", "test name (the results subdirectory)")
 	f.IntVar(&t.Nodes, "nodes", 5, "cluster size")

@@ -61,8 +61,8 @@ func (c *Client) post(ctx context.Context, addr, path string, body, out any) err
 	return c.do(req, out)
 }
 
-// ErrNotImplemented is a node answering HTTP 501: it does not support the
-// call (an optional admin call of the protocol).
+// ErrNotImplemented is a node answering HTTP 501 (or 404): it does not
+// support the call (an optional call of the protocol).
 var ErrNotImplemented = errors.New("not implemented by this node (HTTP 501)")
 
 func (c *Client) do(req *http.Request, out any) error {
@@ -71,7 +71,7 @@ func (c *Client) do(req *http.Request, out any) error {
 		return &CallError{Sent: !refused(err), Err: err}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotImplemented {
+	if resp.StatusCode == http.StatusNotImplemented || resp.StatusCode == http.StatusNotFound {
 		io.Copy(io.Discard, resp.Body)
 		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, ErrNotImplemented)
 	}
@@ -126,6 +126,23 @@ func (c *Client) Status(ctx context.Context, addr string) (Status, error) {
 		return Status{}, &CallError{Sent: true, Err: errors.New("status answer without an id")}
 	}
 	return st, nil
+}
+
+// Hash asks the node at addr for its state hash (GET /hash). A node that
+// does not serve it answers 501: the error wraps ErrNotImplemented.
+func (c *Client) Hash(ctx context.Context, addr string) (HashAnswer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/hash", nil)
+	if err != nil {
+		return HashAnswer{}, err
+	}
+	var h HashAnswer
+	if err := c.do(req, &h); err != nil {
+		return HashAnswer{}, err
+	}
+	if h.Hash == "" {
+		return HashAnswer{}, &CallError{Sent: true, Err: errors.New("hash answer without a hash")}
+	}
+	return h, nil
 }
 
 // Conf asks the node at addr to carry out a membership change.

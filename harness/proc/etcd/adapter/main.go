@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -97,6 +98,7 @@ func main() {
 		etcd.Process.Kill()
 		os.Exit(1)
 	}
+	go a.awaitEtcd()
 	go http.Serve(ln, a.handler())
 	fmt.Fprintf(os.Stderr, "etcdadapter: n%d serves the KV protocol on %s for etcd at %s (pid %d)\n", *id, *apiAddr, *endpoint, etcd.Process.Pid)
 
@@ -117,6 +119,24 @@ func main() {
 
 type adapter struct {
 	cli *clientv3.Client
+	// ready is set once etcd first answered Status: until then /status
+	// answers at once that the node is starting.
+	ready atomic.Bool
+}
+
+// awaitEtcd sets ready once etcd answers.
+func (a *adapter) awaitEtcd() {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := a.cli.Status(ctx, *endpoint)
+		cancel()
+		if err == nil {
+			a.ready.Store(true)
+			fmt.Fprintf(os.Stderr, "etcdadapter: etcd answers\n")
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (a *adapter) handler() http.Handler {
@@ -297,9 +317,23 @@ func nodeID(m interface{ GetPeerURLs() []string }) uint64 {
 func (a *adapter) serveStatus(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 400*time.Millisecond)
 	defer cancel()
-	st, err := a.cli.Status(ctx, *endpoint)
-	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, answer{Outcome: "fail", Error: "etcd status: " + err.Error()})
+	var st *clientv3.StatusResponse
+	var err error
+	if a.ready.Load() {
+		st, err = a.cli.Status(ctx, *endpoint)
+	}
+	if st == nil {
+		// etcd serves clients only once it has joined a quorum: a member
+		// restarted while most of the cluster is down does not answer
+		// until the others are back. The node is up all the same (its
+		// process runs, and it is replaying and catching up): say so at
+		// once, so that the harness can go on restarting the others.
+		out := statusAnswer{ID: *id, State: "StateFollower", Replaying: true, Voters: []uint64{}, Learners: []uint64{}}
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, answer{Outcome: "fail", Error: "etcd status: " + err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	// A learner answers Status but not MemberList (etcd serves learners
