@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -124,8 +125,17 @@ func ParseSystemFile(file string, src []byte) (*FileSystem, error) {
 	md, err := toml.Decode(string(src), &f)
 	if err != nil {
 		var pe toml.ParseError
-		if errors.As(err, &pe) {
+		var ppe *toml.ParseError
+		switch {
+		case errors.As(err, &pe):
 			return nil, bad(pe.Position.Line, "%s", pe.Message)
+		case errors.As(err, &ppe):
+			return nil, bad(ppe.Position.Line, "%s", ppe.Message)
+		}
+		// A type mismatch: "toml: line 3 (last key "start"): incompatible types: …"
+		if m := tomlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, bad(line, "%s", m[2])
 		}
 		return nil, bad(0, "%v", err)
 	}
@@ -184,7 +194,10 @@ func ParseSystemFile(file string, src []byte) (*FileSystem, error) {
 	return s, nil
 }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+var (
+	nameRE     = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	tomlLineRE = regexp.MustCompile(`^toml: line (\d+) (\(last key .*?\): .*)$`)
+)
 
 func parseArgs(key string, args []string) ([]*template.Template, error) {
 	var out []*template.Template
@@ -203,8 +216,8 @@ func parseArgs(key string, args []string) ([]*template.Template, error) {
 func render(ts []*template.Template, n NodeSpec) ([]string, error) {
 	var out []string
 	for _, t := range ts {
-		var b strings.Builder
-		if err := t.Execute(&b, n); err != nil {
+		b := &limitedBuilder{max: maxArg}
+		if err := t.Execute(b, n); err != nil {
 			return nil, err
 		}
 		if s := b.String(); s != "" {
@@ -214,6 +227,24 @@ func render(ts []*template.Template, n NodeSpec) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// maxArg bounds one rendered argument.
+const maxArg = 64 << 10
+
+// limitedBuilder is a strings.Builder that refuses to grow past max: a
+// template that loops (range over a number) stops with an error instead
+// of filling memory.
+type limitedBuilder struct {
+	strings.Builder
+	max int
+}
+
+func (b *limitedBuilder) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("an argument renders longer than %d bytes", b.max)
+	}
+	return b.Builder.Write(p)
 }
 
 func sampleSpec() NodeSpec {
