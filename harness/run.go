@@ -269,14 +269,32 @@ func resolveSystem(ctx context.Context, t *Test) (proc.System, error) {
 		}
 		return s, nil
 	}
+	if t.System == "" || t.System == "raftkv" {
+		return nil, nil
+	}
+	s, err := ResolveSystem(ctx, t.System)
+	if err != nil {
+		return nil, err
+	}
+	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" && !slices.Contains(s.Caps().ReadConsistency, t.ReadConsistency) {
+		return nil, usagef("read consistency %s: %s offers only linearizable reads", t.ReadConsistency, s.Name())
+	}
+	return s, nil
+}
+
+// ResolveSystem turns a system name into the process world's system:
+// "raftkv" (the reference node), etcd by name (built once if needed, with
+// a line on stderr), or a system file by path. A name or file at fault is
+// an error wrapping ErrUsage.
+func ResolveSystem(ctx context.Context, name string) (proc.System, error) {
 	var s proc.System
 	var err error
-	switch name := t.System; {
+	switch {
 	case name == "" || name == "raftkv":
-		return nil, nil
+		return proc.ReferenceSystem(), nil
 	case etcd.IsName(name):
 		s, err = etcd.New(ctx, name, os.Stderr)
-	case strings.ContainsAny(name, `/\`) || strings.HasSuffix(name, ".toml") || fileExists(name):
+	case strings.ContainsAny(name, "/\\") || strings.HasSuffix(name, ".toml") || fileExists(name):
 		s, err = proc.LoadSystemFile(name)
 	default:
 		return nil, usagef("system %q: want raftkv, etcd, etcd@vX.Y.Z, etcd@debian, or the path of a system file", name)
@@ -285,10 +303,7 @@ func resolveSystem(ctx context.Context, t *Test) (proc.System, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("system %s: %w", t.System, err)
-	}
-	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" && !slices.Contains(s.Caps().ReadConsistency, t.ReadConsistency) {
-		return nil, usagef("read consistency %s: %s offers only linearizable reads", t.ReadConsistency, s.Name())
+		return nil, fmt.Errorf("system %s: %w", name, err)
 	}
 	return s, nil
 }
