@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/splitbrain/splitbrain/harness/proc/node"
 	"github.com/splitbrain/splitbrain/harness/world"
@@ -113,8 +115,17 @@ func (w *World) addThenStart(n *nodeProc, op string) (world.NodeID, error) {
 		w.mark(n, "JOIN failed: %v", err)
 		return 0, err
 	}
-	// On an unknown outcome the change may have applied: start the node,
-	// which finds out (a system refuses to start as a member it is not).
+	if err != nil && !w.isMember(n.id) {
+		// Unknown, and the members do not list it: do not start a node
+		// that would refuse to start (etcd does). If the change applies
+		// later the cluster carries a member that never runs, as it would
+		// for an operator whose add timed out.
+		w.mu.Lock()
+		n.member = false
+		w.mu.Unlock()
+		w.mark(n, "JOIN abandoned: %v, and no member lists %s", err, n.id)
+		return 0, err
+	}
 	if serr := w.startNode(n); serr != nil {
 		if err == nil {
 			// A member that could not start: it stays a member, down; a
@@ -127,6 +138,30 @@ func (w *World) addThenStart(n *nodeProc, op string) (world.NodeID, error) {
 		return 0, errors.Join(err, serr)
 	}
 	return n.id, err
+}
+
+// isMember asks the answering members whether their membership lists id
+// (as a voter or a learner), for a few seconds: true if one does.
+func (w *World) isMember(id world.NodeID) bool {
+	deadline := time.Now().Add(w.cfg.AdminTimeout)
+	for {
+		for _, m := range w.Nodes() {
+			n := w.lookup(m)
+			if m == id || n == nil || !w.answering(n) {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), w.cfg.StatusTimeout)
+			st, err := w.kv.Status(ctx, n.apiAddr)
+			cancel()
+			if err == nil && (slices.Contains(st.Voters, uint64(id)) || slices.Contains(st.Learners, uint64(id))) {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // PromoteNode implements world.World.

@@ -119,13 +119,33 @@ func main() {
 
 type adapter struct {
 	cli *clientv3.Client
-	// ready is set once etcd first answered Status: until then /status
-	// answers at once that the node is starting.
-	ready atomic.Bool
+	// started is set once etcd serves its peers; ready once it first
+	// answered Status. Before started /status answers 503 (the harness
+	// waits, and sees etcd exit if it refuses to start); between the two
+	// it answers at once that the node is starting.
+	started, ready atomic.Bool
 }
 
-// awaitEtcd sets ready once etcd answers.
+// awaitEtcd sets started once etcd serves its peers (it has opened its
+// data and, joining a cluster, been accepted by it: etcd validates the
+// membership before it serves anything), then ready once it answers
+// clients.
 func (a *adapter) awaitEtcd() {
+	u, _ := url.Parse(*endpoint)
+	version := fmt.Sprintf("http://%s/version", net.JoinHostPort(u.Hostname(), strconv.Itoa(*peerPort)))
+	hc := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := hc.Get(version)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				a.started.Store(true)
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := a.cli.Status(ctx, *endpoint)
@@ -321,6 +341,10 @@ func (a *adapter) serveStatus(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if a.ready.Load() {
 		st, err = a.cli.Status(ctx, *endpoint)
+	}
+	if st == nil && !a.started.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, answer{Outcome: "fail", Error: "etcd is starting"})
+		return
 	}
 	if st == nil {
 		// etcd serves clients only once it has joined a quorum: a member
