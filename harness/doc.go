@@ -21,6 +21,19 @@
 // Check re-checks a run directory or checks a history file (ours or
 // Jepsen's). RunTest is the one-line Go test helper.
 //
+// A verdict is only as good as the run behind it. A run stopped early
+// (its context cancelled: SIGINT or SIGTERM on the command line) is
+// checked, but is at best unknown (Results.Incomplete); so is a run
+// directory without results.json (a run killed before it finished), which
+// Check re-checks into check.json, never touching results.json.
+// Test.CheckTimeout bounds the whole check in wall time, the artefacts
+// included: past it the verdict is at best unknown and says so
+// (Results.CheckTimedOut, Results.Skipped). Validate refuses what a run
+// cannot hold (MaxDuration, MaxOps: the history is kept in memory) and
+// schedules that name nodes that can never exist or run past the end.
+// Test.Progress draws a live status line from the recorded events, the
+// same for every world.
+//
 // The worlds meet the runner through package world; nothing above it
 // knows which world it is in.
 package harness

@@ -75,6 +75,19 @@ type Results struct {
 	// same data (nil for a history checked on its own). A member that
 	// never converged makes the run invalid.
 	Convergence *world.Convergence `json:"convergence,omitempty"`
+	// Incomplete says why the run did not finish: interrupted, or killed
+	// before it wrote its results.json (found by check). What was recorded
+	// was checked, but an incomplete run is at best unknown: only an
+	// anomaly found in it stands.
+	Incomplete string `json:"incomplete,omitempty"`
+	// CheckTimedOut says that the check ran out of its time bound
+	// (Test.CheckTimeout, check --check-timeout) before it reached a
+	// verdict: "check timed out after 100ms with 3 of 8 keys undecided".
+	// The verdict is then at best unknown.
+	CheckTimedOut string `json:"check_timed_out,omitempty"`
+	// Skipped lists the artefacts not written, each with the reason (the
+	// check's time bound ran out).
+	Skipped []string `json:"skipped,omitempty"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
 	Error       string         `json:"error,omitempty"`
@@ -87,6 +100,24 @@ type Results struct {
 	Timeline    string         `json:"timeline,omitempty"`
 	Schedule    string         `json:"schedule,omitempty"`
 	HistoryOps  int            `json:"history_events"`
+
+	// Shares are the ok/fail/info shares of the client operations;
+	// LowOKShare flags a run whose ok share is under model.MinOKShare (it
+	// tested little; the verdict stands).
+	Shares     model.Shares `json:"shares"`
+	LowOKShare bool         `json:"low_ok_share"`
+	// NoNodeUp is how long no member node was up (from the nemesis
+	// events); absent when the cluster size is not known (a loose history
+	// file).
+	NoNodeUp *model.Downtime `json:"no_node_up,omitempty"`
+}
+
+// capVerdict makes the verdict at best unknown when the run is incomplete
+// or the check timed out: an anomaly found stands, a pass does not.
+func (r *Results) capVerdict() {
+	if (r.Incomplete != "" || r.CheckTimedOut != "") && r.Valid == model.Valid {
+		r.Valid = model.Unknown
+	}
 }
 
 // convergenceValidity is the convergence check's part of the verdict:

@@ -15,12 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/splitbrain/splitbrain/harness/gitstamp"
 	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/harness/proc"
 	"github.com/splitbrain/splitbrain/harness/proc/etcd"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
-	"github.com/splitbrain/splitbrain/harness/report"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/harness/world"
 	"github.com/splitbrain/splitbrain/model"
@@ -116,6 +114,14 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		w.Close()
 		return nil, err
 	}
+	var recorder interface {
+		Record(history.Event) history.Event
+	} = rec
+	var prog *progress
+	if t.Progress != nil {
+		prog = newProgress(t.Progress, rec, time.Duration(t.Duration))
+		recorder = prog
+	}
 	var stopped atomic.Bool
 	done := make(chan struct{})
 	go func() {
@@ -128,7 +134,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	var scriptErr error
 	var conv world.Convergence
 	runErr := w.Run(func() {
-		scriptErr = drive(w, &t, *sched, rec, stopped.Load)
+		scriptErr = drive(w, &t, *sched, recorder, stopped.Load)
 		if !stopped.Load() {
 			conv = w.Converge(time.Duration(t.ConvergeBound))
 		} else {
@@ -148,11 +154,18 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = closeErr
 	}
 
-	res := analyze(ctx, dir, rec.Events(), analyzeOptions{
+	events := rec.Events()
+	if prog != nil {
+		prog.check(len(events))
+	}
+	res := analyze(ctx, dir, events, analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, runErr: runErr, mode: t.Mode, quick: t.Quick, convergence: &conv,
+		checks: checks, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick, convergence: &conv,
 	})
 	res.System, res.SystemVersion, res.ReadConsistency = t.System, systemVersion, t.ReadConsistency
+	if prog != nil {
+		prog.close()
+	}
 	res.Name, res.Mode, res.Seed, res.Nodes, res.Bugs = t.Name, t.Mode, t.Seed, t.Nodes, t.Bugs
 	res.Started, res.Finished = started.UTC(), time.Now().UTC()
 	res.WallSeconds = res.Finished.Sub(res.Started).Seconds()
@@ -160,10 +173,11 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	res.Schedule = ScheduleFile
 	res.FaultKinds = sched.Kinds()
 	if t.Scenario != "" {
-		res.FaultKinds = recordedFamilies(rec.Events())
+		res.FaultKinds = recordedFamilies(events)
 	}
 	if stopped.Load() {
-		res.Error = joinErr(res.Error, "interrupted: the run was stopped early")
+		res.Incomplete = fmt.Sprintf("interrupted after %s of the %v test: only an anomaly in what was recorded would stand",
+			secondsText(res.TestSeconds), time.Duration(t.Duration))
 	}
 	if scriptErr != nil {
 		res.Error = joinErr(res.Error, "scenario: "+scriptErr.Error())
@@ -172,11 +186,15 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 			res.Valid = model.Unknown
 		}
 	}
+	res.capVerdict()
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
 		return nil, err
 	}
 	return &Outcome{Dir: dir, Results: res, Test: t}, nil
 }
+
+// secondsText prints a test time in seconds: "25.3s".
+func secondsText(s float64) string { return fmt.Sprintf("%.1fs", s) }
 
 func joinErr(a, b string) string {
 	if a == "" {
@@ -217,9 +235,9 @@ var (
 // drive is the main task: the workload and the nemesis (a schedule or a
 // scenario) run side by side until the test time is up; then every fault
 // is healed and the clients finish their last operations. A scenario
-// error stops the fault timeline, heals the cluster and is returned; the
-// history is checked all the same.
-func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder, stopped func() bool) (scriptErr error) {
+// error stops the fault timeline, heals the cluster, ends the test and
+// is returned; the history is checked all the same.
+func drive(w world.World, t *Test, sched nemesis.Schedule, rec nemesis.Recorder, stopped func() bool) (scriptErr error) {
 	end := time.Duration(t.Duration)
 	wl, err := workloads.NewRegister(w, rec, t.Workload)
 	if err != nil {
@@ -230,8 +248,12 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 	// blocking faults (waiting for a leader, membership changes) can push
 	// it back, and the liveness verdict needs that time to be decided.
 	healed := time.Duration(-1)
+	// A scenario that fails ends the test as soon as the cluster is
+	// healed: the error is bad input (exit 2), and the rest of the test
+	// time would only delay saying so.
+	var scriptFailed atomic.Bool
 	clientsDone := func() bool {
-		if stopped() {
+		if stopped() || scriptFailed.Load() {
 			return true
 		}
 		now := w.Now()
@@ -252,6 +274,9 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 		}
 		nemesis.HealAll(w, rec)
 		healed = w.Now()
+		if scriptErr != nil {
+			scriptFailed.Store(true)
+		}
 	})
 	nem.Wait()
 	clients.Wait()
@@ -350,95 +375,6 @@ func versions() map[string]string {
 		}
 	}
 	return v
-}
-
-type analyzeOptions struct {
-	// convergence is the world's end-of-test convergence check (nil: none,
-	// as for a history checked on its own).
-	convergence *world.Convergence
-	initial     *string
-	liveness    time.Duration
-	timeout     time.Duration
-	checks      map[string]int
-	runErr      error
-	mode        string
-	torn        int
-	quick       bool // verdict only: no plots, timeline or diagram
-	// noLiveness, when set, says why the history cannot be judged for
-	// liveness (an imported Jepsen history: see check.go); liveness is
-	// then valid with that Detail, and Results.LivenessNotJudged is set.
-	noLiveness string
-}
-
-// analyze checks a history and writes the artefacts next to it:
-// linearizability.html on failure, the plots and the timeline.
-func analyze(ctx context.Context, dir string, events []history.Event, o analyzeOptions) *Results {
-	res := &Results{Dir: dir, HistoryOps: len(events), TornLine: o.torn}
-	if len(events) > 0 {
-		res.TestSeconds = time.Duration(events[len(events)-1].Time).Seconds()
-	}
-	html := filepath.Join(dir, LinearHTML)
-	if o.quick {
-		html = ""
-	}
-	lin, err := model.CheckLinearizable(events, model.Options{Initial: o.initial, Timeout: o.timeout, HTMLPath: html})
-	if err != nil {
-		res.Error = joinErr(res.Error, "linearizability check: "+err.Error())
-	}
-	res.Linearizability = lin
-	res.Ops = model.ComputeStats(events)
-	if o.noLiveness != "" {
-		res.Liveness, res.LivenessNotJudged = notJudgedLiveness(events, o.liveness, o.noLiveness), true
-	} else {
-		res.Liveness = model.CheckLiveness(events, o.liveness)
-	}
-	res.Faults = countFaults(events)
-	res.Invariants = invariantVerdict(o.mode, o.checks, o.runErr)
-	if o.runErr != nil {
-		var iv *world.InvariantError
-		if !errors.As(o.runErr, &iv) {
-			res.Error = joinErr(res.Error, o.runErr.Error())
-		}
-	}
-	if o.convergence != nil {
-		c := *o.convergence
-		res.Convergence = &c
-	}
-	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid).And(res.convergenceValidity())
-	if res.Error != "" && res.Valid == model.Valid {
-		// The run broke: a valid history of a broken run proves little.
-		res.Valid = model.Unknown
-	}
-	res.Git = gitstamp.Read(ctx, "")
-	if o.quick {
-		return res
-	}
-	if plots, err := report.WritePlots(dir, events); err == nil {
-		res.Plots = plots
-	} else {
-		res.Error = joinErr(res.Error, "plots: "+err.Error())
-	}
-	if err := report.WriteTimeline(filepath.Join(dir, TimelineFile), events, report.TimelineOptions{Title: filepath.Base(dir), Focus: -1}); err == nil {
-		res.Timeline = TimelineFile
-	} else {
-		res.Error = joinErr(res.Error, "timeline: "+err.Error())
-	}
-	return res
-}
-
-func invariantVerdict(mode string, checks map[string]int, runErr error) Invariants {
-	var iv *world.InvariantError
-	if errors.As(runErr, &iv) {
-		return Invariants{Valid: model.Invalid, Checked: checks, Violation: iv, Detail: iv.Error()}
-	}
-	if len(checks) == 0 {
-		return Invariants{Valid: model.Valid, Skipped: true, Detail: "not checked: the " + mode + " world cannot see inside its nodes"}
-	}
-	total := 0
-	for _, n := range checks {
-		total += n
-	}
-	return Invariants{Valid: model.Valid, Checked: checks, Detail: fmt.Sprintf("%d invariants held over %d checks", len(checks), total)}
 }
 
 // recordedFamilies names the fault families a history's nemesis events

@@ -81,6 +81,13 @@ func Summary(r *Results, t *Test, color bool) string {
 		fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
 	}
 	fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
+	fmt.Fprintf(&b, "shares:   %s\n", sharesLine(r.Shares))
+	if r.LowOKShare {
+		fmt.Fprintf(&b, "warning:  %s\n", lowShareWarning(r.Shares))
+	}
+	if r.NoNodeUp != nil {
+		fmt.Fprintf(&b, "outage:   %s\n", noNodeUpLine(*r.NoNodeUp, r.TestSeconds))
+	}
 	lin := r.Linearizability
 	fmt.Fprintf(&b, "checks:   linearizability %s (%d keys", lin.Valid, len(lin.Keys))
 	if lin.FailingKeys > 0 {
@@ -112,6 +119,15 @@ func Summary(r *Results, t *Test, color bool) string {
 	if lin.Explanation != "" {
 		fmt.Fprintf(&b, "anomaly:  %s on key %s\n%s\n", lin.Anomaly, lin.FirstFailingKey, indent(lin.Explanation))
 	}
+	if r.Incomplete != "" {
+		fmt.Fprintf(&b, "stopped:  %s\n", r.Incomplete)
+	}
+	if r.CheckTimedOut != "" {
+		fmt.Fprintf(&b, "timeout:  %s\n", r.CheckTimedOut)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "skipped:  %s\n", s)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "error:    %s\n", r.Error)
 	}
@@ -122,7 +138,11 @@ func Summary(r *Results, t *Test, color bool) string {
 		}
 		fmt.Fprintf(&b, "git:      %s\n", g)
 	}
-	fmt.Fprintf(&b, "verdict:  %s\n", VerdictWord(r.Valid, color))
+	fmt.Fprintf(&b, "verdict:  %s", VerdictWord(r.Valid, color))
+	if why := UnknownReasons(r); r.Valid == model.Unknown && len(why) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(why, "; "))
+	}
+	b.WriteByte('\n')
 	fmt.Fprintf(&b, "results:  %s\n", r.Dir)
 	if lin.HTML != "" {
 		fmt.Fprintf(&b, "diagram:  %s/%s\n", r.Dir, lin.HTML)
@@ -131,6 +151,36 @@ func Summary(r *Results, t *Test, color bool) string {
 		fmt.Fprintf(&b, "repro:    %s\n", r.Repro)
 	}
 	return b.String()
+}
+
+// UnknownReasons says, briefly, why a verdict is not VALID when nothing
+// was found INVALID: the run was cut short, the check timed out, a check
+// could not decide, the scenario or the run broke.
+func UnknownReasons(r *Results) []string {
+	var why []string
+	switch {
+	case strings.HasPrefix(r.Incomplete, "interrupted"):
+		why = append(why, "interrupted")
+	case r.Incomplete != "":
+		why = append(why, "the run did not finish")
+	}
+	if r.CheckTimedOut != "" {
+		why = append(why, r.CheckTimedOut)
+	} else if r.Linearizability.Valid == model.Unknown {
+		why = append(why, "linearizability undecided")
+	}
+	if r.Liveness.Valid == model.Unknown && r.Liveness.Detail != notChecked {
+		why = append(why, "liveness unknown")
+	}
+	if r.Invariants.Valid == model.Unknown {
+		why = append(why, "raft invariants unknown")
+	}
+	if r.ScriptError != "" {
+		why = append(why, "the scenario failed")
+	} else if r.Error != "" && len(why) == 0 {
+		why = append(why, "the run broke (see error)")
+	}
+	return why
 }
 
 func indent(s string) string {
@@ -165,4 +215,42 @@ func opsLine(s model.Stats) string {
 		return "none"
 	}
 	return strings.Join(parts, " | ")
+}
+
+// sharesLine is the outcome shares of the client operations: "ok 75.1% ·
+// fail 24.4% · info 0.5% of 2514 ops · informative 75.6% (ok + info
+// writes)".
+func sharesLine(s model.Shares) string {
+	if s.Ops == 0 {
+		return "no client operations"
+	}
+	return fmt.Sprintf("ok %.1f%% · fail %.1f%% · info %.1f%% of %d ops · informative %.1f%% (ok + info writes)",
+		100*s.OK, 100*s.Fail, 100*s.Info, s.Ops, 100*s.Informative)
+}
+
+// lowShareWarning says why a run with few ok operations tested little.
+func lowShareWarning(s model.Shares) string {
+	if s.Ops == 0 {
+		return "no client operation ran: this run tested nothing (the verdict stands)"
+	}
+	return fmt.Sprintf("only %.1f%% of operations ended ok (under %.0f%%): few could observe anything, so this run tested little (the verdict stands)",
+		100*s.OK, 100*model.MinOKShare)
+}
+
+// noNodeUpLine is how long no node was up: "none: some node was up
+// throughout", or "no node up for 13.749s at most (from 9.802s); 17.582s
+// in all over 2 spans, 49% of the test".
+func noNodeUpLine(d model.Downtime, testSeconds float64) string {
+	if d.Spans == 0 {
+		return "none: some node was up throughout"
+	}
+	secs := func(ns int64) string { return fmt.Sprintf("%.3fs", float64(ns)/1e9) }
+	line := fmt.Sprintf("no node up for %s at most (from %s)", secs(d.Longest), secs(d.LongestStart))
+	if d.Spans > 1 {
+		line += fmt.Sprintf("; %s in all over %d spans", secs(d.Total), d.Spans)
+	}
+	if testSeconds > 0 {
+		line += fmt.Sprintf(", %.0f%% of the test", 100*float64(d.Total)/1e9/testSeconds)
+	}
+	return line
 }

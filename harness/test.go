@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -39,7 +41,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Test says what to run: a workload against a cluster in a world, under a
 // fault schedule, checked at the end. The zero value of each field means
-// its default.
+// its default (the command line, which can tell a flag left out from one
+// given as 0, refuses an explicit 0 instead). Validate bounds what one run
+// may ask for: see MaxDuration and MaxOps.
 type Test struct {
 	Name     string   `json:"name"`  // default "register"
 	Mode     string   `json:"mode"`  // "sim" (default; "process" for a system other than the reference node) or "process"
@@ -99,8 +103,11 @@ type Test struct {
 	// ConvergeBound: after the clients' last operations every member must
 	// report the same state within it (World.Converge). Default 30s.
 	ConvergeBound Duration `json:"converge_bound,omitempty"`
-	// CheckTimeout bounds the linearizability check (0: none); on timeout
-	// the verdict is unknown.
+	// CheckTimeout bounds the whole check after the run, in wall time (0:
+	// none): the linearizability search, the explaining check and the
+	// artefacts. Past it the verdict is at best unknown, and says that the
+	// check timed out (Results.CheckTimedOut); artefacts not drawn by then
+	// are skipped (Results.Skipped).
 	CheckTimeout Duration `json:"check_timeout"`
 
 	// Results is the results root (default "results"); runs land in
@@ -119,6 +126,12 @@ type Test struct {
 	Quick bool `json:"quick,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
+	// Progress, if set, receives a live one-line status while the test
+	// runs and is checked: test time against the test's length, the
+	// operations ok, failed and unknown so far, the faults in effect. The
+	// line is redrawn in place, so Progress should be a terminal (run
+	// sets it only when its output is one). It never changes the run.
+	Progress io.Writer `json:"-"`
 }
 
 // ErrUsage marks a Test (or its flags) that cannot be run as given.
@@ -204,6 +217,9 @@ func (t *Test) Validate() error {
 	if err := t.Workload.Validate(); err != nil {
 		return usagef("%v", err)
 	}
+	if err := t.validateLimits(); err != nil {
+		return err
+	}
 	for _, n := range t.Nemesis {
 		if err := nemesis.ValidKind(n); err != nil {
 			return usagef("--nemesis: %v", err)
@@ -217,8 +233,69 @@ func (t *Test) Validate() error {
 			return usagef("%v", err)
 		}
 	}
+	if t.LivenessBound <= 0 {
+		return usagef("liveness bound must be positive, got %v", time.Duration(t.LivenessBound))
+	}
 	if time.Duration(t.LivenessBound) >= time.Duration(t.Duration) {
 		return usagef("liveness bound %v must be shorter than the test (%v)", time.Duration(t.LivenessBound), time.Duration(t.Duration))
+	}
+	if t.CheckTimeout < 0 {
+		return usagef("check timeout must be positive (or 0 for none), got %v", time.Duration(t.CheckTimeout))
+	}
+	if t.Scenario != "" && t.Schedule != nil {
+		return usagef("a scenario and a schedule both drive the faults: give one of them")
+	}
+	if t.Schedule != nil {
+		if err := t.Schedule.CheckCluster(nemesis.Cluster{Nodes: t.Nodes, End: time.Duration(t.Duration)}); err != nil {
+			if t.ScheduleFile != "" {
+				return usagef("schedule %s: %v", t.ScheduleFile, err)
+			}
+			return usagef("schedule: %v", err)
+		}
+	}
+	return nil
+}
+
+// Limits of a Test: what one run may ask for. A run keeps its whole
+// history in memory (about a kilobyte per operation, with the checker's
+// share), so the planned operations are bounded up front rather than
+// discovered by the kernel's OOM killer.
+const (
+	// MaxDuration is the longest test (virtual time in the sim).
+	MaxDuration = 24 * time.Hour
+	// MaxOps bounds the operations a test plans: the rate times the time
+	// the clients run (the test, plus the liveness bound and a second
+	// after the final heal).
+	MaxOps = 1_000_000
+	// MaxClients and MaxKeys bound the workload's concurrency and key set.
+	MaxClients = 1000
+	MaxKeys    = 100_000
+	// MinRate is the slowest workload rate, in operations per second.
+	MinRate = 0.001
+)
+
+// PlannedOps is how many operations t's workload would issue: the rate
+// times the time the clients run (see MaxOps).
+func (t *Test) PlannedOps() float64 {
+	run := time.Duration(t.Duration) + time.Duration(t.LivenessBound) + time.Second
+	return t.Workload.Rate * run.Seconds()
+}
+
+// validateLimits reports a Test that asks for more than one run may have.
+func (t *Test) validateLimits() error {
+	switch {
+	case time.Duration(t.Duration) > MaxDuration:
+		return usagef("time %v is longer than the longest test, %v", time.Duration(t.Duration), MaxDuration)
+	case t.Workload.Clients > MaxClients:
+		return usagef("clients %d: at most %d", t.Workload.Clients, MaxClients)
+	case t.Workload.Keys > MaxKeys:
+		return usagef("keys %d: at most %d", t.Workload.Keys, MaxKeys)
+	case math.IsNaN(t.Workload.Rate) || t.Workload.Rate < MinRate:
+		return usagef("rate %v: want at least %v operations per second", t.Workload.Rate, MinRate)
+	}
+	if n := t.PlannedOps(); n > MaxOps {
+		return usagef("rate %g ops/s for %v plans %.0f operations, more than the %d one run may hold in memory: lower --rate or --time",
+			t.Workload.Rate, time.Duration(t.Duration), n, MaxOps)
 	}
 	return nil
 }
@@ -262,8 +339,7 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 	add("--rate", t.Workload.Rate, def.Workload.Rate)
 	add("--keys", t.Workload.Keys, def.Workload.Keys)
 	add("--ops-per-key", t.Workload.OpsPerKey, def.Workload.OpsPerKey)
-	add("--mix", fmt.Sprintf("%d/%d/%d", t.Workload.Mix.Read, t.Workload.Mix.Write, t.Workload.Mix.CAS),
-		fmt.Sprintf("%d/%d/%d", def.Workload.Mix.Read, def.Workload.Mix.Write, def.Workload.Mix.CAS))
+	add("--mix", t.Workload.Mix, def.Workload.Mix)
 	add("--op-timeout", t.Workload.Timeout, def.Workload.Timeout)
 	add("--snapshot-every", t.SnapshotEvery, def.SnapshotEvery)
 	add("--compact-keep", t.CompactKeep, def.CompactKeep)

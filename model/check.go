@@ -37,12 +37,20 @@ type Options struct {
 	// DefaultVerboseTimeout.
 	VerboseTimeout time.Duration
 	// HTMLPath, if set and the history is not linearizable, is where
-	// porcupine's visualization of the failing keys is written.
+	// porcupine's visualization is written: a window of the first failing
+	// key around the first operation that cannot be placed, and, when that
+	// is not all of it, the whole diagram of every failing key next to it
+	// (linearizability.html → linearizability-full.html).
 	HTMLPath string
 	// LivenessBound is how soon after the final heal the system must serve
 	// an ok read and an ok write (see CheckLiveness). Default
 	// DefaultLivenessBound. Used by Check.
 	LivenessBound time.Duration
+	// Deadline, if set, bounds the whole of CheckLinearizable: the fast
+	// check stops at it (as at Timeout: keys not decided are Unknown), the
+	// explaining check gets only the time left (at most VerboseTimeout),
+	// and neither it nor the visualization starts once it has passed.
+	Deadline time.Time
 }
 
 func (o Options) validate() error {
@@ -90,8 +98,13 @@ type Linearizability struct {
 	// Anomaly is the kind of failure; see the package documentation for the
 	// taxonomy.
 	Anomaly string `json:"anomaly,omitempty"`
-	// HTML is the base name of the visualization written, if any.
+	// HTML is the base name of the visualization written, if any: a
+	// window of the first failing key around the first operation that
+	// cannot be placed.
 	HTML string `json:"html,omitempty"`
+	// HTMLFull is the base name of the whole visualization of every
+	// failing key, when HTML shows only a window of it.
+	HTMLFull string `json:"html_full,omitempty"`
 	// FailingKeys counts the keys found not linearizable.
 	FailingKeys int `json:"failing_keys,omitempty"`
 	// VerboseTimedOut is set when the explaining check ran out of time, so
@@ -124,6 +137,9 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	if opts.Timeout > 0 {
 		deadline = time.Now().Add(opts.Timeout)
 	}
+	if !opts.Deadline.IsZero() && (deadline.IsZero() || opts.Deadline.Before(deadline)) {
+		deadline = opts.Deadline
+	}
 	h, err := newKVHistory(events, opts.Initial)
 	if err != nil {
 		return Linearizability{}, err
@@ -152,7 +168,15 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	if opts.HTMLPath != "" {
 		verbose = failing
 	}
-	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), opts.VerboseTimeout)
+	budget := opts.VerboseTimeout
+	if !opts.Deadline.IsZero() {
+		if budget = min(budget, time.Until(opts.Deadline)); budget <= 0 {
+			res.VerboseTimedOut = true
+			res.Explanation = fmt.Sprintf("Key %s is not linearizable. (Not explained: the check's deadline passed before the explaining check could start.)", failing[0])
+			return res, nil
+		}
+	}
+	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), budget)
 	res.VerboseTimedOut = result == porcupine.Unknown
 	windows := history.FaultWindows(events)
 	var prefix []int
@@ -162,14 +186,15 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	ex := explainKey(h, failing[0], prefix, windows)
 	res.Explanation, res.Anomaly = ex.text, ex.anomaly
 	if res.VerboseTimedOut {
-		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", opts.VerboseTimeout)
+		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", budget)
 	}
-	if opts.HTMLPath != "" {
+	if opts.HTMLPath != "" && (opts.Deadline.IsZero() || time.Now().Before(opts.Deadline)) {
 		info.AddAnnotations(faultAnnotations(windows, h.end))
-		if err := porcupine.VisualizePath(m, info, opts.HTMLPath); err != nil {
+		full, err := writeDiagrams(m, info, diagramKeys{First: failing[0], Count: len(failing)}, opts.HTMLPath)
+		if err != nil {
 			return res, fmt.Errorf("%w %s: %w", ErrVisualization, opts.HTMLPath, err)
 		}
-		res.HTML = filepath.Base(opts.HTMLPath)
+		res.HTML, res.HTMLFull = filepath.Base(opts.HTMLPath), full
 	}
 	return res, nil
 }

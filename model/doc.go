@@ -2,8 +2,10 @@
 //
 // # Linearizability
 //
-// The register workload reads, writes and compare-and-sets string values on
-// many keys. CheckLinearizable checks that each key behaves as one atomic
+// The register workload reads, writes, compare-and-sets and deletes string
+// values on many keys (a delete makes its key absent, the value a read of a
+// key never written returns, and the value a cas expecting nil needs).
+// CheckLinearizable checks that each key behaves as one atomic
 // register: that some total order of its operations, consistent with real
 // time, explains every result. The checker is porcupine with a small KV
 // model (kv.go): the state of a key is its value, interned to an integer so
@@ -20,8 +22,8 @@
 //   - info, or no completion before the history ended: it may or may not
 //     have happened, at any time after its invocation. It ends after the
 //     last event, with an output that constrains nothing. A read of unknown
-//     outcome says nothing and is left out. So is a write or cas of unknown
-//     outcome whose value nobody needs (no ok read returned it, no ok cas or
+//     outcome says nothing and is left out. So is a write, cas or delete of
+//     unknown outcome whose value nobody needs (no ok read returned it, no ok cas or
 //     needed cas of unknown outcome expected it): dropping it provably never
 //     changes the verdict, and keeping it would double the search.
 //
@@ -32,7 +34,14 @@
 // linearizations, which explain the first failing key (the one that sorts
 // first) and, when Options.HTMLPath is set, porcupine's visualization,
 // drawn with the history's fault windows as annotations on rows labelled
-// "faults" below the clients.
+// "faults" below the clients (diagram.go). The file at HTMLPath shows a
+// window of the first failing key around the first operation its longest
+// linearizable order cannot place, opened on it; when that is not the
+// whole diagram, linearizability-full.html beside it holds every
+// operation of every failing key, one link away. Both keep their row
+// labels in view when scrolled sideways, and everything porcupine's page
+// turns into HTML (state descriptions, operation metadata: values, nodes,
+// error texts) is escaped, so a history cannot put script into it.
 //
 // # Explanations and the anomaly taxonomy
 //
@@ -75,7 +84,27 @@
 // CheckLiveness asks whether the system served clients again after the
 // faults: within a bound of the final heal (the end of the last fault
 // window, or the start of the test without faults) at least one read and
-// one write or cas must complete ok. ComputeStats counts outcomes per
+// one write or cas must complete ok. A fault never healed makes it
+// Unknown; a fault the world refused opened no window and counts for
+// nothing (history.FaultWindows).
+//
+// It also asks for availability during a partition that leaves a fully
+// connected majority of the voters (the nemesis notes it on the event):
+// with PreVote and CheckQuorum raft must elect or keep a leader there. The
+// demand is only what a client could have observed: from the first write
+// or cas sent, during the partition, to a node of that majority, an ok
+// write must complete within the bound, provided that the partition lasts
+// that long and nothing else is in effect. A partition whose majority no
+// client writes to demands nothing. ComputeStats counts outcomes per
 // operation and fault events per action. Check runs all three and combines
 // the verdicts with Validity.And, as Jepsen's compose checker does.
+//
+// # How much a run tested
+//
+// Stats.Shares gives the shares of client operations that ended ok, fail
+// and info, and the informative share (ok, plus writes of unknown outcome,
+// which may have taken effect). A run whose ok share is under MinOKShare
+// is flagged: few of its operations could observe anything, so its
+// verdict, whatever it is, rests on little. NoNodeUp measures, from the
+// nemesis events, how long no member node was up.
 package model

@@ -57,7 +57,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 		for _, id := range prefix {
 			o := checked[id]
 			_, next := step(state, o.in, o.out)
-			if o.in.kind == opWrite || o.in.kind == opCAS && state == o.in.expect {
+			if o.in.kind == opWrite || o.in.kind == opDelete || o.in.kind == opCAS && state == o.in.expect {
 				setter = o
 			}
 			state = next
@@ -438,6 +438,8 @@ func kindWord(o *op) string {
 		return "read"
 	case opWrite:
 		return "write"
+	case opDelete:
+		return "delete"
 	}
 	return "cas"
 }
@@ -476,6 +478,9 @@ func (x *explainer) claim(o *op) string {
 
 // writerShort is "the write of "5" by process 1 on node n1".
 func (x *explainer) writerShort(o *op) string {
+	if o.in.kind == opDelete {
+		return fmt.Sprintf("the delete by process %s%s", o.inv.Process, onNode(o))
+	}
 	if o.in.kind == opCAS {
 		return fmt.Sprintf("the cas from %s to %s by process %s%s", x.h.values.describe(o.in.expect),
 			x.h.values.describe(o.in.value), o.inv.Process, onNode(o))

@@ -15,6 +15,7 @@ const (
 	opRead opKind = iota
 	opWrite
 	opCAS
+	opDelete // a write of "absent"
 )
 
 // valueID names a register value inside one check: 0 is "absent", every
@@ -58,7 +59,8 @@ func (t *valueTable) describe(id valueID) string {
 }
 
 // kvInput is a register operation as the model sees it: a read, a write of
-// value, or a compare-and-set from expect to value, on key.
+// value, a compare-and-set from expect to value, or a delete (value is
+// absent), on key.
 type kvInput struct {
 	kind   opKind
 	key    string
@@ -108,6 +110,8 @@ func kvModel(values *valueTable, initial valueID) porcupine.Model {
 				s = "read → " + values.describe(out.value)
 			case opWrite:
 				s = "write " + values.describe(in.value)
+			case opDelete:
+				s = "delete"
 			default:
 				s = "cas " + values.describe(in.expect) + " → " + values.describe(in.value)
 			}
@@ -132,7 +136,7 @@ func step(s valueID, in kvInput, out kvOutput) (bool, valueID) {
 	switch in.kind {
 	case opRead:
 		return out.unknown || out.value == s, s
-	case opWrite:
+	case opWrite, opDelete: // a delete's value is absent
 		return true, in.value
 	default: // opCAS
 		if s == in.expect {

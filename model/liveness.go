@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,29 +120,46 @@ func missing(readOK, writeOK bool) string {
 	return "write"
 }
 
-// partitionStall checks availability under partial partitions: while a
-// partition leaves a fully connected majority (noted on the event, see
-// history.ConnectedMajority) and no other fault is in effect, raft with
-// PreVote and CheckQuorum elects or keeps a leader among that majority,
-// so an ok write must complete within bound of the partition's start —
-// for partitions that last at least that long. It returns a description
-// of the first stall, or "".
+// partitionStall checks availability under partial partitions. While a
+// partition leaves a fully connected majority of the voters (noted on the
+// event by the nemesis, see history.ConnectedMajority) and no other fault
+// is in effect, raft with PreVote and CheckQuorum elects or keeps a leader
+// among that majority, so a client that sends writes to one of its nodes
+// must see one succeed. The rule demands only what some client could have
+// observed: its clock starts at the first write or cas sent, during the
+// partition, to a node of the majority (the events' node); if no client
+// sent one there, nothing is demanded. From then on, an ok write (or cas)
+// must complete within bound, for partitions that last that long with
+// nothing else going on. It returns a description of the first stall, or
+// "".
 func partitionStall(events []history.Event, bound int64) string {
 	windows := history.FaultWindows(events)
+	end := int64(0)
+	if len(events) > 0 {
+		end = events[len(events)-1].Time
+	}
 	for i, w := range windows {
-		if w.F != history.FaultPartition || w.End >= 0 && w.End-w.Start < bound {
+		if w.F != history.FaultPartition {
 			continue
 		}
 		maj, ok := history.ConnectedMajority(w.Label)
 		if !ok {
 			continue
 		}
-		quiet := true // nothing else in effect until start+bound
+		asked := firstWriteTo(events, w, maj)
+		if asked == nil {
+			continue // no client asked the majority for anything it could observe
+		}
+		deadline := asked.Time + bound
+		if w.End >= 0 && w.End < deadline || w.End < 0 && end < deadline {
+			continue // healed, or the history ended, before the bound elapsed
+		}
+		quiet := true // nothing else in effect until the deadline
 		for j, o := range windows {
 			if j == i || notFaults[o.F] {
 				continue
 			}
-			if o.Start < w.Start+bound && (o.End < 0 || o.End > w.Start) && !(o.Start == o.End && o.Start < w.Start) {
+			if o.Start < deadline && (o.End < 0 || o.End > w.Start) && !(o.Start == o.End && o.Start < w.Start) {
 				quiet = false
 				break
 			}
@@ -149,21 +167,33 @@ func partitionStall(events []history.Event, bound int64) string {
 		if !quiet {
 			continue
 		}
-		if w.End < 0 && len(events) > 0 && events[len(events)-1].Time < w.Start+bound {
-			continue // the history ends before the bound
-		}
 		served := false
 		for _, e := range events {
 			if e.Index > w.StartIndex && e.Process != history.Nemesis && e.Type == history.OK && e.F != history.FRead &&
-				e.Time <= w.Start+bound {
+				e.Time <= deadline {
 				served = true
 				break
 			}
 		}
 		if !served {
-			return fmt.Sprintf("no ok write within %s of the partition at %s (%s), although a majority (%s) stayed fully connected and no other fault was in effect",
-				secs(bound), secs(w.Start), w.Label, strings.Join(maj, " "))
+			return fmt.Sprintf("no ok write within %s of the first write sent to the connected majority during the partition (%s to %s at %s; the partition at %s: %s), although a majority of the voters (%s) stayed fully connected and no other fault was in effect",
+				secs(bound), asked.F, asked.Node, secs(asked.Time), secs(w.Start), w.Label, strings.Join(maj, " "))
 		}
 	}
 	return ""
+}
+
+// firstWriteTo returns the first write or cas invoked during w on a node
+// of nodes, or nil.
+func firstWriteTo(events []history.Event, w history.Window, nodes []string) *history.Event {
+	for i := range events {
+		e := &events[i]
+		if e.Index <= w.StartIndex || w.EndIndex >= 0 && e.Index >= w.EndIndex {
+			continue
+		}
+		if e.Process != history.Nemesis && e.Type == history.Invoke && e.F != history.FRead && slices.Contains(nodes, e.Node) {
+			return e
+		}
+	}
+	return nil
 }

@@ -98,46 +98,74 @@ func TestStats(t *testing.T) {
 	}
 }
 
+// stallHistory is a partition at 1s, with a connected majority n1 n2 n3,
+// healed at 9s; clients write to the given nodes every 100ms from 1.05s
+// to 9s, each write ok if ok says so; after the heal everything works.
+// extra nemesis events are added at their times.
+func stallHistory(nodes []string, ok func(at int64) bool, extra ...history.Event) []history.Event {
+	const s = int64(1e9)
+	var evs []history.Event
+	add := func(e history.Event) {
+		e.Index = int64(len(evs))
+		evs = append(evs, e)
+	}
+	nem := func(at int64, f, v string) {
+		add(history.Event{Time: at, Type: history.Info, Process: history.Nemesis, F: f, Value: history.Str(v)})
+	}
+	op := func(at int64, p int, node string, typ history.Type) {
+		add(history.Event{Time: at, Type: typ, Process: history.Process(p), F: history.FWrite, Key: "k", Value: history.Str(fmt.Sprint(at)), Node: node})
+	}
+	nem(1*s, history.FaultPartition, history.WithConnectedMajority("one-way followers leader", []string{"n1", "n2", "n3"}))
+	for at := 1*s + s/20; at < 9*s; at += s / 10 {
+		for len(extra) > 0 && extra[0].Time <= at {
+			add(extra[0])
+			extra = extra[1:]
+		}
+		for p, node := range nodes {
+			op(at, p, node, history.Invoke)
+			typ := history.Fail
+			if ok(at) {
+				typ = history.OK
+			}
+			op(at+1, p, node, typ)
+		}
+	}
+	nem(9*s, history.FaultHeal, "heal")
+	op(10*s, 9, "n1", history.Invoke)
+	op(10*s+1, 9, "n1", history.OK)
+	add(history.Event{Time: 10*s + 2, Type: history.Invoke, Process: 8, F: history.FRead, Key: "k", Node: "n1"})
+	add(history.Event{Time: 10*s + 3, Type: history.OK, Process: 8, F: history.FRead, Key: "k", Value: history.Str("x"), Node: "n1"})
+	nem(20*s, history.FaultNote, "end")
+	return evs
+}
+
 func TestPartitionStall(t *testing.T) {
 	const s = int64(1e9)
-	mk := func(withWrite bool, overlapKill bool) []history.Event {
-		var evs []history.Event
-		add := func(e history.Event) {
-			e.Index = int64(len(evs))
-			evs = append(evs, e)
-		}
-		nem := func(at int64, f, v string) {
-			add(history.Event{Time: at, Type: history.Info, Process: history.Nemesis, F: f, Value: history.Str(v)})
-		}
-		op := func(at int64, p int, typ history.Type) {
-			add(history.Event{Time: at, Type: typ, Process: history.Process(p), F: history.FWrite, Key: "k", Value: history.Str(fmt.Sprint(at))})
-		}
-		nem(1*s, history.FaultPartition, history.WithConnectedMajority("one-way followers leader", []string{"n1", "n2", "n3"}))
-		if overlapKill {
-			nem(2*s, history.FaultKill, "n4")
-		}
-		if withWrite {
-			op(3*s, 0, history.Invoke)
-			op(3*s+1, 0, history.OK)
-		}
-		if overlapKill {
-			nem(8*s, history.FaultRestart, "n4")
-		}
-		nem(9*s, history.FaultHeal, "heal")
-		op(10*s, 1, history.Invoke)
-		op(10*s+1, 1, history.OK)
-		add(history.Event{Time: 10*s + 2, Type: history.Invoke, Process: 2, F: history.FRead, Key: "k"})
-		add(history.Event{Time: 10*s + 3, Type: history.OK, Process: 2, F: history.FRead, Key: "k", Value: history.Str("x")})
-		nem(20*s, history.FaultNote, "end")
-		return evs
+	never := func(int64) bool { return false }
+	kill := func(at int64, f string) history.Event {
+		return history.Event{Time: at, Type: history.Info, Process: history.Nemesis, F: f, Value: history.Str("n4"), Node: "n4"}
 	}
-	if l := CheckLiveness(mk(false, false), 5*time.Second); l.Valid != Invalid || !strings.Contains(l.Detail, "fully connected") {
-		t.Fatalf("a stalled partition with a connected majority: %s %s", l.Valid, l.Detail)
-	}
-	if l := CheckLiveness(mk(true, false), 5*time.Second); l.Valid != Valid {
-		t.Fatalf("served during the partition: %s %s", l.Valid, l.Detail)
-	}
-	if l := CheckLiveness(mk(false, true), 5*time.Second); l.Valid != Valid {
-		t.Fatalf("another fault overlapped, so the partition proves nothing: %s %s", l.Valid, l.Detail)
+	for _, tc := range []struct {
+		name   string
+		evs    []history.Event
+		valid  Validity
+		detail string
+	}{
+		{"a stall while clients write to the connected majority", stallHistory([]string{"n1", "n4"}, never), Invalid,
+			"no ok write within 5.000s of the first write sent to the connected majority during the partition (write to n1 at 1.050s; the partition at 1.000s"},
+		{"served during the partition", stallHistory([]string{"n1", "n4"}, func(at int64) bool { return at > 3*s }), Valid, ""},
+		{"served, but later than the bound", stallHistory([]string{"n1"}, func(at int64) bool { return at > 7*s }), Invalid, "no ok write within 5.000s"},
+		{"no client talks to the majority: nothing to observe", stallHistory([]string{"n4", "n5"}, never), Valid, ""},
+		{"another fault overlapped, so the partition proves nothing",
+			stallHistory([]string{"n1"}, never, kill(2*s, history.FaultKill), kill(8*s, history.FaultRestart)), Valid, ""},
+		{"another fault was refused: it did not overlap",
+			stallHistory([]string{"n1"}, never, func() history.Event { e := kill(2*s, history.FaultTornWrite); e.Error = "unsupported"; return e }()), Invalid, "no ok write"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := CheckLiveness(tc.evs, 5*time.Second)
+			if l.Valid != tc.valid || !strings.Contains(l.Detail, tc.detail) {
+				t.Fatalf("got %s: %s\nwant %s: %s", l.Valid, l.Detail, tc.valid, tc.detail)
+			}
+		})
 	}
 }

@@ -35,7 +35,7 @@ func (o *op) node() string {
 func (o *op) unknown() bool { return o.status == history.Info }
 
 // produces reports whether the operation (if it took effect) set the
-// register to a value, and which.
+// register to a value, and which (absent for a delete).
 func (o *op) produces() (valueID, bool) {
 	if o.in.kind == opRead {
 		return absent, false
@@ -97,8 +97,8 @@ type kvHistory struct {
 //   - info, or no completion before the history ended: the outcome is
 //     unknown. The operation ends at the end of the history with an
 //     unconstrained output. A read with an unknown outcome constrains
-//     nothing and is left out; so is a write or cas with an unknown outcome
-//     whose new value nothing needs (see keep).
+//     nothing and is left out; so is a write, cas or delete with an unknown
+//     outcome whose new value nothing needs (see keep).
 //   - ok: checked as it returned.
 //
 // Histories that are not well formed (indexes not strictly increasing, a
@@ -130,7 +130,7 @@ func newKVHistory(events []history.Event, initial *string) (*kvHistory, error) {
 		if e.Key == "" {
 			return nil, fmt.Errorf("model: history index %d: client %s without a key", e.Index, e.F)
 		}
-		if e.F != history.FRead && e.F != history.FWrite && e.F != history.FCAS {
+		if e.F != history.FRead && e.F != history.FWrite && e.F != history.FCAS && e.F != history.FDelete {
 			return nil, fmt.Errorf("model: history index %d: unknown client operation %q", e.Index, e.F)
 		}
 		o := open[e.Process]
@@ -148,6 +148,8 @@ func newKVHistory(events []history.Event, initial *string) (*kvHistory, error) {
 				o.in = kvInput{kind: opWrite, key: e.Key, value: h.values.intern(e.Value)}
 			case history.FCAS:
 				o.in = kvInput{kind: opCAS, key: e.Key, value: h.values.intern(e.Value), expect: h.values.intern(e.Prev)}
+			case history.FDelete:
+				o.in = kvInput{kind: opDelete, key: e.Key, value: absent}
 			}
 			open[e.Process] = o
 			h.all[e.Key] = append(h.all[e.Key], o)
@@ -204,8 +206,8 @@ func (h *kvHistory) operations(keys ...string) []porcupine.Operation {
 // keep returns the operations of one key the checker needs, in order, and
 // gives those with an unknown outcome their open end.
 //
-// A write or cas whose outcome is unknown is needed only if its new value
-// is needed: returned by an ok read, expected by an ok cas, or expected by
+// A write, cas or delete whose outcome is unknown is needed only if its new
+// value (absent, for a delete) is needed: returned by an ok read, expected by an ok cas, or expected by
 // a needed cas of unknown outcome (which may have applied on top of it).
 // An unneeded one can be dropped without changing the verdict: in any
 // linearization that includes it, nothing reads the value it wrote before

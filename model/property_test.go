@@ -16,6 +16,7 @@ func drawConfig(t *rapid.T) simConfig {
 		infoPct:   rapid.IntRange(0, 30).Draw(t, "info percent"),
 		failPct:   rapid.IntRange(0, 20).Draw(t, "fail percent"),
 		faults:    true,
+		deletes:   rapid.Bool().Draw(t, "deletes"),
 	}
 	cfg.activeKeys = cfg.keys
 	if rapid.Bool().Draw(t, "initial 0") {

@@ -31,6 +31,7 @@ type simConfig struct {
 	initial    *string
 	faults     bool // sprinkle partition/heal events
 	lateOdds   int  // 1 in lateOdds steps applies an info operation late; 0 means 10
+	deletes    bool // some operations are deletes
 }
 
 type simOp struct {
@@ -79,6 +80,8 @@ func simulate(c chooser, cfg simConfig) []history.Event {
 				regs[k], o.casOK = o.inv.Value, true
 				written[k] = append(written[k], *o.inv.Value)
 			}
+		case history.FDelete:
+			regs[k] = nil
 		}
 	}
 	open := make([]*simOp, cfg.processes)
@@ -113,13 +116,19 @@ func simulate(c chooser, cfg simConfig) []history.Event {
 			window := invoked * cfg.keys / cfg.ops
 			key := "k" + strconv.Itoa((window+c.intn(cfg.activeKeys, "key"))%cfg.keys)
 			e := history.Event{Type: history.Invoke, Process: history.Process(p), Key: key}
-			switch c.intn(10, "f") {
+			fs := 10
+			if cfg.deletes {
+				fs = 12
+			}
+			switch c.intn(fs, "f") {
 			case 0, 1, 2, 3, 4:
 				e.F = history.FRead
 			case 5, 6, 7:
 				e.F = history.FWrite
 				seq++
 				e.Value = history.Str(strconv.Itoa(seq))
+			case 10, 11:
+				e.F = history.FDelete
 			default:
 				e.F = history.FCAS
 				seq++

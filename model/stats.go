@@ -69,3 +69,141 @@ func (s Stats) String() string {
 	}
 	return b.String()
 }
+
+// MinOKShare is the share of client operations that must end ok for a run
+// to have tested much. An operation that failed observed nothing, and one
+// of unknown outcome observed nothing either (though a write of unknown
+// outcome may have taken effect, which later reads can see). Below this
+// share the run is flagged — its verdict stands, but it rests on little:
+// typically the cluster was down or unreachable for most of the test.
+const MinOKShare = 0.20
+
+// Shares is how a history's client operations ended, as fractions of all
+// of them (an operation never completed counts as info).
+type Shares struct {
+	Ops  int     `json:"ops"`
+	OK   float64 `json:"ok"`
+	Fail float64 `json:"fail"`
+	Info float64 `json:"info"`
+	// Informative is the share that can constrain the checker: the ok
+	// operations, and the writes, cas and deletes of unknown outcome
+	// (they may have taken effect).
+	Informative float64 `json:"informative"`
+}
+
+// Shares computes the outcome shares of the counted client operations.
+func (s Stats) Shares() Shares {
+	var ok, fail, info, infoWrites int
+	for f, c := range s {
+		if f == NemesisStats {
+			continue
+		}
+		ok += c[string(history.OK)]
+		fail += c[string(history.Fail)]
+		info += c[string(history.Info)]
+		if f != history.FRead {
+			infoWrites += c[string(history.Info)]
+		}
+	}
+	sh := Shares{Ops: ok + fail + info}
+	if sh.Ops == 0 {
+		return sh
+	}
+	n := float64(sh.Ops)
+	sh.OK, sh.Fail, sh.Info = float64(ok)/n, float64(fail)/n, float64(info)/n
+	sh.Informative = float64(ok+infoWrites) / n
+	return sh
+}
+
+// Low reports whether too few operations ended ok (under MinOKShare, or
+// none at all) for the run to have tested much.
+func (s Shares) Low() bool { return s.OK < MinOKShare }
+
+// Downtime is how long a test had no member node up, as its nemesis events
+// tell: every member crashed (kill, lose-unsynced, torn-write, wipe; up
+// again at its restart) or paused (until its resume). The members are the
+// initial nodes n1…nN, plus every node an add-node event names, minus every
+// node a remove-node event removed (one recorded without an error). Only
+// the nemesis's own faults count: a node the system stopped by itself (one
+// that applied its own removal, say) still counts as up.
+type Downtime struct {
+	// Longest is the longest span with no node up, from LongestStart; 0
+	// when some node was up throughout. A span still open when the
+	// history ends ends there.
+	Longest      int64 `json:"longest_ns"`
+	LongestStart int64 `json:"longest_start_ns"`
+	Total        int64 `json:"total_ns"` // every such span together
+	Spans        int   `json:"spans"`    // how many there were (of any length)
+}
+
+// NoNodeUp computes a history's Downtime; initial is the number of nodes
+// the cluster started with (n1…n<initial>), at least 1.
+func NoNodeUp(events []history.Event, initial int) Downtime {
+	if initial < 1 {
+		panic(fmt.Sprintf("model: NoNodeUp of a cluster of %d nodes", initial))
+	}
+	type state struct{ member, crashed, paused bool }
+	nodes := map[string]*state{}
+	for i := 1; i <= initial; i++ {
+		nodes[fmt.Sprintf("n%d", i)] = &state{member: true}
+	}
+	up := func() bool {
+		for _, s := range nodes {
+			if s.member && !s.crashed && !s.paused {
+				return true
+			}
+		}
+		return false
+	}
+	var d Downtime
+	var end int64
+	downSince := int64(-1)
+	closeSpan := func(at int64) {
+		span := at - downSince
+		d.Total += span
+		if span > d.Longest {
+			d.Longest, d.LongestStart = span, downSince
+		}
+		downSince = -1
+	}
+	for _, e := range events {
+		end = e.Time
+		if e.Process != history.Nemesis || e.Node == "" {
+			continue
+		}
+		s := nodes[e.Node]
+		if s == nil {
+			s = &state{}
+			nodes[e.Node] = s
+		}
+		switch e.F {
+		case history.FaultKill, history.FaultLoseUnsynced, history.FaultTornWrite, history.FaultWipe:
+			s.crashed = s.crashed || e.Error == ""
+		case history.FaultRestart:
+			s.crashed = false
+		case history.FaultPause:
+			s.paused = s.paused || e.Error == ""
+		case history.FaultResume:
+			s.paused = false
+		case history.FaultAddNode:
+			// Recorded with its ID even when the change timed out: the
+			// node runs and may still join.
+			s.member = true
+		case history.FaultRemoveNode:
+			s.member = s.member && e.Error != ""
+		default:
+			continue
+		}
+		switch isUp := up(); {
+		case !isUp && downSince < 0:
+			downSince = e.Time
+			d.Spans++
+		case isUp && downSince >= 0:
+			closeSpan(e.Time)
+		}
+	}
+	if downSince >= 0 {
+		closeSpan(end)
+	}
+	return d
+}

@@ -19,6 +19,11 @@
 // Parse reads it back: parse(print(s)) == s, and print(parse(t)) == t for
 // canonical text t. Parse errors name the place as file:line. Kinds gives
 // the fault families a schedule uses, its signature in a campaign.
+// CheckCluster (and ParseFor, which names file:line) refuses a schedule
+// that cannot run as written on a cluster: an event at or after the end
+// of the test, or a node named that can never exist (not one of the
+// initial nodes, nor one an earlier add-node, replace or wipe could have
+// created).
 //
 // # Execution
 //
@@ -30,11 +35,43 @@
 // restarts, pauses, resumes and clock changes, so that history.FaultWindows
 // pairs them; one for a partition, a heal or a packet fault. The event's
 // value names the resolved nodes ("leader-minority [n4 n1] | [n2 n3 n5]");
-// its error says what the world refused. An op that finds no target (no
-// leader, nothing crashed to restart) is recorded as a note and opens or
-// closes no window. HealAll ends whatever the nemesis left in force; it
-// finds it in a registry keyed by the world, which holds an entry only
-// while something is outstanding.
+// its error says what the world refused, and a refused fault opens no
+// window (history.FaultWindows). A crash or pause the world reports an
+// error for, but which took effect all the same (the node no longer
+// answers: a process slow to die, a wiped directory not fully removed),
+// counts as done: a note before it carries the error, and it is undone
+// like any other. An op that finds no target (no leader,
+// nothing crashed to restart) is recorded as a note and opens or closes no
+// window; so is a crash of a node that is already down without the
+// nemesis's doing (it does not answer, and the nemesis did not pause it):
+// crashing it again would do nothing. HealAll ends whatever the nemesis
+// left in force; it finds it in a registry keyed by the world, which holds
+// an entry while something is outstanding or an executor (or a
+// snapshot-isolate watcher) is at work on it.
+//
+// A partition event notes the connected majority it leaves, if any: the
+// largest set of running voters, a majority of the voters, in which every
+// pair hears each other both ways ("{connected majority n3 n4 n5}"; the
+// liveness check demands progress from it). Voters are counted as the
+// cluster knows them: every node that a running member lists as a voter.
+// A learner, or a node whose add never took effect, is none.
+//
+// # Schedules a correct cluster cannot survive
+//
+// Some schedules would destroy the cluster's quorum for good: the system
+// could not be blamed for the verdict, and a property that demands VALID
+// of every generated schedule would fail on them. Rather than carry them
+// out and then excuse the verdict, the executor refuses the step that does
+// the damage, records a note saying why it kept the node ("n3 kept: ..."),
+// and goes on — as an operator would. It does not remove a voter when
+// fewer than three voters, or no running majority of them, would be left,
+// nor while a wiped node awaits replacement; it does not wipe a node while
+// another wiped one awaits replacement, nor when the voters that would be
+// back (running, paused, or crashed with their data) are no majority,
+// since replacing the wiped node takes a membership change that needs
+// their quorum. When no member answers, the voters are unknown and it
+// does neither. Everything else, however
+// harsh, a correct cluster survives once healed.
 //
 // Conventions worth knowing: "partition one-way a b" drops the messages
 // from a's nodes to b's nodes (a no longer reaches b, b's messages still

@@ -51,7 +51,8 @@ func ExecuteUntil(w world.World, s Schedule, rec Recorder, stop func() bool) err
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("nemesis: %w", err)
 	}
-	x := &executor{w: w, rec: rec, stop: stop, bg: w.NewGroup()}
+	x := &executor{w: w, st: acquire(w), rec: rec, stop: stop, bg: w.NewGroup()}
+	defer release(w) // after the watchers are done
 	defer x.bg.Wait()
 	for _, e := range s.Events {
 		if !x.sleepUntil(e.At) {
@@ -69,7 +70,9 @@ func Apply(w world.World, op Op, rec Recorder) error {
 	if err := op.Validate(); err != nil {
 		return fmt.Errorf("nemesis: %w", err)
 	}
-	(&executor{w: w, rec: rec}).apply(op)
+	st := acquire(w)
+	defer release(w)
+	(&executor{w: w, st: st, rec: rec}).apply(op)
 	return nil
 }
 
@@ -79,11 +82,14 @@ func Apply(w world.World, op Op, rec Recorder) error {
 // every clock reset. Run it at the end of a test and after a schedule
 // stopped early.
 func HealAll(w world.World, rec Recorder) {
-	(&executor{w: w, rec: rec}).healAll()
+	st := acquire(w)
+	defer release(w)
+	(&executor{w: w, st: st, rec: rec}).healAll()
 }
 
 type executor struct {
 	w    world.World
+	st   *state // held (acquired) for as long as the executor runs
 	rec  Recorder
 	stop func() bool
 	bg   world.Group // snapshot-isolate watchers, waited for by Execute; nil: w.Go
@@ -135,6 +141,37 @@ func (x *executor) record(f, value string, node world.NodeID, err error) {
 // target, no leader) as a note, so it opens or closes no fault window.
 func (x *executor) note(op Op, why string) {
 	x.record(history.FaultNote, op.String(), 0, errors.New(why))
+}
+
+// alreadyDown notes, and reports, that id is down already without the
+// nemesis's doing (it picks among the nodes it has not crashed): it does
+// not answer, and the nemesis has not paused it. Crashing or pausing it
+// would do nothing, and recording that would open a second window for one
+// outage, or a pause window over a crash.
+func (x *executor) alreadyDown(op Op, id world.NodeID) bool {
+	if _, up := x.w.Status(id); up || slices.Contains(x.st.pausedIDs(), id) {
+		return false
+	}
+	x.note(op, fmt.Sprintf("%s skipped: already down (it does not answer, and the nemesis has not paused it)", id))
+	return true
+}
+
+// tookEffect sorts out an error of the world's crash or pause of id: nil
+// if there was none, or if the node stopped answering all the same (the
+// world failed partway, as when a process did not exit in time after
+// SIGKILL or its wiped directory could not be removed): then the fault is
+// in effect, to be undone like any other, and the error is noted. The
+// error itself if the node still answers: the world refused, nothing
+// happened, and the event recorded with it opens no window.
+func (x *executor) tookEffect(op Op, id world.NodeID, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, up := x.w.Status(id); up {
+		return err
+	}
+	x.record(history.FaultNote, op.String(), id, fmt.Errorf("%s: %w (it does not answer since: counted as done)", id, err))
+	return nil
 }
 
 // leader returns the current leader, waiting up to leaderWait for an
@@ -231,7 +268,7 @@ const (
 )
 
 func (x *executor) upMembers() []world.NodeID {
-	return without(x.w.Nodes(), stateOf(x.w).crashedIDs())
+	return without(x.w.Nodes(), x.st.crashedIDs())
 }
 
 var crashFate = map[Kind]world.DiskFate{Kill: world.KeepWritten, LoseUnsynced: world.LoseUnsynced, TornWrite: world.TornWrite, Wipe: world.Wipe}
@@ -239,8 +276,7 @@ var crashAction = map[Kind]string{Kill: history.FaultKill, LoseUnsynced: history
 
 // apply carries out op.
 func (x *executor) apply(op Op) {
-	defer release(x.w)
-	w, st := x.w, stateOf(x.w)
+	w, st := x.w, x.st
 	switch op.Kind {
 	case Partition:
 		x.partition(op)
@@ -252,34 +288,39 @@ func (x *executor) apply(op Op) {
 		fate, action := crashFate[op.Kind], crashAction[op.Kind]
 		for _, id := range x.resolve(op, op.Target, x.upMembers(), poolUp, true) {
 			if op.Kind == Wipe {
-				if other := st.wipedIDs(); len(other) > 0 {
-					// A second node without data before the first is
-					// replaced can take the cluster's quorum with it for
-					// good: the schedule, not the system, would break it.
-					x.note(op, fmt.Sprintf("%s kept: %v still wiped and not yet replaced", id, other))
+				if why := x.unsafeToWipe(id); why != "" {
+					x.note(op, id.String()+" kept: "+why)
 					continue
 				}
 			}
-			err := w.Crash(id, fate)
-			if err == nil {
-				st.mu.Lock()
-				st.crashed[id] = fate
-				st.mu.Unlock()
+			if x.alreadyDown(op, id) {
+				continue
 			}
-			x.record(action, id.String(), id, err)
+			if err := x.tookEffect(op, id, w.Crash(id, fate)); err != nil {
+				x.record(action, id.String(), id, err)
+				continue
+			}
+			st.mu.Lock()
+			st.crashed[id] = fate
+			st.mu.Unlock()
+			x.record(action, id.String(), id, nil)
 		}
 	case Restart:
 		x.restart(x.resolve(op, op.Target, st.crashedIDs(), poolCrashed, false))
 	case Pause:
 		pool := without(x.upMembers(), st.pausedIDs())
 		for _, id := range x.resolve(op, op.Target, pool, poolRunning, true) {
-			err := w.Pause(id)
-			if err == nil {
-				st.mu.Lock()
-				st.paused[id] = true
-				st.mu.Unlock()
+			if x.alreadyDown(op, id) {
+				continue
 			}
-			x.record(history.FaultPause, id.String(), id, err)
+			if err := x.tookEffect(op, id, w.Pause(id)); err != nil {
+				x.record(history.FaultPause, id.String(), id, err)
+				continue
+			}
+			st.mu.Lock()
+			st.paused[id] = true
+			st.mu.Unlock()
+			x.record(history.FaultPause, id.String(), id, nil)
 		}
 	case Resume:
 		x.resume(x.resolve(op, op.Target, st.pausedIDs(), poolPaused, false))
@@ -357,29 +398,58 @@ func (x *executor) partition(op Op) {
 		x.note(op, err.Error())
 		return
 	}
+	voters, running := x.voters()
 	err = x.w.SetReach(r)
-	stateOf(x.w).bumpReach()
-	x.record(history.FaultPartition, history.WithConnectedMajority(desc, connectedMajority(in.nodes, r)), 0, err)
+	x.st.bumpReach()
+	x.record(history.FaultPartition, history.WithConnectedMajority(desc, connectedMajority(voters, running, r)), 0, err)
 }
 
-// connectedMajority returns the largest set of nodes in which every pair
-// reaches each other both ways, if it is a majority of nodes (else nil).
-// Clusters are small: every subset is tried, largest first.
-func connectedMajority(nodes []world.NodeID, r world.Reach) []string {
-	n := len(nodes)
+// voters returns the voters as the cluster knows them, sorted: every node
+// that a running member lists as a voter (the union, so that a change
+// applied by some members and not yet by others counts the larger set),
+// and those of them that are running members. A learner, or a node whose
+// add never took effect, is no voter. Both are empty if no member answers.
+func (x *executor) voters() (voters, running []world.NodeID) {
+	listed := map[world.NodeID]bool{}
+	up := map[world.NodeID]bool{}
+	for _, id := range x.w.Nodes() {
+		st, ok := x.w.Status(id)
+		if !ok {
+			continue
+		}
+		up[id] = true
+		for _, v := range st.Voters {
+			listed[v] = true
+		}
+	}
+	voters = sortedKeys(listed)
+	for _, v := range voters {
+		if up[v] {
+			running = append(running, v)
+		}
+	}
+	return voters, running
+}
+
+// connectedMajority returns the largest set of running voters in which
+// every pair reaches each other both ways, if it is a majority of the
+// voters (else nil): with PreVote and CheckQuorum, raft must then elect or
+// keep a leader among them. Clusters are small: every subset is tried.
+func connectedMajority(voters, running []world.NodeID, r world.Reach) []string {
+	n := len(running)
 	if n == 0 || n > 16 {
 		return nil
 	}
 	best := -1
 	for mask := 1; mask < 1<<n; mask++ {
-		if bits.OnesCount(uint(mask)) <= n/2 || best >= 0 && bits.OnesCount(uint(mask)) <= bits.OnesCount(uint(best)) {
+		if bits.OnesCount(uint(mask)) <= len(voters)/2 || best >= 0 && bits.OnesCount(uint(mask)) <= bits.OnesCount(uint(best)) {
 			continue
 		}
 		ok := true
 		for i := 0; i < n && ok; i++ {
 			for j := i + 1; j < n && ok; j++ {
 				if mask&(1<<i) != 0 && mask&(1<<j) != 0 {
-					ok = r.Allows(nodes[i], nodes[j]) && r.Allows(nodes[j], nodes[i])
+					ok = r.Allows(running[i], running[j]) && r.Allows(running[j], running[i])
 				}
 			}
 		}
@@ -391,7 +461,7 @@ func connectedMajority(nodes []world.NodeID, r world.Reach) []string {
 		return nil
 	}
 	var out []string
-	for i, id := range nodes {
+	for i, id := range running {
 		if best&(1<<i) != 0 {
 			out = append(out, id.String())
 		}
@@ -402,7 +472,7 @@ func connectedMajority(nodes []world.NodeID, r world.Reach) []string {
 // heal restores reachability and clears packet faults.
 func (x *executor) heal(value string) {
 	err := errors.Join(x.w.SetReach(world.Reach{}), x.w.SetPacket(world.Packet{}))
-	stateOf(x.w).bumpReach()
+	x.st.bumpReach()
 	x.record(history.FaultHeal, value, 0, err)
 }
 
@@ -445,30 +515,66 @@ func (x *executor) packet(op Op) {
 }
 
 // unsafeToRemove says why removing id would be reckless, or "": an
-// operator does not shrink a cluster below three members, nor remove a
-// node when the members left would not have a running majority (a
+// operator does not shrink a cluster below three voters, nor remove a
+// voter when the voters left would not have a running majority (a
 // crashed or wiped one among them might never come back, and the cluster
-// with it — the schedule, not the system, would have broken it).
+// with it — the schedule, not the system, would have broken it). Voters
+// are counted as the cluster knows them (see voters): a learner, or a node
+// whose add never took effect, is none, and removing one is always safe.
 func (x *executor) unsafeToRemove(id world.NodeID) string {
-	var left, up int // voters (a node that does not answer counts as one)
-	for _, n := range x.w.Nodes() {
-		if n == id {
-			continue
-		}
-		st, ok := x.w.Status(n)
-		if ok && st.Learner {
-			continue
-		}
-		left++
-		if ok {
-			up++
-		}
-	}
+	voters, running := x.voters()
 	switch {
+	case len(voters) == 0:
+		return "no member answers, so the voters are unknown"
+	case !slices.Contains(voters, id):
+		return ""
+	}
+	left, up := len(voters)-1, len(without(running, []world.NodeID{id}))
+	switch {
+	case len(x.st.wipedIDs()) > 0:
+		// The wiped node is a voter that will not be back; its
+		// replacement needs a quorum of the voters, and removing one
+		// makes the removal it waits for depend on fewer nodes (if the
+		// leader removed itself, the others may never learn it did).
+		return fmt.Sprintf("%v still wiped and not yet replaced", x.st.wipedIDs())
 	case left < 3:
 		return fmt.Sprintf("only %d voters would be left", left)
 	case up <= left/2:
 		return fmt.Sprintf("only %d of the %d voters left are running", up, left)
+	}
+	return ""
+}
+
+// unsafeToWipe says why wiping id would be reckless, or "". A wiped node
+// comes back only by replacement, and removing it is a change that needs
+// a quorum of the voters it leaves behind: those must be a majority that
+// will be back (running, paused, or crashed with their data). Without one
+// the cluster is lost for good, by the schedule's doing, not the system's.
+// A second wipe before the first is replaced is refused as well: a
+// replacement needs that quorum to have the data, too.
+func (x *executor) unsafeToWipe(id world.NodeID) string {
+	if other := x.st.wipedIDs(); len(other) > 0 {
+		return fmt.Sprintf("%v still wiped and not yet replaced", other)
+	}
+	voters, running := x.voters()
+	switch {
+	case len(voters) == 0:
+		return "no member answers, so the voters are unknown"
+	case !slices.Contains(voters, id):
+		return ""
+	}
+	back := 0
+	for _, v := range voters {
+		x.st.mu.Lock()
+		fate, crashed := x.st.crashed[v]
+		paused := x.st.paused[v]
+		x.st.mu.Unlock()
+		if v != id && (slices.Contains(running, v) || paused || crashed && fate == world.KeepWritten) {
+			back++
+		}
+	}
+	if back <= len(voters)/2 {
+		return fmt.Sprintf("only %d of the %d voters would be back to replace it", back, len(voters))
 	}
 	return ""
 }

@@ -15,7 +15,7 @@ import (
 // replacement needs has the best chance to be up. Other failures are
 // noted and the node stays crashed.
 func (x *executor) restart(ids []world.NodeID) {
-	st := stateOf(x.w)
+	st := x.st
 	type lost struct {
 		id  world.NodeID
 		err error
@@ -56,7 +56,7 @@ func (x *executor) restart(ids []world.NodeID) {
 }
 
 func (x *executor) resume(ids []world.NodeID) {
-	st := stateOf(x.w)
+	st := x.st
 	for _, id := range ids {
 		if err := x.w.Resume(id); err != nil {
 			x.record(history.FaultNote, "resume "+id.String(), id, fmt.Errorf("resume failed: %w", err))
@@ -73,7 +73,7 @@ func (x *executor) resume(ids []world.NodeID) {
 // it first (recorded as a clock-reset, so windows pair), and records the
 // change. It returns the new clock (nil if the world refused).
 func (x *executor) setClock(id world.NodeID, rate float64, value string, c *clock) *clock {
-	st := stateOf(x.w)
+	st := x.st
 	if c == nil {
 		c = &clock{}
 	}
@@ -120,7 +120,7 @@ func (x *executor) strobe(id world.NodeID, op Op) {
 }
 
 func (x *executor) resetClock(id world.NodeID, value string) {
-	st := stateOf(x.w)
+	st := x.st
 	st.mu.Lock()
 	c := st.clocks[id]
 	delete(st.clocks, id)
@@ -181,7 +181,7 @@ func (x *executor) removeNode(id world.NodeID, value string) bool {
 // close): the node is gone, and so are they. A replaced node's crash is
 // closed by its restart event instead (withCrash false).
 func (x *executor) forget(id world.NodeID, withCrash bool) {
-	crashed, paused, clocked := stateOf(x.w).forget(id)
+	crashed, paused, clocked := x.st.forget(id)
 	why := id.String() + " (removed from the cluster)"
 	if crashed && withCrash {
 		x.record(history.FaultRestart, why, id, nil)
@@ -198,7 +198,7 @@ func (x *executor) forget(id world.NodeID, withCrash bool) {
 // entries more than any of them, then heals, so that they can catch up
 // only by snapshot.
 func (x *executor) snapshotIsolate(op Op) {
-	w, st := x.w, stateOf(x.w)
+	w, st := x.w, x.st
 	leader := x.leader(true)
 	if leader == 0 {
 		x.note(op, "no leader")
@@ -224,22 +224,15 @@ func (x *executor) snapshotIsolate(op Op) {
 	if err != nil {
 		return
 	}
-	st.mu.Lock()
-	st.watchers++
-	st.mu.Unlock()
+	acquire(w) // held by the watcher
 	x.spawn("nemesis snapshot-isolate", func() {
-		defer func() {
-			st.mu.Lock()
-			st.watchers--
-			st.mu.Unlock()
-			release(w)
-		}()
+		defer release(w)
 		x.watchSnapshot(ids, gen, gap, timeout)
 	})
 }
 
 func (x *executor) watchSnapshot(ids []world.NodeID, gen, gap uint64, timeout time.Duration) {
-	w, st := x.w, stateOf(x.w)
+	w, st := x.w, x.st
 	applied := map[world.NodeID]uint64{} // last known, for nodes that stop answering
 	start := w.Now()
 	for {
@@ -278,12 +271,11 @@ func (x *executor) watchSnapshot(ids []world.NodeID, gen, gap uint64, timeout ti
 // replacement nodes can reach the cluster; then paused nodes, crashed
 // nodes and clocks.
 func (x *executor) healAll() {
-	st := stateOf(x.w)
+	st := x.st
 	x.heal("heal-all")
 	x.resume(st.pausedIDs())
 	x.restart(st.crashedIDs())
 	for _, id := range st.clockIDs() {
 		x.resetClock(id, id.String())
 	}
-	release(x.w)
 }

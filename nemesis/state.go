@@ -1,6 +1,7 @@
 package nemesis
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/splitbrain/splitbrain/harness/world"
@@ -10,15 +11,19 @@ import (
 // nodes it crashed (and how), paused, or whose clocks it changed. Restart,
 // resume and clock-reset resolve their targets among these, and HealAll
 // undoes all of them. It lives in a registry keyed by the world so that
-// HealAll(w, rec) finds what an earlier Execute(w, …) left; an entry is
-// dropped as soon as nothing is outstanding.
+// HealAll(w, rec) finds what an earlier Execute(w, …) left. Whoever works
+// with an entry holds it (acquire, release): an entry is dropped only when
+// nobody holds it and nothing is outstanding. (An entry dropped while an
+// executor still used it would lose what that executor did next: a crash
+// recorded in an orphaned entry is never restarted, and a later kill of the
+// down node opens a second window that no restart closes.)
 type state struct {
 	mu       sync.Mutex
 	crashed  map[world.NodeID]world.DiskFate
 	paused   map[world.NodeID]bool
 	clocks   map[world.NodeID]*clock
 	reachGen uint64 // bumped by every change of reachability
-	watchers int    // snapshot-isolate tasks watching reachGen
+	holders  int    // executors and snapshot-isolate watchers using the entry
 }
 
 // clock is a node's changed clock; a strobe task runs until stopped.
@@ -41,8 +46,9 @@ var (
 	registry   = map[world.World]*state{}
 )
 
-// stateOf returns the world's state, creating it if needed.
-func stateOf(w world.World) *state {
+// acquire returns the world's state, creating it if needed, and holds it
+// until the matching release.
+func acquire(w world.World) *state {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	st := registry[w]
@@ -50,19 +56,28 @@ func stateOf(w world.World) *state {
 		st = &state{crashed: map[world.NodeID]world.DiskFate{}, paused: map[world.NodeID]bool{}, clocks: map[world.NodeID]*clock{}}
 		registry[w] = st
 	}
+	st.mu.Lock()
+	st.holders++
+	st.mu.Unlock()
 	return st
 }
 
-// release drops the world's entry if nothing is outstanding.
+// release lets go of the world's state, dropping the entry if nobody else
+// holds it and nothing is outstanding.
 func release(w world.World) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	st := registry[w]
 	if st == nil {
-		return
+		panic(fmt.Sprintf("nemesis: release of a world state nobody holds (%s world)", w.Mode()))
 	}
 	st.mu.Lock()
-	empty := len(st.crashed) == 0 && len(st.paused) == 0 && len(st.clocks) == 0 && st.watchers == 0
+	st.holders--
+	if st.holders < 0 {
+		st.mu.Unlock()
+		panic(fmt.Sprintf("nemesis: world state released more often than acquired (%s world)", w.Mode()))
+	}
+	empty := len(st.crashed) == 0 && len(st.paused) == 0 && len(st.clocks) == 0 && st.holders == 0
 	st.mu.Unlock()
 	if empty {
 		delete(registry, w)

@@ -3,6 +3,7 @@ package workloads
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -10,12 +11,55 @@ import (
 	"github.com/splitbrain/splitbrain/harness/world"
 )
 
-// Mix weighs the operations; a zero Mix means 40/40/20.
+// Mix weighs the operations; a zero Mix means DefaultMix. A Mix written
+// before deletes existed reads with Delete 0.
 type Mix struct {
-	Read  int `json:"read"`
-	Write int `json:"write"`
-	CAS   int `json:"cas"`
+	Read   int `json:"read"`
+	Write  int `json:"write"`
+	CAS    int `json:"cas"`
+	Delete int `json:"delete"`
 }
+
+// DefaultMix is the operation mix a zero Mix takes: reads 40, writes 30,
+// cas 20, deletes 10.
+var DefaultMix = Mix{Read: 40, Write: 30, CAS: 20, Delete: 10}
+
+func (m Mix) total() int { return m.Read + m.Write + m.CAS + m.Delete }
+
+// String is the mix as --mix takes it: "read/write/cas/delete", or
+// "read/write/cas" when there are no deletes.
+func (m Mix) String() string {
+	if m.Delete == 0 {
+		return fmt.Sprintf("%d/%d/%d", m.Read, m.Write, m.CAS)
+	}
+	return fmt.Sprintf("%d/%d/%d/%d", m.Read, m.Write, m.CAS, m.Delete)
+}
+
+// ParseMix reads operation weights "read/write/cas" or
+// "read/write/cas/delete" (non-negative integers, not all zero); three
+// weights mean no deletes, as before deletes existed.
+func ParseMix(s string) (Mix, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 && len(parts) != 4 {
+		return Mix{}, fmt.Errorf("%q: want read/write/cas or read/write/cas/delete weights, like %s", s, DefaultMix)
+	}
+	var v [4]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > maxWeight {
+			return Mix{}, fmt.Errorf("%q: weight %q is not an integer from 0 to %d", s, p, maxWeight)
+		}
+		v[i] = n
+	}
+	m := Mix{Read: v[0], Write: v[1], CAS: v[2], Delete: v[3]}
+	if m.total() == 0 {
+		return Mix{}, fmt.Errorf("%q: every weight is zero", s)
+	}
+	return m, nil
+}
+
+// maxWeight bounds one weight, so that sums cannot overflow.
+const maxWeight = 1 << 20
 
 // RegisterOptions configures the register workload. Zero fields take the
 // defaults noted.
@@ -24,7 +68,7 @@ type RegisterOptions struct {
 	Keys      int           `json:"keys"`        // active keys, default 8
 	OpsPerKey int           `json:"ops_per_key"` // operations before a key is retired, default 200
 	Rate      float64       `json:"rate"`        // target operations per second over all workers, default 200
-	Mix       Mix           `json:"mix"`         // default read 40, write 40, cas 20
+	Mix       Mix           `json:"mix"`         // default DefaultMix
 	Timeout   time.Duration `json:"timeout_ns"`  // per operation, default 5s
 }
 
@@ -43,7 +87,7 @@ func (o *RegisterOptions) Defaults() {
 		o.Rate = 200
 	}
 	if o.Mix == (Mix{}) {
-		o.Mix = Mix{Read: 40, Write: 40, CAS: 20}
+		o.Mix = DefaultMix
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Second
@@ -61,8 +105,9 @@ func (o RegisterOptions) Validate() error {
 		return fmt.Errorf("ops per key must be at least 1, got %d", o.OpsPerKey)
 	case o.Rate <= 0:
 		return fmt.Errorf("rate must be positive, got %v", o.Rate)
-	case o.Mix.Read < 0 || o.Mix.Write < 0 || o.Mix.CAS < 0 || o.Mix.Read+o.Mix.Write+o.Mix.CAS == 0:
-		return fmt.Errorf("operation mix must be non-negative and not all zero, got %d/%d/%d", o.Mix.Read, o.Mix.Write, o.Mix.CAS)
+	case o.Mix.Read < 0 || o.Mix.Write < 0 || o.Mix.CAS < 0 || o.Mix.Delete < 0 || o.Mix.total() == 0 ||
+		max(o.Mix.Read, o.Mix.Write, o.Mix.CAS, o.Mix.Delete) > maxWeight:
+		return fmt.Errorf("operation mix must be weights from 0 to %d, not all zero, got %s", maxWeight, o.Mix)
 	case o.Timeout <= 0:
 		return fmt.Errorf("op timeout must be positive, got %v", o.Timeout)
 	}
@@ -77,9 +122,9 @@ type Recorder interface {
 // keyState is one register key's generator state.
 type keyState struct {
 	name   string
-	ops    int      // operations invoked on it
-	next   int      // next unique value
-	recent []string // the last few values written or cas'd in (cas expectations)
+	ops    int       // operations invoked on it
+	next   int       // next unique value
+	recent []*string // the last few values written, cas'd in or deleted (nil): cas expectations
 }
 
 // Register is a running register workload. Its workers share the key
@@ -92,8 +137,9 @@ type Register struct {
 	active []*keyState
 	nextID int
 	rate   float64
-	procs  int // next fresh process number
-	ops    int // operations invoked so far
+	procs  int            // next fresh process number
+	ops    int            // operations invoked so far
+	pins   []world.NodeID // each worker's node (0: not chosen yet)
 }
 
 // NewRegister prepares the workload; Run starts it.
@@ -102,7 +148,7 @@ func NewRegister(w world.World, rec Recorder, opts RegisterOptions) (*Register, 
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Register{opts: opts, w: w, rec: rec, rate: opts.Rate, procs: opts.Clients}
+	r := &Register{opts: opts, w: w, rec: rec, rate: opts.Rate, procs: opts.Clients, pins: make([]world.NodeID, opts.Clients)}
 	for i := 0; i < opts.Keys; i++ {
 		r.active = append(r.active, r.newKey())
 	}
@@ -149,7 +195,13 @@ func (r *Register) Run(g world.Group, stop func() bool) {
 }
 
 // pick chooses the next operation. It draws from the world's PRNG only.
-func (r *Register) pick() (*keyState, history.Event, world.Op) {
+//
+// Every value written to a key is unique (a counter per key), so a read
+// tells which write it saw; a delete writes no value, and the next write
+// after it writes a new one. A cas expects one of the key's last few
+// values, absent included once a delete is among them (or before the key
+// was ever written).
+func (r *Register) pick() (history.Event, world.Op) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rng := r.w.Rand()
@@ -161,80 +213,40 @@ func (r *Register) pick() (*keyState, history.Event, world.Op) {
 		r.active[ki] = r.newKey() // retire it: this is its last operation
 	}
 	m := r.opts.Mix
-	n := rng.IntN(m.Read + m.Write + m.CAS)
+	n := rng.IntN(m.total())
 	switch {
 	case n < m.Read:
-		return k, history.Event{F: history.FRead, Key: k.name}, world.Op{Kind: world.Get, Key: k.name}
+		return history.Event{F: history.FRead, Key: k.name}, world.Op{Kind: world.Get, Key: k.name}
 	case n < m.Read+m.Write:
-		v := strconv.Itoa(k.next)
-		k.next++
-		k.remember(v)
-		return k, history.Event{F: history.FWrite, Key: k.name, Value: history.Str(v)}, world.Op{Kind: world.Put, Key: k.name, Value: v}
-	default:
-		v := strconv.Itoa(k.next)
-		k.next++
+		v := k.fresh()
+		k.remember(&v)
+		return history.Event{F: history.FWrite, Key: k.name, Value: history.Str(v)}, world.Op{Kind: world.Put, Key: k.name, Value: v}
+	case n < m.Read+m.Write+m.CAS:
+		v := k.fresh()
 		var exp *string
 		if len(k.recent) > 0 {
-			exp = history.Str(k.recent[rng.IntN(len(k.recent))])
+			exp = k.recent[rng.IntN(len(k.recent))]
 		}
-		k.remember(v)
-		return k, history.Event{F: history.FCAS, Key: k.name, Prev: exp, Value: history.Str(v)},
+		k.remember(&v)
+		return history.Event{F: history.FCAS, Key: k.name, Prev: exp, Value: history.Str(v)},
 			world.Op{Kind: world.CAS, Key: k.name, Value: v, Expected: exp}
+	default:
+		k.remember(nil)
+		return history.Event{F: history.FDelete, Key: k.name}, world.Op{Kind: world.Delete, Key: k.name}
 	}
 }
 
-func (k *keyState) remember(v string) {
+// fresh returns the key's next unique value.
+func (k *keyState) fresh() string {
+	v := strconv.Itoa(k.next)
+	k.next++
+	return v
+}
+
+// remember keeps v (nil: absent) among the key's recent values.
+func (k *keyState) remember(v *string) {
 	k.recent = append(k.recent, v)
 	if len(k.recent) > 3 {
 		k.recent = k.recent[1:]
-	}
-}
-
-func (r *Register) worker(i int, stop func() bool) {
-	w := r.w
-	proc := history.Process(i)
-	client := w.Client()
-	next := w.Now()
-	for !stop() {
-		interval := r.interval()
-		// Jitter the pace (±50%) so workers do not march in step.
-		next += interval/2 + time.Duration(w.Rand().Int64N(int64(interval)+1))
-		if d := next - w.Now(); d > 0 {
-			w.Sleep(d)
-		} else {
-			next = w.Now() // behind schedule: do not burst to catch up
-		}
-		if stop() {
-			return
-		}
-		nodes := w.Nodes()
-		if len(nodes) == 0 {
-			return
-		}
-		node := nodes[i%len(nodes)]
-		_, inv, op := r.pick()
-		inv.Type, inv.Process, inv.Node = history.Invoke, proc, node.String()
-		r.rec.Record(inv)
-		res := client.Do(node, op, r.opts.Timeout)
-		done := inv
-		done.Error = res.Err
-		switch res.Outcome {
-		case world.OK:
-			done.Type = history.OK
-			if op.Kind == world.Get {
-				done.Value = res.Value
-			}
-		case world.Fail:
-			done.Type = history.Fail
-		default:
-			done.Type = history.Info
-		}
-		r.rec.Record(done)
-		if done.Type == history.Info {
-			// The operation may still take effect at any time: this
-			// process can never invoke again. Carry on as a new one.
-			proc = r.freshProcess()
-			client = w.Client()
-		}
 	}
 }

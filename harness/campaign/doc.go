@@ -52,5 +52,9 @@
 // summary shows it beside the repro command; until then the summary says
 // that no shrunk schedule exists.
 //
-// List reads the campaigns under a results directory for `serve`.
+// List reads the campaigns under a results directory; ServePage is
+// serve's campaigns page (it reads them with ListRoot, through the
+// results root, opening only regular index files) and names every
+// campaign's runs directory, so that serve's run index lists campaign
+// runs too, labelled with their campaign.
 package campaign

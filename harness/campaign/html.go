@@ -4,18 +4,31 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness"
+	"github.com/splitbrain/splitbrain/model"
 )
 
 // cellRow is one cell's line in the matrix table.
 type cellRow struct {
 	Cell   string
 	Totals Totals
+	Ops    int // client operations over the cell's runs with results
+	OK     int // of which ended ok
+	Low    int // runs flagged for a low ok share
+}
+
+// OKShare is the share of the cell's client operations that ended ok.
+func (c cellRow) OKShare() float64 {
+	if c.Ops == 0 {
+		return 0
+	}
+	return float64(c.OK) / float64(c.Ops)
 }
 
 type summaryData struct {
@@ -26,6 +39,7 @@ type summaryData struct {
 	Banner   string
 	BannerOK string // "ok", "fail" or "unknown"
 	Seeds    string
+	Low      int // runs flagged for a low ok share
 }
 
 // writeSummary writes summary.html: failures first, grouped by
@@ -44,6 +58,14 @@ func writeSummary(x *Index) error {
 			d.Cells = append(d.Cells, cellRow{Cell: e.Cell})
 		}
 		r.Totals.add(e.Verdict)
+		if e.Shares != nil {
+			r.Ops += e.Shares.Ops
+			r.OK += int(math.Round(e.Shares.OK * float64(e.Shares.Ops)))
+		}
+		if e.LowOKShare {
+			r.Low++
+			d.Low++
+		}
 		if i == 0 || e.Seed < minSeed {
 			minSeed = e.Seed
 		}
@@ -91,6 +113,8 @@ var summaryTmpl = template.Must(template.New("summary").Funcs(template.FuncMap{
 	"tl":     func() string { return harness.TimelineFile },
 	"shrunk": func() string { return ShrunkFile },
 	"budget": func(d harness.Duration) string { return time.Duration(d).String() },
+	"pct":    func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+	"minok":  func() string { return fmt.Sprintf("%.0f%%", 100*model.MinOKShare) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>splitbrain campaign {{.X.ID}}</title>
@@ -106,7 +130,7 @@ table{border-collapse:collapse;margin:.4em 0}td,th{padding:.2em .7em;border-bott
 code,pre{font:12px/1.4 ui-monospace,monospace;background:#f6f8fa;padding:.1em .3em;border-radius:3px}
 pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 .v-invalid{color:#cf222e;font-weight:600}.v-valid{color:#1a7f37}.v-unknown,.v-error{color:#9a6700;font-weight:600}
-.muted{color:#777}.explain{max-width:70em}
+.muted{color:#777}.explain{max-width:70em}.low{color:#9a6700;font-weight:600}
 </style></head><body>
 <h1>splitbrain campaign {{.X.ID}}</h1>
 <div class="banner {{.BannerOK}}">{{.Banner}}</div>
@@ -122,6 +146,7 @@ pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 {{- if .X.Params.RunArgs}}<tr><th>run flags</th><td><code>{{join .X.Params.RunArgs " "}}</code></td></tr>{{end}}
 {{- if .X.Merged}}<tr><th>merged from</th><td>{{range .X.Merged}}<a href="{{.}}/summary.html">{{.}}</a> {{end}}</td></tr>
 {{- else}}<tr><th>shard</th><td>{{.X.Params.Shard}}</td></tr>{{end}}
+{{- if .Low}}<tr><th>tested little</th><td class="low">{{.Low}} run{{if gt .Low 1}}s{{end}} with under {{minok}} of operations ok (marked in the tables below)</td></tr>{{end}}
 <tr><th>started</th><td>{{time .X.Started}}{{if not .X.Finished.IsZero}}, finished {{time .X.Finished}}{{end}}</td></tr>
 {{- if .X.Command}}<tr><th>command</th><td><code>{{.X.Command}}</code></td></tr>{{end}}
 </table>
@@ -153,14 +178,14 @@ repro: <code>{{.Repro}}</code></p>
 {{end}}{{else}}<p>Every run passed.</p>{{end}}
 
 <h2>Cells</h2>
-<table><tr><th>cell</th><th>runs</th><th>valid</th><th>invalid</th><th>unknown</th><th>errors</th></tr>
-{{range .Cells}}<tr><td>{{.Cell}}</td><td>{{.Totals.Runs}}</td><td>{{.Totals.Valid}}</td><td{{if .Totals.Invalid}} class="v-invalid"{{end}}>{{.Totals.Invalid}}</td><td>{{.Totals.Unknown}}</td><td>{{.Totals.Errors}}</td></tr>
+<table><tr><th>cell</th><th>runs</th><th>valid</th><th>invalid</th><th>unknown</th><th>errors</th><th title="share of the client operations that ended ok, over the cell's runs">ok ops</th><th title="runs with under {{minok}} of operations ok">tested little</th></tr>
+{{range .Cells}}<tr><td>{{.Cell}}</td><td>{{.Totals.Runs}}</td><td>{{.Totals.Valid}}</td><td{{if .Totals.Invalid}} class="v-invalid"{{end}}>{{.Totals.Invalid}}</td><td>{{.Totals.Unknown}}</td><td>{{.Totals.Errors}}</td><td>{{if .Ops}}{{pct .OKShare}}{{else}}—{{end}}</td><td{{if .Low}} class="low"{{end}}>{{.Low}}</td></tr>
 {{end}}</table>
 
 <h2>All runs</h2>
 <details><summary>{{len .X.Runs}} runs</summary>
-<table><tr><th>#</th><th>cell</th><th>seed</th><th>verdict</th><th>signature</th><th>wall</th><th>test</th><th>run</th></tr>
-{{range .X.Runs}}<tr><td>{{.Index}}</td><td>{{.Cell}}</td><td>{{.Seed}}</td><td class="v-{{.Verdict}}">{{.Verdict}}</td><td>{{.Signature}}</td><td>{{dur .WallSeconds}}</td><td>{{dur .TestSeconds}}</td><td><a href="{{.Dir}}/">dir</a></td></tr>
+<table><tr><th>#</th><th>cell</th><th>seed</th><th>verdict</th><th>signature</th><th>wall</th><th>test</th><th title="share of the run's client operations that ended ok">ok ops</th><th>run</th></tr>
+{{range .X.Runs}}<tr><td>{{.Index}}</td><td>{{.Cell}}</td><td>{{.Seed}}</td><td class="v-{{.Verdict}}">{{.Verdict}}</td><td>{{.Signature}}</td><td>{{dur .WallSeconds}}</td><td>{{dur .TestSeconds}}</td><td{{if .LowOKShare}} class="low" title="under {{minok}} of operations ok: this run tested little"{{end}}>{{with .Shares}}{{pct .OK}} of {{.Ops}}{{else}}—{{end}}</td><td><a href="{{.Dir}}/">dir</a></td></tr>
 {{end}}</table></details>
 </body></html>
 `))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -70,6 +71,11 @@ type Entry struct {
 	WallSeconds float64        `json:"wall_seconds"`
 	TestSeconds float64        `json:"test_seconds"`
 	Git         gitstamp.Stamp `json:"git"`
+	// Shares are the run's ok/fail/info shares of client operations (nil
+	// for a run without results); LowOKShare flags a run whose ok share
+	// is under model.MinOKShare: it tested little, whatever its verdict.
+	Shares     *model.Shares `json:"shares,omitempty"`
+	LowOKShare bool          `json:"low_ok_share,omitempty"`
 }
 
 // Totals counts runs by verdict.
@@ -160,8 +166,21 @@ func (x *Index) write() error {
 }
 
 // Read reads a campaign directory's index.json.
-func Read(dir string) (*Index, error) {
-	b, err := os.ReadFile(filepath.Join(dir, IndexFile))
+func Read(dir string) (*Index, error) { return readFS(os.DirFS(dir), ".", dir) }
+
+// readFS reads index.json of the campaign directory name inside fsys; dir
+// is its name for messages and Index.Dir. Only a regular file is opened
+// (a FIFO would wait for a writer, for ever).
+func readFS(fsys fs.FS, name, dir string) (*Index, error) {
+	p := path.Join(name, IndexFile)
+	st, err := fs.Stat(fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", filepath.Join(dir, IndexFile))
+	}
+	b, err := fs.ReadFile(fsys, p)
 	if err != nil {
 		return nil, err
 	}
@@ -202,12 +221,26 @@ type GroupCount struct {
 // List summarizes the campaigns under <resultsDir>/campaigns, newest
 // first. A directory without a readable index is skipped (a campaign that
 // is starting); a missing campaigns directory is an empty list.
-func List(resultsDir string) ([]Summary, error) {
-	root := filepath.Join(resultsDir, "campaigns")
-	ents, err := os.ReadDir(root)
+func List(resultsDir string) ([]Summary, error) { return listFS(os.DirFS(resultsDir), resultsDir) }
+
+// ListRoot is List of the results directory root, read through it:
+// nothing outside root is read, whatever its symbolic links say. serve
+// lists campaigns with it.
+func ListRoot(root *os.Root) ([]Summary, error) { return listFS(root.FS(), root.Name()) }
+
+// listFS is List of the results directory fsys, named resultsDir.
+func listFS(fsys fs.FS, resultsDir string) ([]Summary, error) {
+	st, err := fs.Stat(fsys, "campaigns")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", filepath.Join(resultsDir, "campaigns"))
+	}
+	ents, err := fs.ReadDir(fsys, "campaigns")
 	if err != nil {
 		return nil, err
 	}
@@ -216,14 +249,14 @@ func List(resultsDir string) ([]Summary, error) {
 		if !e.IsDir() {
 			continue
 		}
-		x, err := Read(filepath.Join(root, e.Name()))
+		x, err := readFS(fsys, path.Join("campaigns", e.Name()), filepath.Join(resultsDir, "campaigns", e.Name()))
 		if err != nil {
 			continue
 		}
 		s := Summary{ID: x.ID, Dir: x.dir, Command: x.Command, Started: x.Started, Finished: x.Finished,
 			Planned: x.Planned, Interrupted: x.Interrupted, Merged: len(x.Merged) > 0, Shard: x.Params.Shard,
 			Totals: x.Totals, Git: x.Git}
-		if _, err := os.Stat(filepath.Join(x.dir, SummaryFile)); err == nil {
+		if st, err := fs.Stat(fsys, path.Join("campaigns", e.Name(), SummaryFile)); err == nil && st.Mode().IsRegular() {
 			s.Summary = filepath.Join(x.dir, SummaryFile)
 		}
 		for _, g := range Groups(x.Runs) {

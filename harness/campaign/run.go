@@ -252,6 +252,8 @@ func fill(e *Entry, r *harness.Results, runDir string) {
 	}
 	e.TestSeconds = r.TestSeconds
 	e.Git = r.Git
+	shares := r.Ops.Shares() // also for a results.json written before shares were
+	e.Shares, e.LowOKShare = &shares, shares.Low()
 	if b, err := os.ReadFile(filepath.Join(runDir, ShrunkFile)); err == nil {
 		e.Shrunk = string(b)
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/splitbrain/splitbrain/model"
 )
 
 // Throughput is runs per minute of wall time (0 if unknown).
@@ -54,6 +56,15 @@ func Text(x *Index, color bool) string {
 		if g.Verdict == Error && g.Runs[0].Error != "" {
 			fmt.Fprintf(&b, "         error: %s\n", oneLine(g.Runs[0].Error, 200))
 		}
+	}
+	var low []Entry
+	for _, e := range x.Runs {
+		if e.LowOKShare {
+			low = append(low, e)
+		}
+	}
+	if len(low) > 0 {
+		fmt.Fprintf(&b, "tested little: %d run(s) with under %.0f%% of operations ok (%s)\n", len(low), 100*model.MinOKShare, runList(low, 8))
 	}
 	if x.Git.Status != "" {
 		g := x.Git.String()

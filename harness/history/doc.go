@@ -15,4 +15,6 @@
 //	{"index":2,"time":5000,"type":"info","process":"nemesis","f":"partition","value":"halves [n1 n2] [n3 n4 n5]"}
 //
 // time is nanoseconds since the start of the test (virtual time in the sim).
+// A client's f is read, write, cas (value [expected, new]) or delete (value
+// null: the key becomes absent).
 package history

@@ -29,11 +29,13 @@ func (t Type) valid() bool {
 	return false
 }
 
-// Client operation functions.
+// Client operation functions. A delete makes its key absent; its value is
+// always null.
 const (
-	FRead  = "read"
-	FWrite = "write"
-	FCAS   = "cas"
+	FRead   = "read"
+	FWrite  = "write"
+	FCAS    = "cas"
+	FDelete = "delete"
 )
 
 // Process identifies who issued an event: a client process number (≥ 0) or
@@ -88,7 +90,7 @@ type Event struct {
 	Time    int64   // nanoseconds since the start of the test (virtual in the sim)
 	Type    Type    // invoke | ok | fail | info
 	Process Process // client process or Nemesis
-	F       string  // read | write | cas, or a fault action for the nemesis
+	F       string  // read | write | cas | delete, or a fault action for the nemesis
 	Key     string  // register key; empty for nemesis events
 	Value   *string // read result, written value, cas new value, fault description
 	Prev    *string // cas expected value
@@ -172,8 +174,13 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		}
 		e.Prev, e.Value = pair[0], pair[1]
 		return nil
+	case FDelete:
+		if len(w.Value) != 0 && string(w.Value) != "null" {
+			return fmt.Errorf("delete value must be null, got %s", w.Value)
+		}
+		return nil
 	default:
-		return fmt.Errorf("f must be read, write or cas for a client process, got %q", w.F)
+		return fmt.Errorf("f must be read, write, cas or delete for a client process, got %q", w.F)
 	}
 }
 

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -28,16 +29,22 @@ const (
 	FaultScriptError  = "script-error"  // a scenario failed; instant
 )
 
-// closers maps a window-opening action to the actions that close it.
-var closers = map[string][]string{
-	FaultPartition:    {FaultHeal},
-	FaultPacket:       {FaultHeal},
-	FaultKill:         {FaultRestart},
-	FaultLoseUnsynced: {FaultRestart},
-	FaultTornWrite:    {FaultRestart},
-	FaultWipe:         {FaultRestart},
-	FaultPause:        {FaultResume},
-	FaultClock:        {FaultClockReset},
+// openers are the actions that open a fault window: partition and packet
+// (closed by heal), and the node faults of nodeState.
+var openers = map[string]bool{
+	FaultPartition: true, FaultPacket: true,
+	FaultKill: true, FaultLoseUnsynced: true, FaultTornWrite: true, FaultWipe: true,
+	FaultPause: true, FaultClock: true,
+}
+
+// nodeState names the state a node fault, or its closer, is about: a node
+// is down (crashed: kill, lose-unsynced, torn-write, wipe; until restart),
+// paused (until resume) or clocked (until clock-reset), or none of these. Partitions
+// and packet faults are of the network, not of one node.
+var nodeState = map[string]string{
+	FaultKill: "down", FaultLoseUnsynced: "down", FaultTornWrite: "down", FaultWipe: "down", FaultRestart: "down",
+	FaultPause: "paused", FaultResume: "paused",
+	FaultClock: "clocked", FaultClockReset: "clocked",
 }
 
 // Window is the span during which a fault was in effect. End is -1 when the
@@ -54,19 +61,51 @@ type Window struct {
 }
 
 // IsWindowOpener reports whether action f opens a fault window.
-func IsWindowOpener(f string) bool { _, ok := closers[f]; return ok }
+func IsWindowOpener(f string) bool { return openers[f] }
 
-// FaultWindows pairs the nemesis events of a history into windows. A heal
-// closes every open partition and packet window; a partition also closes
-// the partition window before it (it replaces that partition). Every other closer
-// (restart, resume, clock-reset) closes one window: the oldest open one
-// with the same value (the same node: "restart n3" closes "kill n3"), or
-// else the oldest open one of the kinds it closes. Events other than
-// nemesis ones are ignored. The result is sorted by start time.
+// FaultWindows pairs the nemesis events of a history into windows, sorted
+// by start time. Events other than nemesis ones are ignored. The rules:
+//
+//   - A window-opening event recorded with an error did not take effect
+//     (the world refused it, or cannot do it): it opens no window and
+//     yields nothing.
+//   - Network faults: a heal closes every open partition and packet
+//     window; a partition also closes the partition window before it (it
+//     replaces that partition).
+//   - Node faults are paired by node: the event's node, or else the first
+//     word of its value when that names a node ("n5 replaced by n6" is
+//     about n5). A node is down from a crash (kill, lose-unsynced,
+//     torn-write, wipe) until a restart of it, paused until a resume,
+//     clocked until a clock-reset. A crash of a node that is already down,
+//     or a pause of one already paused, is no new fault: it opens no
+//     window (the first one is still open). A new clock change replaces
+//     the one before it. A restart (resume, clock-reset) closes the open
+//     window of its node and nothing else; one that names no node closes
+//     the oldest open window with its exact value, else the oldest of the
+//     kinds it closes (for histories that do not name nodes).
+//   - A closer recorded with an error still closes: the nemesis no longer
+//     holds the fault in effect.
+//   - Every other nemesis event (add-node, remove-node, promote, a note) is
+//     an instant window, Start == End.
 func FaultWindows(events []Event) []Window {
 	var out []Window
-	open := map[string][]int{} // opening action -> indices into out, oldest first
-	var values []string        // per window: the opening event's value
+	type opened struct {
+		window      int
+		node, value string
+	}
+	network := map[string][]int{}  // partition, packet -> open windows
+	nodes := map[string][]opened{} // node state -> open windows, oldest first
+	closeAt := func(i int, e Event) { out[i].End, out[i].EndIndex = e.Time, e.Index }
+	// find returns the position in nodes[state] of the open window of
+	// node, or -1.
+	find := func(state, node string) int {
+		for k, o := range nodes[state] {
+			if o.node == node {
+				return k
+			}
+		}
+		return -1
+	}
 	for _, e := range events {
 		if e.Process != Nemesis {
 			continue
@@ -75,99 +114,79 @@ func FaultWindows(events []Event) []Window {
 		if e.Value != nil && *e.Value != "" {
 			label += " " + *e.Value
 		}
-		if e.F == FaultPartition {
-			// A partition replaces the one in force (the world's reach is
-			// set, not added to): the previous window ends here.
-			for _, i := range open[FaultPartition] {
-				out[i].End, out[i].EndIndex = e.Time, e.Index
-			}
-			open[FaultPartition] = nil
-		}
-		if _, opens := closers[e.F]; opens {
-			open[e.F] = append(open[e.F], len(out))
-			values = append(values, deref(e.Value))
-			out = append(out, Window{F: e.F, Label: label, Start: e.Time, End: -1, StartIndex: e.Index, EndIndex: -1})
-			continue
-		}
-		closed := false
-		// For closers other than heal: the open window they end — the
-		// oldest one about the same thing (equal values: the same node),
-		// else the oldest of any kind they close.
-		oldest, same := -1, -1
-		for _, opener := range sortedOpeners() {
-			if !contains(closers[opener], e.F) || len(open[opener]) == 0 {
-				continue
-			}
-			if e.F == FaultHeal {
-				for _, i := range open[opener] {
-					out[i].End, out[i].EndIndex = e.Time, e.Index
+		w := Window{F: e.F, Label: label, Start: e.Time, End: -1, StartIndex: e.Index, EndIndex: -1}
+		state, node := nodeState[e.F], subject(e)
+		switch {
+		case IsWindowOpener(e.F) && e.Error != "":
+			// Refused: nothing happened.
+		case e.F == FaultPartition || e.F == FaultPacket:
+			if e.F == FaultPartition {
+				// A partition replaces the one in force (the world's
+				// reach is set, not added to).
+				for _, i := range network[FaultPartition] {
+					closeAt(i, e)
 				}
-				open[opener] = nil
-				closed = true
-				continue
+				network[FaultPartition] = nil
 			}
-			for _, i := range open[opener] {
-				if oldest < 0 || i < oldest {
-					oldest = i
+			network[e.F] = append(network[e.F], len(out))
+			out = append(out, w)
+		case e.F == FaultHeal:
+			for _, f := range []string{FaultPartition, FaultPacket} {
+				for _, i := range network[f] {
+					closeAt(i, e)
 				}
-				if e.Value != nil && values[i] == *e.Value && (same < 0 || i < same) {
-					same = i
+				network[f] = nil
+			}
+		case IsWindowOpener(e.F):
+			if k := find(state, node); node != "" && k >= 0 {
+				if state != "clocked" {
+					continue // already down (paused): its window stays open
+				}
+				closeAt(nodes[state][k].window, e) // a new clock change replaces the old one
+				nodes[state] = slices.Delete(nodes[state], k, k+1)
+			}
+			nodes[state] = append(nodes[state], opened{len(out), node, deref(e.Value)})
+			out = append(out, w)
+		case state != "":
+			k := -1
+			if node != "" {
+				k = find(state, node) // its node's window, or none
+			} else if len(nodes[state]) > 0 {
+				// A closer that names no node: the oldest open window with
+				// its value, else the oldest open one of its kinds.
+				k = 0
+				for j, o := range nodes[state] {
+					if o.value == deref(e.Value) {
+						k = j
+						break
+					}
 				}
 			}
-		}
-		if same >= 0 {
-			oldest = same
-		}
-		if oldest >= 0 {
-			out[oldest].End, out[oldest].EndIndex = e.Time, e.Index
-			op := out[oldest].F
-			open[op] = remove(open[op], oldest)
-			closed = true
-		}
-		if !closed && !isCloser(e.F) {
-			values = append(values, deref(e.Value))
-			out = append(out, Window{F: e.F, Label: label, Start: e.Time, End: e.Time, StartIndex: e.Index, EndIndex: e.Index})
+			if k >= 0 {
+				closeAt(nodes[state][k].window, e)
+				nodes[state] = slices.Delete(nodes[state], k, k+1)
+			}
+		default:
+			w.End, w.EndIndex = e.Time, e.Index
+			out = append(out, w)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out
 }
 
-func sortedOpeners() []string {
-	ks := make([]string, 0, len(closers))
-	for k := range closers {
-		ks = append(ks, k)
+// subject is the node a node-level event is about: its node, or else the
+// first word of its value if that is a node name ("n3", "n5 replaced by
+// n6"); "" if neither.
+func subject(e Event) string {
+	if e.Node != "" {
+		return e.Node
 	}
-	sort.Strings(ks)
-	return ks
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
+	first, _, _ := strings.Cut(deref(e.Value), " ")
+	if len(first) > 1 && first[0] == 'n' && strings.Trim(first[1:], "0123456789") == "" {
+		return first
 	}
-	return false
-}
-
-func isCloser(f string) bool {
-	for _, cs := range closers {
-		if contains(cs, f) {
-			return true
-		}
-	}
-	return false
-}
-
-func remove(xs []int, x int) []int {
-	out := xs[:0:0]
-	for _, y := range xs {
-		if y != x {
-			out = append(out, y)
-		}
-	}
-	return out
+	return ""
 }
 
 func deref(s *string) string {

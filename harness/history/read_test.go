@@ -75,6 +75,7 @@ func TestReadErrors(t *testing.T) {
 		{"bad cas value", 4, `{"index":3,"time":40,"type":"invoke","process":1,"f":"cas","key":"k","value":"1"}`, "cas value"},
 		{"negative process", 1, `{"index":0,"time":10,"type":"invoke","process":-3,"f":"write","key":"k","value":"1"}`, "process"},
 		{"empty line", 2, ``, "empty line"},
+		{"delete with a value", 1, `{"index":0,"time":10,"type":"invoke","process":0,"f":"delete","key":"k","value":"1"}`, "delete value must be null"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -89,6 +90,28 @@ func TestReadErrors(t *testing.T) {
 				t.Fatalf("got %q (line %d), want line %d containing %q", err, pe.Line, c.line, c.want)
 			}
 		})
+	}
+}
+
+func TestReadDelete(t *testing.T) {
+	const h = `{"index":0,"time":10,"type":"invoke","process":0,"f":"delete","key":"k","value":null}
+{"index":1,"time":20,"type":"ok","process":0,"f":"delete","key":"k","value":null,"node":"n2"}
+{"index":2,"time":30,"type":"invoke","process":0,"f":"delete","key":"k","value":null}
+{"index":3,"time":40,"type":"info","process":0,"f":"delete","key":"k","value":null,"error":"timeout"}
+`
+	res, err := Read(strings.NewReader(h), "h.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Events) != 4 || res.Events[1].F != FDelete || res.Events[1].Value != nil || res.Events[3].Type != Info {
+		t.Fatalf("parsed as %+v", res.Events)
+	}
+	path := filepath.Join(t.TempDir(), "h.jsonl")
+	if err := WriteFile(path, res.Events); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != h {
+		t.Fatalf("write(read(h)) != h:\n%s", b)
 	}
 }
 
@@ -140,6 +163,7 @@ func FuzzRead(f *testing.F) {
 	f.Add(`{"index":0,"time":0,"type":"invoke","process":0,"f":"cas","key":"k","value":"` + strings.Repeat("x", 700) + `"}` + "\n")
 	f.Add(goodHistory + `{"index":7,"ti`)
 	f.Add(`{"index":0,"time":0,"type":"invoke","process":0,"f":"cas","key":"k","value":[null,"2"]}` + "\n")
+	f.Add(`{"index":0,"time":0,"type":"invoke","process":0,"f":"delete","key":"k","value":null}` + "\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		res, err := Read(strings.NewReader(s), "f.jsonl")
 		if err != nil {

@@ -44,7 +44,7 @@ func (c *procClient) Do(id world.NodeID, op world.Op, timeout time.Duration) wor
 		// reach it, so the request is certainly not carried out. Sending
 		// it anyway could land on a dead keep-alive connection and read as
 		// "sent, then lost" (unknown).
-		return world.Result{Outcome: world.Fail, Err: "connection refused: node is down"}
+		return world.Result{Outcome: world.Fail, Err: "connection refused: node is down", Refused: true}
 	}
 	req := node.KVRequest{Key: op.Key, Client: c.session, Seq: c.seq}
 	switch op.Kind {
@@ -59,7 +59,7 @@ func (c *procClient) Do(id world.NodeID, op world.Op, timeout time.Duration) wor
 	if err != nil {
 		var ce *node.CallError
 		if errors.As(err, &ce) && !ce.Sent {
-			return world.Result{Outcome: world.Fail, Err: "connection refused"}
+			return world.Result{Outcome: world.Fail, Err: "connection refused", Refused: true}
 		}
 		if ctx.Err() != nil {
 			return world.Result{Outcome: lost, Err: "timeout"}

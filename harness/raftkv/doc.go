@@ -35,7 +35,11 @@
 // raft only sends a joining node a snapshot that includes it). A restarted
 // node rebuilds from its durable snapshot and log only; a member whose
 // durable state is gone refuses to start (ErrDataLost) and must be
-// replaced under a new ID.
+// replaced under a new ID. A node given its bootstrap peers that finds
+// only part of its bootstrap (some of the conf-change entries and no hard
+// state: a torn first write, which it never acted on) bootstraps again. A
+// durable log with a hole in it is refused at start (New), and never
+// written (Durable.Apply panics).
 //
 // Known-bug canaries (bugs.go) re-create documented classes of raft-system
 // bugs; they are off by default and exist to prove the harness catches

@@ -185,6 +185,13 @@ func New(cfg Config, durable *Durable, peers []uint64) (*Node, error) {
 	if durable.Empty() && len(peers) == 0 && !cfg.Join && !cfg.Bugs.Has(BugAmnesiaRejoin) {
 		return nil, ErrDataLost
 	}
+	if len(peers) > 0 && partialBootstrap(durable, peers) {
+		// The bootstrap write was torn: it never completed, so the node
+		// never sent a message (the Ready contract) and acknowledged
+		// nothing. Start over exactly as it first started.
+		cfg.Logger.Logf("partial bootstrap found (%d of %d conf-change entries, no hard state): bootstrapping again", len(durable.Entries), len(peers))
+		durable = &Durable{}
+	}
 	if !durable.Empty() {
 		if err := n.restore(durable); err != nil {
 			return nil, err
@@ -234,6 +241,9 @@ func New(cfg Config, durable *Durable, peers []uint64) (*Node, error) {
 // state machine, the log the entries after it (which raft hands back as
 // committed entries to replay up to the durable commit index).
 func (n *Node) restore(d *Durable) error {
+	if err := d.checkContiguous(); err != nil {
+		return fmt.Errorf("raftkv: restore: %w", err)
+	}
 	if !isEmptySnap(d.Snapshot) {
 		if err := n.ms.ApplySnapshot(d.Snapshot); err != nil {
 			return fmt.Errorf("raftkv: restore snapshot: %w", err)
@@ -263,6 +273,28 @@ func (n *Node) restore(d *Durable) error {
 		return fmt.Errorf("raftkv: restore log: %w", err)
 	}
 	return nil
+}
+
+// partialBootstrap reports whether d is what a torn bootstrap write leaves:
+// no hard state, no snapshot, and a non-empty prefix of the conf-change
+// entries RawNode.Bootstrap(peers) writes (index i+1, term 1, adding
+// peers[i]). Bootstrap's entries and its hard state (term 1, commit
+// len(peers)) are one synced write; until it is durable the node sends
+// nothing, so such a state was never acted on.
+func partialBootstrap(d *Durable, peers []uint64) bool {
+	if d.Empty() || !isEmptyHardState(d.HardState) || !isEmptySnap(d.Snapshot) || len(d.Entries) > len(peers) {
+		return false
+	}
+	for i, e := range d.Entries {
+		if e.GetIndex() != uint64(i+1) || e.GetTerm() != 1 || e.GetType() != pb.EntryConfChange {
+			return false
+		}
+		var cc pb.ConfChange
+		if err := proto.Unmarshal(e.GetData(), &cc); err != nil || cc.GetType() != pb.ConfChangeAddNode || cc.GetNodeId() != peers[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // ID returns the node's raft ID.

@@ -1,6 +1,8 @@
 package raftkv
 
 import (
+	"fmt"
+
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
@@ -60,13 +62,19 @@ func isEmptySnap(s *pb.Snapshot) bool {
 
 // Apply folds w into d, as a storage driver does when w becomes durable.
 // It is the reference semantics of Write, shared by the sim's disk and the
-// process world's store.
+// process world's store. Entries that would leave a hole in the log (their
+// first index beyond the last durable one plus one) are a broken storage
+// driver: Apply panics rather than store a log raft cannot read back.
 func (d *Durable) Apply(w *Write) {
 	if !isEmptySnap(w.Snapshot) {
 		d.Snapshot, d.Entries = w.Snapshot, nil
 	}
 	if len(w.Entries) > 0 {
 		first := w.Entries[0].GetIndex()
+		if last := d.LastIndex(); first > last+1 {
+			panic(fmt.Sprintf("raftkv: write %d of entries %d..%d after durable index %d would leave a hole in the log",
+				w.Seq, first, w.Entries[len(w.Entries)-1].GetIndex(), last))
+		}
 		n := 0
 		for n < len(d.Entries) && d.Entries[n].GetIndex() < first {
 			n++
@@ -120,4 +128,20 @@ func (d *Durable) Term(i uint64) (uint64, bool) {
 		return 0, false
 	}
 	return d.Entries[i-first].GetTerm(), true
+}
+
+// checkContiguous returns an error if d's log has a hole: its first entry
+// after the snapshot's index plus one, or a gap between entries.
+func (d *Durable) checkContiguous() error {
+	next := d.Snapshot.GetMetadata().GetIndex() + 1
+	for i, e := range d.Entries {
+		idx := e.GetIndex()
+		if i == 0 && idx <= next || idx == next {
+			next = idx + 1
+			continue
+		}
+		return fmt.Errorf("durable log has a hole: entry %d follows index %d (snapshot at %d)",
+			idx, next-1, d.Snapshot.GetMetadata().GetIndex())
+	}
+	return nil
 }

@@ -12,13 +12,18 @@
 // a one-minute test). Both shade every fault window across the data, draw
 // instant faults as dashed lines, and label each window in a strip above
 // the data whose lanes keep overlapping windows apart; legends sit outside
-// the data. Above 30,000 ops the latency plot thins ok ops to every n-th
-// and says so in its title.
+// the data. Only faults that happened are drawn so: nemesis events that
+// are notes (a scenario's message, or the nemesis saying it skipped a
+// fault: no node matched its target, no leader) or carry an error (the
+// fault was tried and failed) open and close no window; they are short
+// unlabelled ticks at the top of the data. Above 30,000 ops the latency
+// plot thins ok ops to every n-th and says so in its title.
 //
 // WriteTimeline writes one self-contained HTML file: a column per client
 // process, each op a box from invoke to completion coloured by outcome
 // with its details on hover, a nemesis column of fault windows that are
-// also shaded across the process columns. Large histories are split into
+// also shaded across the process columns, and of the notes, skipped and
+// failed faults, each saying which it was and why, casting no shade. Large histories are split into
 // pages of PageOps ops, all in the one file (a results directory is
 // opened from disk, with no server to generate pages on demand), shown by
 // URL fragment through CSS so that #op-1234 opens the page holding that

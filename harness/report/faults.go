@@ -25,12 +25,20 @@ func windowEnd(w history.Window, end int64) int64 {
 }
 
 // faultBands shades each fault window as a translucent band over the full
-// height of the data area and marks instant faults with dashed lines.
+// height of the data area, marks instant faults with dashed lines, and
+// marks notes and skipped or failed faults with short ticks at the top
+// edge, unlabelled (timeline.html says what each was).
 type faultBands struct {
 	Windows []history.Window
+	Marks   []history.Window
 	End     int64
 	Palette *palette
 }
+
+// markColor and markLength draw a mark's tick.
+var markColor = color.NRGBA{110, 110, 110, 200}
+
+const markLength = vg.Length(6)
 
 func (b *faultBands) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
@@ -65,6 +73,22 @@ func (b *faultBands) Plot(c draw.Canvas, p *plot.Plot) {
 		c.StrokeLine2(draw.LineStyle{Color: withAlpha(b.Palette.Fault(w.F), 220), Width: 1.2,
 			Dashes: []vg.Length{4, 2}}, x, c.Min.Y, x, c.Max.Y)
 	}
+	for _, m := range b.Marks {
+		x := trX(float64(m.Start) / 1e9)
+		if !c.ContainsX(x) {
+			continue
+		}
+		c.StrokeLine2(draw.LineStyle{Color: markColor, Width: 1}, x, c.Max.Y-markLength, x, c.Max.Y)
+	}
+}
+
+// markThumb is the legend swatch of the marks: a tick hanging from the
+// top.
+type markThumb struct{}
+
+func (markThumb) Thumbnail(c *draw.Canvas) {
+	x := (c.Min.X + c.Max.X) / 2
+	c.StrokeLine2(draw.LineStyle{Color: markColor, Width: 1}, x, c.Max.Y-markLength, x, c.Max.Y)
 }
 
 // laneLabel places one fault window in the strip above the data.
@@ -199,15 +223,21 @@ func (t faultThumb) Thumbnail(c *draw.Canvas) {
 	c.StrokeLine2(draw.LineStyle{Color: t.Color, Width: 2}, c.Min.X, c.Max.Y-1, c.Max.X, c.Max.Y-1)
 }
 
-// faultLegend lists the fault kinds present.
-func faultLegend(pl *palette, ws []history.Window) legendSection {
+// faultLegend lists the fault kinds of the windows, then the marks if
+// there are any.
+func faultLegend(pl *palette, ws, marks []history.Window) legendSection {
 	instant := map[string]bool{}
 	for _, w := range ws {
 		instant[w.F] = isInstant(w)
 	}
 	s := legendSection{Heading: "faults"}
 	for _, k := range pl.Faults {
-		s.Entries = append(s.Entries, legendEntry{Text: k, Thumbs: []plot.Thumbnailer{faultThumb{pl.Fault(k), instant[k]}}})
+		if _, ok := instant[k]; ok {
+			s.Entries = append(s.Entries, legendEntry{Text: k, Thumbs: []plot.Thumbnailer{faultThumb{pl.Fault(k), instant[k]}}})
+		}
+	}
+	if len(marks) > 0 {
+		s.Entries = append(s.Entries, legendEntry{Text: "note, skipped or failed (" + thousands(len(marks)) + ")", Thumbs: []plot.Thumbnailer{markThumb{}}})
 	}
 	return s
 }

@@ -81,7 +81,8 @@ type figure struct {
 	Plot            *plot.Plot // axes with their ranges set; no plotters yet
 	Data            []plot.Plotter
 	Windows         []history.Window
-	End             int64 // ns; the right edge of open windows
+	Marks           []history.Window // notes, skipped and failed faults: ticks, no labels
+	End             int64            // ns; the right edge of open windows
 	Palette         *palette
 	Legend          []legendSection
 	Notes           []string
@@ -117,7 +118,7 @@ func (f *figure) render() (*vgimg.Canvas, layout) {
 	// Fault shading first, so grid lines and data draw over it. Adding
 	// plotters may widen the axes to fit their data; keep the set ranges.
 	xr, yr := [2]float64{f.Plot.X.Min, f.Plot.X.Max}, [2]float64{f.Plot.Y.Min, f.Plot.Y.Max}
-	f.Plot.Add(&faultBands{Windows: f.Windows, End: f.End, Palette: f.Palette})
+	f.Plot.Add(&faultBands{Windows: f.Windows, Marks: f.Marks, End: f.End, Palette: f.Palette})
 	f.Plot.Add(f.Data...)
 	f.Plot.X.Min, f.Plot.X.Max = xr[0], xr[1]
 	f.Plot.Y.Min, f.Plot.Y.Max = yr[0], yr[1]

@@ -138,7 +138,7 @@ func latencyFigure(p *parsed, pl *palette) *figure {
 	}
 	ax.Y.Min = math.Max(latencyFloorMs/2, lo/1.6)
 	ax.Y.Max = hi * 1.6
-	f := &figure{Plot: ax, Windows: p.Windows, End: p.End, Palette: pl}
+	f := &figure{Plot: ax, Windows: p.Windows, Marks: p.Marks, End: p.End, Palette: pl}
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = color.NRGBA{220, 220, 220, 255}
 	grid.Horizontal.Color = color.NRGBA{225, 225, 225, 255}
@@ -180,7 +180,7 @@ func latencyFigure(p *parsed, pl *palette) *figure {
 		}
 	}
 	f.Subtitle = "one point per client operation at its invoke time; latency = completion − invoke"
-	f.Legend = []legendSection{opLegend(pl, pts), faultLegend(pl, p.Windows)}
+	f.Legend = []legendSection{opLegend(pl, pts), faultLegend(pl, p.Windows, p.Marks)}
 	if _, ok := d.ByType[history.Info]; ok {
 		note := "Info ops have an unknown outcome; their latency runs to the info event"
 		if openInfo > 0 {

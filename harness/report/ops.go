@@ -27,12 +27,19 @@ type op struct {
 // history for an op that never completed), in nanoseconds.
 func (o *op) Latency() int64 { return o.Complete - o.Invoke.Time }
 
-// parsed is a history split into client operations and fault windows.
+// parsed is a history split into client operations, the windows of the
+// faults that happened, and marks: nemesis events that are not faults.
 type parsed struct {
 	Events  []history.Event
 	Ops     []op // ordered by invoke position
 	Windows []history.Window
-	End     int64 // the latest time of any event, ns
+	// Marks are notes (a scenario's message), faults the nemesis skipped
+	// (recorded as notes saying why: no node matched, no leader) and
+	// faults that failed (recorded with their error), as instants of kind
+	// history.FaultNote whose label says which. They open and close no
+	// window.
+	Marks []history.Window
+	End   int64 // the latest time of any event, ns
 	// Orphans counts completions with no open invoke of their process;
 	// they are left out of the report.
 	Orphans int
@@ -101,8 +108,40 @@ func parse(events []history.Event) *parsed {
 			o.Complete = o.Invoke.Time
 		}
 	}
-	p.Windows = history.FaultWindows(events)
+	var faults []history.Event
+	for i := range events {
+		e := &events[i]
+		if e.Process != history.Nemesis {
+			continue
+		}
+		if m, ok := markOf(e); ok {
+			p.Marks = append(p.Marks, m)
+			continue
+		}
+		faults = append(faults, *e)
+	}
+	p.Windows = history.FaultWindows(faults)
 	return p
+}
+
+// markOf returns the mark of nemesis event e, if e is not a fault that
+// happened: a note, or an event recorded with an error.
+func markOf(e *history.Event) (history.Window, bool) {
+	if e.F != history.FaultNote && e.Error == "" {
+		return history.Window{}, false
+	}
+	what := e.F
+	if e.Value != nil && *e.Value != "" {
+		what += " " + *e.Value
+	}
+	label := what
+	switch {
+	case e.F == history.FaultNote && e.Error != "":
+		label = "skipped: " + strings.TrimPrefix(what, history.FaultNote+" ") + " (" + e.Error + ")"
+	case e.Error != "":
+		label = "failed: " + what + " (" + e.Error + ")"
+	}
+	return history.Window{F: history.FaultNote, Label: label, Start: e.Time, End: e.Time, StartIndex: e.Index, EndIndex: e.Index}, true
 }
 
 // position returns the slice position of history index idx.

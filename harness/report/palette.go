@@ -63,6 +63,9 @@ func newPalette(p *parsed) *palette {
 	for _, w := range p.Windows {
 		kinds[w.F] = true
 	}
+	for _, m := range p.Marks {
+		kinds[m.F] = true
+	}
 	pl.Faults, pl.fault = assign(kinds, faultOrder, faultColors, extraFaultColors)
 	fs := map[string]bool{}
 	for _, o := range p.Ops {

@@ -99,7 +99,7 @@ func rateFigure(p *parsed, pl *palette) *figure {
 	d := rateSeries(p)
 	ax := newAxes(xMax(p.End), "throughput (completions/s)")
 	ax.Y.Min, ax.Y.Max = 0, 1
-	f := &figure{Plot: ax, Windows: p.Windows, End: p.End, Palette: pl}
+	f := &figure{Plot: ax, Windows: p.Windows, Marks: p.Marks, End: p.End, Palette: pl}
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = color.NRGBA{220, 220, 220, 255}
 	grid.Horizontal.Color = color.NRGBA{225, 225, 225, 255}
@@ -126,7 +126,7 @@ func rateFigure(p *parsed, pl *palette) *figure {
 	completed, width, counts := d.Completed, d.Width, d.Series
 	f.Title = fmt.Sprintf("Throughput — %s completions in %s buckets", thousands(completed), bucketLabel(width))
 	f.Subtitle = "completed client operations per second, by function and outcome"
-	f.Legend = []legendSection{rateLegend(pl, counts), faultLegend(pl, p.Windows)}
+	f.Legend = []legendSection{rateLegend(pl, counts), faultLegend(pl, p.Windows, p.Marks)}
 	if open := len(p.Ops) - completed; open > 0 {
 		f.Notes = append(f.Notes, fmt.Sprintf("%s op(s) never completed and are not counted.", thousands(open)))
 	}

@@ -138,6 +138,7 @@ type timeline struct {
 	hl      map[int]bool      // highlighted event positions
 	focus   int               // focus event position, -1 for none
 	nemPos  []int             // positions of nemesis events
+	windows []history.Window  // fault windows and marks, by start
 	winPos  [][2]int          // per window: start and end positions (end -1 when open)
 	byOpPos map[int]int       // event position -> op ordinal
 }
@@ -178,7 +179,11 @@ func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error)
 			t.nemPos = append(t.nemPos, i)
 		}
 	}
-	for _, w := range p.Windows {
+	// Marks (notes, skipped and failed faults) take the nemesis column as
+	// instants, like the faults, but cast no band across the processes.
+	t.windows = append(append([]history.Window(nil), p.Windows...), p.Marks...)
+	sort.SliceStable(t.windows, func(i, j int) bool { return t.windows[i].StartIndex < t.windows[j].StartIndex })
+	for _, w := range t.windows {
 		s, _ := p.position(w.StartIndex)
 		e := -1
 		if w.EndIndex >= 0 {
@@ -190,14 +195,18 @@ func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error)
 	pl := newPalette(p)
 	doc := &tlDoc{Title: opts.Title}
 	instant := map[string]bool{}
-	for _, w := range p.Windows {
+	for _, w := range t.windows {
 		instant[w.F] = isInstant(w)
 	}
 	for i, k := range pl.Faults {
 		c := pl.Fault(k)
 		cls := "fk" + strconv.Itoa(i)
 		t.kinds[k] = cls
-		doc.Kinds = append(doc.Kinds, tlKind{Class: cls, Name: k, R: c.R, G: c.G, B: c.B, Instant: instant[k]})
+		name := k
+		if k == history.FaultNote {
+			name = "note, skipped or failed fault"
+		}
+		doc.Kinds = append(doc.Kinds, tlKind{Class: cls, Name: name, R: c.R, G: c.G, B: c.B, Instant: instant[k]})
 	}
 
 	nPages := max(1, ceilDiv(len(p.Ops), opts.PageOps))
@@ -470,7 +479,7 @@ func (t *timeline) faults(pg *tlPage, rows []int, lo, hi int) int {
 	}
 	first, last := rows[0], rows[len(rows)-1]
 	var laneEnd []int // last row used by each lane
-	for i, w := range t.p.Windows {
+	for i, w := range t.windows {
 		sp, ep := t.winPos[i][0], t.winPos[i][1]
 		if isInstant(w) {
 			if sp < lo || sp >= hi {
@@ -504,6 +513,9 @@ func (t *timeline) faults(pg *tlPage, rows []int, lo, hi int) int {
 		cls := "fault " + t.kinds[w.F]
 		if isInstant(w) {
 			cls += " instant"
+		}
+		if w.F == history.FaultNote {
+			cls += " mark"
 		}
 		if sp < first {
 			cls += " cont" // began on an earlier page

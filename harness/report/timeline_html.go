@@ -53,6 +53,7 @@ body:has(.page :target) .page.initial:not(:has(:target)){display:none}
 .focus{outline:3px solid #d00000;outline-offset:1px;box-shadow:0 0 0 7px rgba(208,0,0,.22);z-index:6}
 .fault{position:absolute;box-sizing:border-box;border-left:4px solid rgb(var(--rgb));background:rgba(var(--rgb),.22);padding:0 4px;font-size:11px;line-height:16px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;z-index:2}
 .fault.instant{background:rgba(var(--rgb),.45);border-left-width:6px}
+.fault.mark{background:rgba(var(--rgb),.08);border-left:2px dashed rgb(var(--rgb));color:#666;font-style:italic}
 .fault.cont{border-top:2px dotted rgb(var(--rgb))}
 .fault.more{border-bottom:2px dotted rgb(var(--rgb))}
 .band{position:absolute;right:0;background:rgba(var(--rgb),.10);border-top:1px solid rgba(var(--rgb),.5);border-bottom:1px solid rgba(var(--rgb),.5);pointer-events:none;z-index:1}

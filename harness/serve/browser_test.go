@@ -31,69 +31,12 @@ var badgeColours = map[string]string{
 // screenshots of the index and of the invalid run's page in the test's
 // temporary directory (and in $SPLITBRAIN_SCREENSHOT_DIR when set).
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("skipping the browser test: Chromium is not installed at %s (apt-get install chromium, or run .ci/setup as root)", chromiumPath)
-	}
+	needChromium(t)
 	f := runFixture(t)
 	base := startServer(t, newServer(t, f.Dir, Options{Hosts: LoopbackHosts}))
 	validRel, invalidRel := f.rel(t, f.Valid), f.rel(t, f.Invalid)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelTab()
-	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
-	defer cancel()
-
-	// Start the browser, then collect the console: exceptions, CSP
-	// refusals, failed loads.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var console []chromedp.ConsoleMessage
-	consoleCtx, stopConsole := context.WithCancel(ctx)
-	var consoleDone sync.WaitGroup
-	consoleDone.Add(1)
-	messages := chromedp.Console(consoleCtx)
-	go func() {
-		defer consoleDone.Done()
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			console = append(console, m)
-			mu.Unlock()
-		}
-	}()
-	// Report the console last, also when the test stops early: what the
-	// browser refused or threw is often why.
-	defer func() {
-		stopConsole()
-		consoleDone.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, m := range console {
-			t.Logf("console: %s (%s)", m, m.URL)
-			if m.IsException() || m.Type == chromedp.ConsoleError || strings.Contains(m.Text, "Content Security Policy") {
-				t.Errorf("browser console: %s (at %s)", m, m.URL)
-			}
-		}
-	}()
+	ctx := startBrowser(t)
 
 	// The index: both runs, each with its verdict's class, text and colour.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("table.runs"))); err != nil {
@@ -233,6 +176,79 @@ func TestBrowser(t *testing.T) {
 	chromedp.Do(ctx, chromedp.Sleep(time.Second))
 	shot(t, ctx, "invalid-run.png")
 
+}
+
+// needChromium skips the test when Chromium is not installed.
+func needChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("skipping the browser test: Chromium is not installed at %s (apt-get install chromium, or run .ci/setup as root)", chromiumPath)
+	}
+}
+
+// startBrowser starts headless Chromium for the test and returns the
+// context of its tab, good for two minutes. Until the test ends it
+// collects the console; then it logs it and fails the test on every
+// exception, console error and Content Security Policy refusal.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancelTab)
+	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
+	t.Cleanup(cancel)
+
+	// Start the browser, then collect the console: exceptions, CSP
+	// refusals, failed loads.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	var mu sync.Mutex
+	var console []chromedp.ConsoleMessage
+	consoleCtx, stopConsole := context.WithCancel(ctx)
+	var consoleDone sync.WaitGroup
+	consoleDone.Add(1)
+	messages := chromedp.Console(consoleCtx)
+	go func() {
+		defer consoleDone.Done()
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			console = append(console, m)
+			mu.Unlock()
+		}
+	}()
+	// Report the console last (cleanups run in reverse), also when the
+	// test stops early: what the browser refused or threw is often why.
+	t.Cleanup(func() {
+		stopConsole()
+		consoleDone.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range console {
+			t.Logf("console: %s (%s)", m, m.URL)
+			if m.IsException() || m.Type == chromedp.ConsoleError || strings.Contains(m.Text, "Content Security Policy") {
+				t.Errorf("browser console: %s (at %s)", m, m.URL)
+			}
+		}
+	})
+	return ctx
 }
 
 // shot saves a screenshot of the whole page in the test's temporary

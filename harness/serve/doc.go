@@ -14,7 +14,9 @@
 // the repro command with a copy button, the fault schedule, the stats,
 // the latency and rate plots, porcupine's diagram and the timeline (in
 // sandboxed frames), the node logs a page at a time (?log=n1&page=3), and
-// every file of the directory for viewing or download.
+// every file of the directory for viewing or download. Run directories
+// need not sit at the top: a Page (campaigns) names the directories of
+// its runs, and the index lists those too, labelled with their campaign.
 //
 // The server only reads, and only inside the results root. Each request
 // path is checked before routing: segments that decode to "." or "..",
@@ -24,8 +26,14 @@
 // opened through an os.Root on the results directory, which follows
 // symbolic links only while they stay inside it: the relative latest
 // links work (run pages redirect them to the run they name), links that
-// leave the root or are absolute are refused. Directories are never
-// listed except as the pages render them. Pages carry a Content Security
+// leave the root or are absolute are refused. Only regular files and
+// directories are opened: a name is statted through the root first, and a
+// FIFO, socket or device is refused without being opened (opening a FIFO
+// waits for a writer, pinning a thread per request); the open itself is
+// non-blocking and checked to be of what was statted. Directories are
+// never listed except as the pages render them; a run directory asked for
+// as a file (a campaign summary's "dir/" link) redirects to its page.
+// Pages carry a Content Security
 // Policy allowing only the server's own stylesheet, script, images and
 // frames; the results' own HTML (porcupine's diagram, the timeline) needs
 // inline script, so it is served in a CSP sandbox, an opaque origin that

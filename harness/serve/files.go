@@ -51,9 +51,10 @@ func contentType(name string) (ctype string, attachment bool) {
 	return "application/octet-stream", true
 }
 
-// serveFile serves one regular file of the results root, never a
-// directory. Everything is opened through os.Root, which refuses symbolic
-// links that leave the root.
+// serveFile serves one regular file of the results root. A run directory
+// redirects to its page; other directories, FIFOs, sockets and devices
+// are refused without being opened. Everything is opened through
+// os.Root, which refuses symbolic links that leave the root.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, segs []string) {
 	if len(segs) == 0 {
 		s.fail(w, r, http.StatusNotFound, "no file named")
@@ -66,17 +67,22 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, segs []string
 	}
 	defer root.Close()
 	rel := path.Join(segs...)
-	f, err := root.Open(rel)
+	if st, err := root.Stat(rel); err == nil && st.IsDir() {
+		// Directories are not listed; a run directory (linked as "dir/"
+		// from a campaign's summary.html, say) is shown as its page.
+		if _, ok := stampRun(root, rel); ok {
+			http.Redirect(w, r, RunURL(rel), http.StatusFound)
+			return
+		}
+		s.fail(w, r, http.StatusNotFound, "%s is a directory, and not a run's: directories are not listed", rel)
+		return
+	}
+	f, st, err := openRegular(root, rel)
 	if err != nil {
 		s.notFound(w, r, rel, err)
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		s.fail(w, r, http.StatusNotFound, "%s is not a file", rel)
-		return
-	}
 	ctype, attach := contentType(rel)
 	h := w.Header()
 	h.Set("Content-Type", ctype)

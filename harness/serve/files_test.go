@@ -93,12 +93,21 @@ func TestFilesUnknownTypesDownload(t *testing.T) {
 	}
 }
 
-// Directories are never listed: only the pages render what is in them.
+// Directories are never listed: only the pages render what is in them. A
+// run directory (linked as "dir/" by a campaign's summary.html) redirects
+// to the run's page.
 func TestFilesNoDirectoryListing(t *testing.T) {
 	f := runFixture(t)
 	s := newServer(t, f.Dir, Options{})
 	rel := f.rel(t, f.Invalid)
-	for _, p := range []string{"/file/", "/file", FileURL(rel), FileURL(rel) + "/", FileURL(rel) + "/logs", "/file/register", "/file/latest", "/static/", "/static"} {
+	for _, p := range []string{FileURL(rel), FileURL(rel) + "/", "/file/latest", "/file/latest/"} {
+		w := get(t, s, p)
+		want := RunURL(strings.TrimSuffix(strings.TrimPrefix(p, "/file/"), "/"))
+		if w.Code != http.StatusFound || w.Header().Get("Location") != want {
+			t.Errorf("GET %s: %d to %q, want %d to the run page %s", p, w.Code, w.Header().Get("Location"), http.StatusFound, want)
+		}
+	}
+	for _, p := range []string{"/file/", "/file", FileURL(rel) + "/logs", "/file/register", "/static/", "/static"} {
 		w := get(t, s, p)
 		if w.Code != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", p, w.Code)

@@ -64,6 +64,18 @@ func indexURL(f IndexFilter, page int) string {
 	return "/?" + q.Encode()
 }
 
+// runDirs are the directories the index scans: the root, then the Pages'
+// RunDirs.
+func (s *Server) runDirs() []RunDir {
+	dirs := []RunDir{{Dir: ""}}
+	for _, p := range s.o.Pages {
+		if p.RunDirs != nil {
+			dirs = append(dirs, p.RunDirs(&View{s: s})...)
+		}
+	}
+	return dirs
+}
+
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := IndexFilter{Verdict: q.Get("verdict"), Name: strings.TrimSpace(q.Get("name"))}
@@ -89,7 +101,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer root.Close()
-	all, err := s.scan(root, "")
+	all, err := s.scan(root, s.runDirs())
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "cannot list the results directory: %v", err)
 		return

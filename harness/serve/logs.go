@@ -34,7 +34,7 @@ type logFile struct {
 // listLogs lists the regular files of dir/logs, sorted by name (n1, n2,
 // …, n10 in numeric order when names share a prefix).
 func listLogs(root *os.Root, dir string) ([]logFile, error) {
-	f, err := root.Open(path.Join(dir, "logs"))
+	f, err := openDir(root, path.Join(dir, "logs"))
 	if err != nil {
 		return nil, err
 	}
@@ -106,18 +106,11 @@ type logPage struct {
 
 // readLogPage reads page (1-based) of the log file rel, per lines a page.
 func (s *Server) readLogPage(root *os.Root, rel string, page, per int) (*logPage, error) {
-	f, err := root.Open(rel)
+	f, st, err := openRegular(root, rel)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a file", rel)
-	}
 	key := s.dir + "\x00" + rel
 	s.mu.Lock()
 	idx := s.logs[key]

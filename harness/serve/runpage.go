@@ -40,20 +40,24 @@ type runBody struct {
 	Checks   []param // per-check verdicts and details
 	Plots    []fileLink
 	Linear   string // URL of linearizability.html, "" if none
-	Timeline string // URL of timeline.html, "" if none
-	Logs     []logLink
-	Log      *logPage
-	LogErr   string
-	LogLines int // lines a log page holds
-	Files    []fileLink
-	Repro    string
-	Partial  *partialHistory // incomplete runs: what the history holds so far
+	// LinearFull is the URL of the whole diagram when Linear shows a
+	// window of it (linearizability-full.html), "" if none.
+	LinearFull string
+	Timeline   string // URL of timeline.html, "" if none
+	Logs       []logLink
+	Log        *logPage
+	LogErr     string
+	LogLines   int // lines a log page holds
+	Files      []fileLink
+	Repro      string
+	Partial    *partialHistory // incomplete runs: what the history holds so far
 }
 
 type checkSummary struct {
 	Verdict  string
 	Findings []finding
 	Finished time.Time
+	HTMLFull string // the whole diagram the check drew, if it drew a window
 }
 
 // finding is one reason for a verdict: the first linearizability anomaly,
@@ -191,7 +195,7 @@ func (s *Server) runBody(root *os.Root, rel string, fp fingerprint) runBody {
 	if fp[fileCheck].ok {
 		var c harness.Results
 		if err := readJSON(root, path.Join(rel, harness.CheckFile), &c); err == nil {
-			b.Check = &checkSummary{Verdict: verdictOf(c.Valid), Findings: findings(&c, ""), Finished: c.Finished}
+			b.Check = &checkSummary{Verdict: verdictOf(c.Valid), Findings: findings(&c, ""), Finished: c.Finished, HTMLFull: c.Linearizability.HTMLFull}
 		} else {
 			b.Problems = append(b.Problems, "check.json could not be read: "+err.Error())
 		}
@@ -226,6 +230,20 @@ func (s *Server) runBody(root *os.Root, rel string, fp fingerprint) runBody {
 			b.Linear = f.URL
 		case f.Name == harness.TimelineFile:
 			b.Timeline = f.URL
+		}
+	}
+	// The whole diagram, when linearizability.html shows a window of it:
+	// named by the verdict that drew it (a later check redraws both).
+	full := ""
+	if b.Results != nil {
+		full = b.Results.Linearizability.HTMLFull
+	}
+	if b.Check != nil && b.Check.HTMLFull != "" {
+		full = b.Check.HTMLFull
+	}
+	for _, f := range b.Files {
+		if full != "" && f.Name == full {
+			b.LinearFull = f.URL
 		}
 	}
 	sort.SliceStable(b.Plots, func(i, j int) bool {
@@ -303,7 +321,7 @@ func (s *Server) partial(root *os.Root, rel string, fp fingerprint, b *runBody) 
 		p.Err = "no history.jsonl"
 		return p
 	}
-	f, err := root.Open(path.Join(rel, harness.HistoryFile))
+	f, _, err := openRegular(root, path.Join(rel, harness.HistoryFile))
 	if err != nil {
 		p.Err = stripRoot(err).Error()
 		return p
@@ -435,7 +453,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // listFiles lists the regular files of a run directory (logs are listed
 // apart).
 func listFiles(root *os.Root, rel string) []fileLink {
-	f, err := root.Open(rel)
+	f, err := openDir(root, rel)
 	if err != nil {
 		return nil
 	}

@@ -60,6 +60,9 @@ type RunSummary struct {
 	Git         gitstamp.Stamp
 	// Problem says why a run is incomplete, or the run's own error.
 	Problem string
+	// Group and GroupHref label a run found in a Page's RunDirs (its
+	// campaign); empty for the root's own runs.
+	Group, GroupHref string
 }
 
 // runFiles are the files whose presence makes a directory a run and whose
@@ -111,7 +114,7 @@ func listDirs(root *os.Root, dir string) ([]string, error) {
 	if dir == "" {
 		dir = "."
 	}
-	f, err := root.Open(dir)
+	f, err := openDir(root, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -130,22 +133,57 @@ func listDirs(root *os.Root, dir string) ([]string, error) {
 	return out, nil
 }
 
-// scan lists the runs under base (<base>/<name>/<time>/), newest first,
-// reading only the directories whose files changed since the last scan.
-func (s *Server) scan(root *os.Root, base string) ([]*RunSummary, error) {
-	names, err := listDirs(root, base)
+// scan lists the runs under each of dirs (<dir>/<name>/<time>/), newest
+// first, reading only the directories whose files changed since the last
+// scan. The first dir that fails to list is the error, unless it is a
+// Page's (it has a label): a campaign being removed must not break the
+// index.
+func (s *Server) scan(root *os.Root, dirs []RunDir) ([]*RunSummary, error) {
+	var runs []*RunSummary
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		found, err := s.scanDir(root, d, seen)
+		if err != nil && d.Label == "" {
+			return nil, err
+		}
+		runs = append(runs, found...)
+	}
+	s.mu.Lock()
+	for p := range s.runs {
+		if seen[p] {
+			continue
+		}
+		for _, d := range dirs {
+			if d.Dir == "" || strings.HasPrefix(p, d.Dir+"/") {
+				delete(s.runs, p)
+				break
+			}
+		}
+	}
+	s.mu.Unlock()
+	sort.SliceStable(runs, func(i, j int) bool {
+		if !runs[i].Time.Equal(runs[j].Time) {
+			return runs[i].Time.After(runs[j].Time)
+		}
+		return runs[i].Path > runs[j].Path
+	})
+	return runs, nil
+}
+
+// scanDir lists the runs under d.Dir, marking each in seen.
+func (s *Server) scanDir(root *os.Root, d RunDir, seen map[string]bool) ([]*RunSummary, error) {
+	names, err := listDirs(root, d.Dir)
 	if err != nil {
 		return nil, err
 	}
 	var runs []*RunSummary
-	seen := map[string]bool{}
 	for _, name := range names {
-		if base == "" && contains(SkipDirs, name) {
+		if d.Dir == "" && contains(SkipDirs, name) {
 			continue
 		}
 		// One sub-root per directory keeps the stats to one system call
 		// each: a path through the root is walked a component at a time.
-		nd := path.Join(base, name)
+		nd := path.Join(d.Dir, name)
 		nroot, err := root.OpenRoot(nd)
 		if err != nil {
 			continue // vanished or unreadable: not a run listing
@@ -162,24 +200,16 @@ func (s *Server) scan(root *os.Root, base string) ([]*RunSummary, error) {
 				continue
 			}
 			rd := path.Join(nd, ts)
+			if seen[rd] {
+				continue
+			}
 			seen[rd] = true
-			runs = append(runs, s.summary(root, rd, fp))
+			sum := *s.summary(root, rd, fp)
+			sum.Group, sum.GroupHref = d.Label, d.Href
+			runs = append(runs, &sum)
 		}
 		nroot.Close()
 	}
-	s.mu.Lock()
-	for p := range s.runs {
-		if !seen[p] && (base == "" || strings.HasPrefix(p, base+"/")) {
-			delete(s.runs, p)
-		}
-	}
-	s.mu.Unlock()
-	sort.SliceStable(runs, func(i, j int) bool {
-		if !runs[i].Time.Equal(runs[j].Time) {
-			return runs[i].Time.After(runs[j].Time)
-		}
-		return runs[i].Path > runs[j].Path
-	})
 	return runs, nil
 }
 
@@ -332,18 +362,11 @@ func readJSON(root *os.Root, name string, v any) error {
 }
 
 func readLimited(root *os.Root, name string, limit int64) ([]byte, error) {
-	f, err := root.Open(name)
+	f, st, err := openRegular(root, name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, errors.New(name + ": not a regular file")
-	}
 	if st.Size() > limit {
 		return nil, errors.New(name + ": too large to show")
 	}
@@ -357,7 +380,7 @@ func readLimited(root *os.Root, name string, limit int64) ([]byte, error) {
 
 // countLines counts the lines of a file (a torn last line counts).
 func countLines(root *os.Root, name string) int {
-	f, err := root.Open(name)
+	f, _, err := openRegular(root, name)
 	if err != nil {
 		return 0
 	}

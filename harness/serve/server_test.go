@@ -132,7 +132,7 @@ func TestListenAndServeErrors(t *testing.T) {
 
 // The extension point: a Page mounts under its slug, is linked from every
 // page, renders in the layout, and lists runs of its own directory, which
-// the main index leaves out.
+// the main index leaves out unless the page names them in RunDirs.
 func TestPages(t *testing.T) {
 	dir := t.TempDir()
 	main := synthRun{Name: "register", At: t0, Verdict: VerdictValid, Seed: 1}
@@ -179,6 +179,24 @@ func TestPages(t *testing.T) {
 	}
 	if w := get(t, s, "/campaigns/%2e%2e/x"); w.Code != 400 {
 		t.Errorf("page path checked: %d, want 400", w.Code)
+	}
+
+	// A page that names its run directories has their runs listed in the
+	// index, labelled; a directory that is gone is skipped.
+	campaigns.RunDirs = func(v *View) []RunDir {
+		ids, err := v.Dirs("campaigns")
+		if err != nil || len(ids) != 1 || ids[0] != "c1" {
+			t.Errorf("Dirs(campaigns) = %v, %v; want [c1]", ids, err)
+		}
+		return []RunDir{{Dir: "campaigns/c1", Label: "campaign c1", Href: "/campaigns/c1"}, {Dir: "campaigns/gone", Label: "gone"}}
+	}
+	s = newServer(t, dir, Options{Pages: []Page{campaigns}})
+	idx = get(t, s, "/").Body.String()
+	if rows := indexRows(t, idx); len(rows) != 2 || rows[0].Path != "campaigns/c1/"+camp.rel() || rows[1].Path != main.rel() {
+		t.Errorf("index rows %v: want the campaign's run, then the root's", rows)
+	}
+	if !strings.Contains(idx, `<a class="tag group" href="/campaigns/c1">campaign c1</a>`) || strings.Count(idx, `class="tag group"`) != 1 {
+		t.Errorf("the campaign run is not labelled with its campaign (and only it):\n%s", idx)
 	}
 
 	for _, bad := range []Page{

@@ -19,11 +19,15 @@ type chaos struct {
 	duration time.Duration
 	faults   bool
 	stats    map[world.Outcome]int
+	start    func() // if set, called first in the main task
 }
 
 func (c *chaos) run(w *World) error {
 	c.stats = map[world.Outcome]int{}
 	return w.Run(func() {
+		if c.start != nil {
+			c.start()
+		}
 		g := w.NewGroup()
 		for i := 0; i < c.clients; i++ {
 			g.Go(fmt.Sprint("client", i), func() {
@@ -95,17 +99,30 @@ func newChaosWorld(t testing.TB, seed uint64, trace io.Writer) *World {
 // transcript runs one seed and returns everything it printed: the trace
 // of every delivery, drop and client answer, and every node's log.
 func transcript(t *testing.T, seed uint64) []byte {
-	var trace bytes.Buffer
-	w := newChaosWorld(t, seed, &trace)
-	c := &chaos{clients: 10, rate: 200, duration: 8 * time.Second, faults: true}
-	if err := c.run(w); err != nil {
+	b, err := runTranscript(seed, nil)
+	if err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
+	}
+	return b
+}
+
+// runTranscript is transcript for any goroutine; start, if set, runs
+// first in the run's main task.
+func runTranscript(seed uint64, start func()) ([]byte, error) {
+	var trace bytes.Buffer
+	w, err := New(Config{Seed: seed, Trace: &trace, Node: raftkv.Config{SnapshotEvery: 50, CompactKeep: 10}})
+	if err != nil {
+		return nil, err
+	}
+	c := &chaos{clients: 10, rate: 200, duration: 8 * time.Second, faults: true, start: start}
+	if err := c.run(w); err != nil {
+		return nil, err
 	}
 	for _, id := range w.order {
 		trace.WriteString("== log " + id.String() + "\n")
 		trace.Write(w.nodes[id].log.Bytes())
 	}
-	return trace.Bytes()
+	return trace.Bytes(), nil
 }
 
 // TestDeterminism runs 20 seeds twice each: the transcripts must be

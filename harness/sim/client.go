@@ -110,7 +110,7 @@ func (w *World) call(node world.NodeID, id raftkv.RequestID, read bool, timeout 
 	lat := w.cfg.ClientLatency.sample(w.loop.rng)
 	if sn == nil || !sn.member || !sn.up() {
 		// Connection refused: the request was never sent.
-		w.loop.after(2*lat, func() { w.complete(cl, world.Result{Outcome: world.Fail, Err: "connection refused"}) })
+		w.loop.after(2*lat, func() { w.complete(cl, world.Result{Outcome: world.Fail, Err: "connection refused", Refused: true}) })
 		w.loop.block()
 		return cl.res
 	}

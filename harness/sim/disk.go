@@ -46,14 +46,18 @@ func (d *disk) crash(fate world.DiskFate, rng *rand.Rand) (lost int) {
 		lost = len(d.pending)
 	case world.TornWrite:
 		// Writes before the torn one made it; the torn one left a prefix of
-		// its entries and nothing else (no hard state, no snapshot).
+		// its entries and nothing else (no hard state, no snapshot). Only
+		// entries contiguous with the durable log can survive: those of a
+		// write that carries a snapshot come after the snapshot, which was
+		// lost (kept on the old log they would leave a hole in it, or
+		// follow entries that conflict with the snapshot).
 		if len(d.pending) > 0 {
 			k := rng.IntN(len(d.pending))
 			for _, w := range d.pending[:k] {
 				d.durable.Apply(w)
 			}
 			torn := d.pending[k]
-			if len(torn.Entries) > 0 {
+			if len(torn.Entries) > 0 && isEmptySnapWrite(torn) && torn.Entries[0].GetIndex() <= d.durable.LastIndex()+1 {
 				keep := rng.IntN(len(torn.Entries))
 				if keep > 0 {
 					d.durable.Apply(&raftkv.Write{Entries: append([]*pb.Entry(nil), torn.Entries[:keep]...)})

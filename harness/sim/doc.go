@@ -3,21 +3,34 @@
 // single event loop on virtual time.
 //
 //   - Events are ordered by (virtual time, sequence number); one PRNG,
-//     seeded from the run's seed, draws every random choice. While a run is
-//     on, crypto/rand.Reader points at it, so etcd raft's randomized
-//     election timeouts repeat exactly; runs in one process are therefore
-//     serialized.
+//     seeded from the run's seed, draws every random choice.
+//   - etcd raft draws its randomized election timeouts from
+//     crypto/rand.Reader (rand.Int(rand.Reader, …) in raft.go's
+//     globalRand). A process that links this package has, from package
+//     init on, a crypto/rand.Reader that dispatches by goroutine
+//     (seeded.go): the goroutines of a running World — the one that called
+//     Run, whose loop runs the events, and its lockstep tasks — draw from
+//     the run's PRNG, so raft's timeouts repeat exactly; every other
+//     goroutine gets the real reader, as before. Other goroutines reading
+//     crypto/rand during a run neither shift its stream nor race with it,
+//     and independent Worlds may run at once (each draws from its own
+//     stream). Goroutines are told apart by their id, read from their
+//     stack trace, only while a run is on.
 //   - The network has a latency distribution per link, FIFO delivery like
 //     TCP, directed reachability (every partition shape, one-way included)
 //     and packet faults: delay, jitter, loss, duplication, reordering.
 //   - Disks separate written from durable: a synced write is durable after
 //     a simulated fsync; un-synced writes reach the disk after a writeback
 //     delay; a crash keeps what its DiskFate says (a process crash keeps
-//     the page cache, a power failure only what was fsynced, a torn write a
-//     prefix, a wipe nothing).
+//     the page cache, a power failure only what was fsynced, a torn write
+//     a prefix — of the entries only, and only as far as they continue the
+//     durable log — a wipe nothing).
 //   - Each node's clock has a rate (its tick period), and a random phase.
 //   - Nodes crash, restart, pause (inputs queue, time stops for them) and
-//     resume; members are added and removed by conf changes.
+//     resume; members are added and removed by conf changes. A node none
+//     of whose writes ever completed restarts as it first started
+//     (bootstrap peers, or joining); what a torn write left of its first
+//     write is the node's to recognise (raftkv redoes a partial bootstrap).
 //   - Ordinary sequential code — client loops, the nemesis, Lua scenarios —
 //     runs as lockstep tasks: exactly one runs at a time, handing control
 //     back to the loop when it blocks on a world call (Sleep, Client.Do,
@@ -25,11 +38,45 @@
 //     world, and here it is deterministic.
 //
 // The sim is omniscient, so it checks raft's safety invariants as it runs
-// (invariants.go): election safety, log matching, state-machine safety,
-// leader completeness, committed entries kept across restarts, and
-// persist-before-send. A violation stops the run with a
-// world.InvariantError naming the invariant, nodes, term, index and time.
+// (invariants.go). A violation stops the run with a world.InvariantError
+// naming the invariant, nodes, term, index and time. Consequence checks —
+// what a user of the cluster could see:
+//
+//   - election-safety: at most one leader per term. A leader is seen when
+//     its node's Ready says so (a node deposed or crashed before its first
+//     Ready as leader never acted as one).
+//   - log-matching: entries with the same index and term are the same
+//     entry and follow the same term, across every write of every node.
+//   - state-machine-safety: every node applies the same entry at an index
+//     and reaches the same state (snapshots included).
+//   - leader-completeness: an entry committed in term T is in the log of
+//     every leader of a term after T. The term an index was committed in
+//     is read from the hard states nodes write (a node of term T whose
+//     commit index covers it knows it committed in T at the latest); a
+//     leader of T or earlier is not bound (a candidate whose vote grants
+//     arrive late may win an old term after a later leader committed).
+//
+// Mechanism checks (MechanismInvariants) — how a node does its work, which
+// only the sim can see; Config.Skip turns them off to measure what the
+// consequence checks alone catch:
+//
+//   - persist-before-send: every message is backed by the sender's durable
+//     state (term, granted vote, acknowledged entries).
+//   - committed-entry-kept: a node restarted after a crash that promised
+//     its data (a process crash: everything written; a power failure or
+//     torn write: everything fsynced) still holds every entry it applied.
+//     A wipe promises nothing.
+//   - rejoin-after-data-loss: a node that lost its durable state to a wipe
+//     does not answer votes or appends under its old ID (a correct node
+//     refuses to start and is replaced under a new one).
+//
+// testdata/canaries holds schedules under which the canaries that break
+// persistence (no-fsync, forget-vote, amnesia-rejoin) are caught by the
+// consequence checks alone (harness.TestCanariesCaughtByConsequences).
 //
 // Determinism is tested: the same seed gives a byte-identical transcript
-// (TestDeterminism) and history (harness.TestRunDeterminism).
+// (TestDeterminism), also while other goroutines read crypto/rand
+// (TestDeterminismAgainstOutsideReaders) and while other runs overlap
+// (TestOverlappingRuns), and a byte-identical history
+// (harness.TestRunDeterminism).
 package sim

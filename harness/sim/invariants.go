@@ -11,23 +11,26 @@ import (
 
 // Invariant names, as reported.
 const (
-	ElectionSafety     = "election-safety"      // at most one leader per term
-	LogMatching        = "log-matching"         // same index and term ⇒ same entry and same prefix
-	StateMachineSafety = "state-machine-safety" // no two nodes apply different entries (or reach different states) at one index
-	LeaderCompleteness = "leader-completeness"  // a new leader holds every committed entry
-	DurableCommitted   = "committed-entry-kept" // a restarted node still holds every entry it applied
-	PersistBeforeSend  = "persist-before-send"  // every message a node sends is backed by its durable state
+	ElectionSafety     = "election-safety"        // at most one leader per term
+	LogMatching        = "log-matching"           // same index and term ⇒ same entry and same prefix
+	StateMachineSafety = "state-machine-safety"   // no two nodes apply different entries (or reach different states) at one index
+	LeaderCompleteness = "leader-completeness"    // a leader holds every entry committed in an earlier term
+	DurableCommitted   = "committed-entry-kept"   // a node restarted from a disk that promised its data still holds every entry it applied
+	PersistBeforeSend  = "persist-before-send"    // every message a node sends is backed by its durable state
+	RejoinAfterLoss    = "rejoin-after-data-loss" // a node whose durable state was lost does not take part under its old ID
 )
 
 // Invariants lists the raft safety properties the sim checks as it runs.
-var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend}
+var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend, RejoinAfterLoss}
 
 // MechanismInvariants are the invariants that watch how a node does its
 // work (what it persists before it speaks, what it keeps across a
-// restart) rather than what a user of the cluster could see. They are
-// cheap and exact, but only the sim can check them; Config.Skip turns
-// them off to measure what the consequence checks alone catch.
-var MechanismInvariants = []string{PersistBeforeSend, DurableCommitted}
+// restart, whether it comes back after losing its disk) rather than what
+// a user of the cluster could see. They are cheap and exact, but only the
+// sim can check them; Config.Skip turns them off to measure what the
+// consequence checks alone (election safety, log matching, state-machine
+// safety, leader completeness, and the history's linearizability) catch.
+var MechanismInvariants = []string{PersistBeforeSend, DurableCommitted, RejoinAfterLoss}
 
 // ValidInvariant reports an error for a name that is not an invariant.
 func ValidInvariant(name string) error {
@@ -47,6 +50,16 @@ type entryFacts struct {
 	node     world.NodeID // who first wrote it
 }
 
+// commitFacts is the highest index a node of some term T reported
+// committed while in term T (its hard state): every entry up to it was
+// committed in term T at the latest.
+type commitFacts struct {
+	term      uint64 // T
+	index     uint64
+	entryTerm uint64 // the term of the entry at index
+	node      world.NodeID
+}
+
 type appliedFacts struct {
 	term      uint64
 	entryHash uint64
@@ -57,18 +70,18 @@ type appliedFacts struct {
 // invariants checks raft's safety properties against everything the nodes
 // write and apply. It is omniscient: it sees every node's disk.
 type invariants struct {
-	w          *World
-	leaders    map[uint64]world.NodeID // term -> leader
-	entries    map[entryID]entryFacts  // every entry ever written by anyone
-	applies    map[uint64]appliedFacts // index -> what was applied there
-	maxApplied uint64
-	checks     map[string]int  // how many times each invariant was checked
-	skip       map[string]bool // invariants not enforced (Config.Skip)
+	w       *World
+	leaders map[uint64]world.NodeID // term -> leader
+	entries map[entryID]entryFacts  // every entry ever written by anyone
+	applies map[uint64]appliedFacts // index -> what was applied there
+	commits map[uint64]commitFacts  // term -> the highest index known committed in it
+	checks  map[string]int          // how many times each invariant was checked
+	skip    map[string]bool         // invariants not enforced (Config.Skip)
 }
 
 func newInvariants(w *World) *invariants {
 	iv := &invariants{w: w, leaders: map[uint64]world.NodeID{}, entries: map[entryID]entryFacts{},
-		applies: map[uint64]appliedFacts{}, checks: map[string]int{}, skip: map[string]bool{}}
+		applies: map[uint64]appliedFacts{}, commits: map[uint64]commitFacts{}, checks: map[string]int{}, skip: map[string]bool{}}
 	for _, n := range w.cfg.Skip {
 		iv.skip[n] = true
 	}
@@ -143,7 +156,6 @@ func (iv *invariants) applied(sn *simNode, a raftkv.Applied) {
 		} else {
 			iv.applies[a.Index] = appliedFacts{term: a.Term, entryHash: a.EntryHash, stateHash: a.StateHash, node: sn.id}
 		}
-		iv.maxApplied = max(iv.maxApplied, a.Index)
 		return
 	}
 	nodes := []world.NodeID{seen.node, sn.id}
@@ -164,6 +176,45 @@ func (iv *invariants) applied(sn *simNode, a raftkv.Applied) {
 		iv.violate(StateMachineSafety, nodes, a.Term, a.Index,
 			"%s's state %s %d (hash %016x) differs from %s's at that index (hash %016x)", sn.id, what, a.Index, a.StateHash, seen.node, seen.stateHash)
 	}
+}
+
+// committed records what a write's hard state says is committed. A node
+// in term T whose commit index is c knows entries up to c committed by a
+// leader of term T or earlier (a leader commits in its own term; a
+// follower learns the commit index from the leader of its current term,
+// and keeps it when it moves to a later term): so every entry up to c was
+// committed in term T at the latest. The lowest such term is what Leader
+// Completeness binds. Called after the write is in the node's page cache,
+// so the entry at c is in its written log.
+func (iv *invariants) committed(sn *simNode, wr *raftkv.Write) {
+	hs := wr.HardState
+	if hs == nil || hs.GetCommit() == 0 {
+		return
+	}
+	term, c := hs.GetTerm(), hs.GetCommit()
+	if f, ok := iv.commits[term]; ok && f.index >= c {
+		return
+	}
+	et, ok := sn.disk.written.Term(c)
+	if !ok {
+		// A commit index beyond the node's log (or inside its snapshot):
+		// raft never writes one; nothing to learn from it.
+		return
+	}
+	iv.commits[term] = commitFacts{term: term, index: c, entryTerm: et, node: sn.id}
+}
+
+// committedBefore returns the highest index known committed in a term
+// before term (with the earliest term it is known committed in), if any.
+func (iv *invariants) committedBefore(term uint64) (commitFacts, bool) {
+	var best commitFacts
+	found := false
+	for t, f := range iv.commits {
+		if t < term && (!found || f.index > best.index || f.index == best.index && t < best.term) {
+			best, found = f, true
+		}
+	}
+	return best, found
 }
 
 // observeStatus checks election safety and, for a node newly seen as
@@ -187,29 +238,41 @@ func (iv *invariants) observeStatus(sn *simNode) {
 		panic(fmt.Sprintf("sim: %s leads term %d by its last Ready but term %d by its status", sn.id, term, st.Term))
 	}
 	iv.leaders[st.Term] = sn.id
-	// Leader completeness: the new leader's log holds the newest entry
-	// anyone has applied (so, by log matching, every committed entry).
+	// Leader completeness: an entry committed in term T is in the log of
+	// every leader of a term after T. Not of T or before: a candidate of
+	// an older term whose vote grants arrive late may still win after a
+	// later leader committed entries it lacks (it can commit nothing). By
+	// log matching, holding the highest entry committed before this term
+	// means holding all of them.
 	iv.checks[LeaderCompleteness]++
-	c := iv.maxApplied
-	if c == 0 {
+	f, ok := iv.committedBefore(term)
+	if !ok {
 		return
 	}
+	c := f.index
 	log := sn.disk.written
-	if log.Snapshot.GetMetadata().GetIndex() >= c {
-		return
+	if si := log.Snapshot.GetMetadata().GetIndex(); si > c {
+		return // compacted away: the snapshot holds it (state-machine safety compares snapshots)
 	}
-	want := iv.applies[c].term
 	got, has := log.Term(c)
-	if !has || got != want {
-		iv.violate(LeaderCompleteness, []world.NodeID{sn.id, iv.applies[c].node}, st.Term, c,
-			"%s became leader of term %d without committed entry %d (term %d; its log has term %d, last index %d)",
-			sn.id, st.Term, c, want, got, log.LastIndex())
+	if !has || got != f.entryTerm {
+		iv.violate(LeaderCompleteness, []world.NodeID{sn.id, f.node}, term, c,
+			"%s became leader of term %d without entry %d (term %d), committed in term %d (%s's commit index covered it then); its log has term %d there, last index %d",
+			sn.id, term, c, f.entryTerm, f.term, f.node, got, log.LastIndex())
 	}
 }
 
 // restarted checks that a restarted node still holds, durably, every
-// entry it had applied before it crashed.
+// entry it had applied before it crashed — when its crash promised that:
+// a process crash (KeepWritten) keeps everything written, a power failure
+// (LoseUnsynced, TornWrite) everything fsynced, and a node applies only
+// entries its own log holds durably (the Ready contract). A wipe promises
+// nothing: that a wiped disk lacks entries is the fault, not a finding
+// (whether the node may come back at all is RejoinAfterLoss's business).
 func (iv *invariants) restarted(sn *simNode) {
+	if sn.lastFate == world.Wipe {
+		return
+	}
 	iv.checks[DurableCommitted]++
 	d := sn.disk.durable
 	want := sn.appliedBeforeCrash
@@ -219,8 +282,8 @@ func (iv *invariants) restarted(sn *simNode) {
 	got, has := d.Term(want)
 	if f, ok := iv.applies[want]; ok && (!has || got != f.term) {
 		iv.violate(DurableCommitted, []world.NodeID{sn.id}, f.term, want,
-			"%s restarted without entry %d (term %d) that it had applied before the crash; its durable log ends at %d",
-			sn.id, want, f.term, d.LastIndex())
+			"%s restarted after a %s crash without entry %d (term %d) that it had applied before; its durable log ends at %d",
+			sn.id, sn.lastFate, want, f.term, d.LastIndex())
 	}
 }
 
@@ -230,6 +293,16 @@ func (iv *invariants) restarted(sn *simNode) {
 // grants is durably recorded, and an append it acknowledges is in its
 // durable log.
 func (iv *invariants) sent(sn *simNode, m *pb.Message) {
+	if sn.amnesiac {
+		iv.checks[RejoinAfterLoss]++
+		switch m.GetType() {
+		case pb.MsgVoteResp, pb.MsgPreVoteResp, pb.MsgAppResp, pb.MsgHeartbeatResp:
+			// It answers as the member it was, with none of what that
+			// member promised: it must have been replaced under a new ID.
+			iv.violate(RejoinAfterLoss, []world.NodeID{sn.id}, m.GetTerm(), m.GetIndex(),
+				"%s lost its durable state (wiped) and came back under its old ID: it sent %s to %x", sn.id, m.GetType(), m.GetTo())
+		}
+	}
 	iv.checks[PersistBeforeSend]++
 	d := sn.disk.durable
 	hs := d.HardState

@@ -82,6 +82,7 @@ type loop struct {
 	seq      uint64
 	q        eventQueue
 	rng      *rand.Rand
+	seeded   *seededReader // rng as crypto/rand.Reader, for the run's goroutines
 	yield    chan struct{}
 	current  *task
 	tasks    []*task
@@ -92,7 +93,8 @@ type loop struct {
 }
 
 func newLoop(seed uint64) *loop {
-	return &loop{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), yield: make(chan struct{})}
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	return &loop{rng: rng, seeded: &seededReader{rng: rng}, yield: make(chan struct{})}
 }
 
 // at schedules fn to run at time t (never in the past).
@@ -113,11 +115,13 @@ func (l *loop) spawn(name string, fn func()) *task {
 	t := &task{name: name, wake: make(chan struct{})}
 	l.tasks = append(l.tasks, t)
 	go func() {
+		stopSeeded := serveSeeded(l.seeded)
 		defer func() {
 			if r := recover(); r != nil {
 				l.panicked = fmt.Errorf("sim: task %s panicked: %v\n%s", name, r, debug.Stack())
 			}
 			t.done = true
+			stopSeeded()
 			l.yield <- struct{}{}
 		}()
 		<-t.wake
@@ -174,6 +178,7 @@ func (l *loop) sleep(d time.Duration) {
 // run executes events until main returns, the run is halted, or nothing is
 // left to do; then it unwinds every task still blocked.
 func (l *loop) run(main func()) (err error) {
+	defer serveSeeded(l.seeded)()
 	mt := l.spawn("main", main)
 	defer l.stopTasks()
 	defer func() {

@@ -30,9 +30,15 @@ type simNode struct {
 	log         bytes.Buffer
 
 	// For the "no committed entry lost across restarts" invariant: the
-	// highest index this node applied before its last crash.
+	// highest index this node applied before its last crash (since its
+	// last wipe), and what that crash did to its disk.
 	appliedBeforeCrash uint64
 	applied            uint64
+	lastFate           world.DiskFate
+	// amnesiac: it had durable state, lost it in a wipe, and was
+	// restarted anyway under its old ID (only a node with the
+	// amnesia-rejoin canary starts so).
+	amnesiac bool
 }
 
 func (sn *simNode) logf(format string, args ...any) {
@@ -134,6 +140,7 @@ func (sn *simNode) handle(out raftkv.Output) {
 	for _, wr := range out.Writes {
 		w.inv.written(sn, wr)
 		sn.disk.write(wr)
+		w.inv.committed(sn, wr)
 		seq, inc := wr.Seq, sn.incarnation
 		if wr.Sync {
 			w.loop.after(w.fsyncDelay(), func() {
@@ -174,6 +181,10 @@ func (sn *simNode) crash(fate world.DiskFate) {
 	}
 	lost := sn.disk.crash(fate, sn.w.loop.rng)
 	sn.appliedBeforeCrash = max(sn.appliedBeforeCrash, sn.applied)
+	sn.lastFate = fate
+	if fate == world.Wipe {
+		sn.appliedBeforeCrash = 0 // gone with the disk
+	}
 	sn.logf("CRASH (%s: %d un-fsynced writes lost)", fate, lost)
 	sn.node = nil
 	sn.paused = false
@@ -190,13 +201,25 @@ func (sn *simNode) restart() error {
 	sn.applied = 0
 	var peers []uint64
 	sn.join = false // a member that had durable state and lost it must not rejoin empty
-	if sn.fresh && sn.disk.durable.Empty() {
-		// Nothing it ever did was durable, so it acknowledged nothing: it
-		// may start over exactly as it first started.
+	if sn.fresh {
+		// No write of it ever completed, so it acknowledged nothing: it
+		// starts as it first started (bootstrap peers, or joining). What a
+		// torn write left on its disk is the node's to sort out: it finds
+		// either nothing or a partial bootstrap, and bootstraps (again),
+		// or a fragment of a joiner's first append, which raft extends.
 		peers, sn.join = sn.peers, len(sn.peers) == 0
 	}
+	// A node that had durable state and lost it to a wipe must not come
+	// back under its old ID (raftkv refuses: ErrDataLost); if it does
+	// (the amnesia-rejoin canary), it is watched from its first message.
+	was := sn.amnesiac
+	sn.amnesiac = was || sn.lastFate == world.Wipe && !sn.fresh
 	if err := sn.start(peers); err != nil {
+		sn.amnesiac = was
 		return err
+	}
+	if sn.amnesiac && !was {
+		sn.logf("RESTARTED under its old ID after losing its durable state")
 	}
 	sn.applied = sn.disk.durable.Snapshot.GetMetadata().GetIndex()
 	sn.w.inv.restarted(sn)

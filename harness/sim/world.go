@@ -115,13 +115,10 @@ func New(cfg Config) (*World, error) {
 
 // Run runs main as the first task and the event loop until main returns
 // or an invariant is violated (the error is then an *InvariantError).
-// crypto/rand.Reader is pointed at the run's PRNG for the duration, so
-// runs in one process are serialized.
+// For the duration, crypto/rand.Reader serves the run's goroutines (the
+// one calling Run, and its tasks) the run's PRNG, and every other
+// goroutine the real one (seeded.go); independent Worlds may run at once.
 func (w *World) Run(main func()) error {
-	runMu.Lock()
-	defer runMu.Unlock()
-	restore := seedCryptoRand(w.loop.rng)
-	defer restore()
 	err := w.loop.run(func() {
 		peers := make([]uint64, w.cfg.Nodes)
 		for i := range peers {

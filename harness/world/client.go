@@ -69,4 +69,8 @@ type Result struct {
 	Outcome Outcome
 	Value   *string // Get: the value read (nil: absent)
 	Err     string
+	// Refused is set when the request was never sent: the node refused
+	// the connection (it is down, or no longer a member). Outcome is then
+	// Fail. A client may back off before it tries that node again.
+	Refused bool
 }
