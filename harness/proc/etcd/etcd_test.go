@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
@@ -189,9 +190,12 @@ func TestEtcdWorld(t *testing.T) {
 			t.Fatalf("get x via new member %s: %+v", n4, r)
 		}
 		retry(t, "add a learner", func() (err error) { n5, err = w.AddNode(true); return err })
-		if st, ok := w.Status(n5); !ok || !st.Learner {
-			t.Fatalf("learner status: %+v %v", st, ok)
-		}
+		retry(t, "learner status", func() error {
+			if st, ok := w.Status(n5); !ok || !st.Learner {
+				return fmt.Errorf("%s says %+v (answered %v)", n5, st, ok)
+			}
+			return nil
+		})
 		retry(t, "promote the learner", func() error { return w.PromoteNode(n5) })
 		retry(t, "remove "+n4.String(), func() error { return w.RemoveNode(n4) })
 
@@ -217,6 +221,12 @@ func TestEtcdWorld(t *testing.T) {
 			t.Fatalf("voters %v, want 4 (%v and the first leader)", st.Voters, want)
 		}
 		mustDo(t, c, n6, world.Op{Kind: world.Put, Key: "z", Value: "1"})
+
+		// Every member reaches the same revision and KV hash.
+		conv := w.Converge(30 * time.Second)
+		if !conv.Available || !conv.Converged || len(conv.Members) != 4 {
+			t.Fatalf("convergence: %+v", conv)
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
