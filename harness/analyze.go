@@ -20,8 +20,8 @@ type analyzeOptions struct {
 	// convergence is the world's end-of-test convergence check (nil: none,
 	// as for a history checked on its own).
 	convergence *world.Convergence
-	initial  *string
-	liveness time.Duration
+	initial     *string
+	liveness    time.Duration
 	// timeout is the check's time bound (0: none), counted from start
 	// (the zero time: from the call of analyze).
 	timeout time.Duration
