@@ -126,7 +126,16 @@ func (w *World) addThenStart(n *nodeProc, op string) (world.NodeID, error) {
 		w.mark(n, "JOIN abandoned: %v, and no member lists %s", err, n.id)
 		return 0, err
 	}
-	if serr := w.startNode(n); serr != nil {
+	serr := w.startNode(n)
+	for try := 1; serr != nil && err == nil && try < 3 && !errors.Is(serr, errClosed); try++ {
+		// etcd asks one member for the membership before it starts, and
+		// refuses if that member has not applied the change yet (a
+		// follower cut off by a partition): try again a little later.
+		w.mark(n, "JOIN start failed, trying again: %v", serr)
+		time.Sleep(2 * time.Second)
+		serr = w.startNode(n)
+	}
+	if serr != nil {
 		if err == nil {
 			// A member that could not start: it stays a member, down; a
 			// restart may bring it up.

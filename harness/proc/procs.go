@@ -118,6 +118,9 @@ func nodeGID(id world.NodeID) uint32 { return gidBase + uint32(id) }
 // gidBase is far above any group a system defines.
 const gidBase = 1_900_000_000
 
+// errClosed is a start refused because the world is closing.
+var errClosed = errors.New("proc: world closed")
+
 // Exit codes of `splitbrain node` the harness tells apart.
 const (
 	ExitDataLost = 3 // raftkv.ErrDataLost: replace the node under a new ID
@@ -129,7 +132,7 @@ func (w *World) startNode(n *nodeProc) error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		return fmt.Errorf("proc: world closed")
+		return errClosed
 	}
 	w.mu.Unlock()
 	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
