@@ -227,6 +227,14 @@ func TestEtcdWorld(t *testing.T) {
 		if !conv.Available || !conv.Converged || len(conv.Members) != 4 {
 			t.Fatalf("convergence: %+v", conv)
 		}
+		// A learner converges too (etcd serves learners no HashKV: the
+		// check must not take that for a member that never converges).
+		var n7 world.NodeID
+		retry(t, "add a learner", func() (err error) { n7, err = w.AddNode(true); return err })
+		mustDo(t, c, l, world.Op{Kind: world.Put, Key: "z", Value: "2"})
+		if conv := w.Converge(30 * time.Second); !conv.Converged || len(conv.Members) != 5 {
+			t.Fatalf("convergence with learner %s: %+v", n7, conv)
+		}
 	})
 	if err != nil {
 		t.Fatal(err)

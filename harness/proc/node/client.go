@@ -135,14 +135,21 @@ func (c *Client) Hash(ctx context.Context, addr string) (HashAnswer, error) {
 	if err != nil {
 		return HashAnswer{}, err
 	}
-	var h HashAnswer
+	var h struct {
+		HashAnswer
+		Error string `json:"error"`
+	}
 	if err := c.do(req, &h); err != nil {
 		return HashAnswer{}, err
 	}
 	if h.Hash == "" {
-		return HashAnswer{}, &CallError{Sent: true, Err: errors.New("hash answer without a hash")}
+		why := "an answer without a hash"
+		if h.Error != "" {
+			why = "no hash: " + h.Error
+		}
+		return HashAnswer{}, &CallError{Sent: true, Err: errors.New(why)}
 	}
-	return h, nil
+	return h.HashAnswer, nil
 }
 
 // Conf asks the node at addr to carry out a membership change.

@@ -18,11 +18,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -400,9 +401,13 @@ func (a *adapter) serveStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// serveHash answers GET /hash: the member's KV revision and etcd's hash of
-// its key-value store at that revision (maintenance HashKV, as etcd's
-// robustness tests compare members).
+// serveHash answers GET /hash: the member's KV revision and a hash of
+// its key-value data at that revision: every key with its value, create
+// and mod revisions and version, read by a serializable range at the
+// revision (from the member itself). etcd's robustness tests compare
+// maintenance HashKV instead, but etcd does not serve HashKV to learners
+// (only Status and serializable reads), and a learner must converge too;
+// HashKV is added to the detail where the member serves it.
 func (a *adapter) serveHash(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -412,16 +417,22 @@ func (a *adapter) serveHash(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rev := st.Header.Revision
-	h, err := a.cli.HashKV(ctx, *endpoint, rev)
+	resp, err := a.cli.Get(ctx, "", clientv3.WithPrefix(), clientv3.WithSerializable(), clientv3.WithRev(rev))
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, answer{Outcome: "fail", Error: "etcd hashkv: " + err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, answer{Outcome: "fail", Error: fmt.Sprintf("etcd range at revision %d: %v", rev, err)})
 		return
 	}
-	// The hash covers revisions up to rev; fold in the compaction point,
-	// which changes what it covers.
-	sum := crc32.Update(h.Hash, crc32.IEEETable, []byte(strconv.FormatInt(h.CompactRevision, 10)))
-	writeJSON(w, http.StatusOK, map[string]any{"index": rev, "hash": fmt.Sprintf("%08x", sum),
-		"detail": fmt.Sprintf("revision %d, HashKV %08x, compact revision %d", rev, h.Hash, h.CompactRevision)})
+	h := sha256.New()
+	for _, kv := range resp.Kvs {
+		fmt.Fprintf(h, "%d:%s %d:%s %d %d %d\n", len(kv.Key), kv.Key, len(kv.Value), kv.Value, kv.CreateRevision, kv.ModRevision, kv.Version)
+	}
+	detail := fmt.Sprintf("revision %d, %d keys", rev, len(resp.Kvs))
+	if !st.IsLearner {
+		if hk, err := a.cli.HashKV(ctx, *endpoint, rev); err == nil {
+			detail += fmt.Sprintf(", HashKV %08x (compact revision %d)", hk.Hash, hk.CompactRevision)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"index": rev, "hash": hex.EncodeToString(h.Sum(nil))[:16], "detail": detail})
 }
 
 type confRequest struct {
