@@ -12,8 +12,10 @@
 // learner, invalid arguments; or never sent: connection refused) — etcd's
 // robustness tests count every failed write as possibly applied, and so
 // do we but for those. Status comes from maintenance Status and the member
-// list, membership from etcd's member API, and GET /hash from maintenance
-// HashKV at the member's current revision (the convergence check).
+// list, membership from etcd's member API, and GET /hash (the convergence
+// check) from a serializable range over every key at the member's current
+// revision — etcd serves learners no HashKV, so HashKV goes only into the
+// detail.
 //
 // etcd releases from v3.5.0 on are built from the Go module
 // go.etcd.io/etcd/server/v3 (a four-line main around etcdmain.Main) with
