@@ -104,7 +104,8 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 	if o.runErr != nil {
 		var iv *world.InvariantError
 		if !errors.As(o.runErr, &iv) {
-			res.Error = joinErr(res.Error, o.runErr.Error())
+			res.RunError = o.runErr.Error()
+			res.Error = joinErr(res.Error, res.RunError)
 		}
 	}
 	if o.convergence != nil {

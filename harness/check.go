@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/gitstamp"
@@ -52,12 +53,14 @@ var ErrNoOperations = errors.New("no operations")
 
 // Check re-checks a stored run directory, or checks a history file (ours,
 // or a Jepsen EDN history or log). A run directory's own invariant verdict
-// (which only the sim could compute) is carried over, and so is the
-// record that the run was cut short; the verdict goes to check.json and
-// results.json is never touched. A run directory without results.json is
-// a run killed before it finished (or one still running): what it
-// recorded is checked, its name, seed and nodes come from test.json, and
-// the verdict is at best unknown (Results.Incomplete says why).
+// (which only the sim could compute) is carried over, and so are the
+// record that the run was cut short and the world's own failure
+// (Results.RunError: the verdict stays at best unknown); the verdict goes
+// to check.json and results.json is never touched. A run directory
+// without results.json is a run killed before it finished (or one still
+// running): what it recorded is checked, its name, seed and nodes come
+// from test.json, and the verdict is at best unknown (Results.Incomplete
+// says why).
 //
 // Malformed input is an error wrapping *history.ParseError (file and
 // line); a history without client operations is ErrNoOperations.
@@ -203,7 +206,12 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		res.System, res.SystemVersion, res.ReadConsistency, res.Convergence = stored.System, stored.SystemVersion, stored.ReadConsistency, stored.Convergence
 		res.Valid = res.Linearizability.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid).And(res.convergenceValidity())
 		res.Incomplete, res.ScriptError = stored.Incomplete, stored.ScriptError
-		if res.ScriptError != "" && res.Valid == model.Valid {
+		if res.RunError = carriedRunError(stored, res.Error); res.RunError != "" {
+			// The world failed during the run: the history cannot show it,
+			// so the re-check must not forget it.
+			res.Error = joinErr(res.Error, res.RunError)
+		}
+		if (res.ScriptError != "" || res.RunError != "") && res.Valid == model.Valid {
 			res.Valid = model.Unknown
 		}
 		out = filepath.Join(dir, CheckFile)
@@ -237,6 +245,23 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		return nil, err
 	}
 	return &Outcome{Dir: dir, Results: res}, nil
+}
+
+// carriedRunError is the failure of the run itself that a re-check
+// carries over from the stored results.json: its run_error, or, in a
+// results.json that a run wrote before run_error was, its error unless
+// that is only what the re-check finds again (rechecked: the re-check's
+// own errors) or the scenario's error (carried as such). A results.json
+// that check wrote (of a history file) holds no run's error.
+func carriedRunError(stored *Results, rechecked string) string {
+	switch {
+	case stored.RunError != "":
+		return stored.RunError
+	case stored.Error == "", stored.Mode == "check", strings.Contains(rechecked, stored.Error),
+		stored.ScriptError != "" && stored.Error == "scenario: "+stored.ScriptError:
+		return ""
+	}
+	return stored.Error
 }
 
 // hasOperations reports whether a history has a client operation.

@@ -25,7 +25,9 @@
 // (its context cancelled: SIGINT or SIGTERM on the command line) is
 // checked, but is at best unknown (Results.Incomplete); so is a run
 // directory without results.json (a run killed before it finished), which
-// Check re-checks into check.json, never touching results.json.
+// Check re-checks into check.json, never touching results.json. A run
+// whose world failed (Results.RunError) is at best unknown too, and a
+// re-check carries that failure over: the history alone cannot show it.
 // Test.CheckTimeout bounds the whole check in wall time, the artefacts
 // included: past it the verdict is at best unknown and says so
 // (Results.CheckTimedOut, Results.Skipped). Validate refuses what a run

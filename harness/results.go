@@ -90,7 +90,12 @@ type Results struct {
 	Skipped []string `json:"skipped,omitempty"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
-	Error       string         `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// RunError is the world's own failure alone (a node that died on its
+	// own, logs that could not be written), also part of Error: check
+	// carries it into check.json, since a re-check of the history cannot
+	// see that the world failed.
+	RunError    string         `json:"run_error,omitempty"`
 	ScriptError string         `json:"script_error,omitempty"` // a scenario's own error (file:line)
 	TornLine    int            `json:"torn_line,omitempty"`    // check only: a torn final history line was dropped
 	Repro       string         `json:"repro"`

@@ -247,7 +247,10 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec nemesis.Recorder,
 	// a second) past the final heal, however late the nemesis got there:
 	// blocking faults (waiting for a leader, membership changes) can push
 	// it back, and the liveness verdict needs that time to be decided.
-	healed := time.Duration(-1)
+	// The nemesis task sets healed while the client tasks read it: in the
+	// process world they are goroutines, hence an atomic (-1: not yet).
+	var healed atomic.Int64
+	healed.Store(-1)
 	// A scenario that fails ends the test as soon as the cluster is
 	// healed: the error is bad input (exit 2), and the rest of the test
 	// time would only delay saying so.
@@ -257,7 +260,8 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec nemesis.Recorder,
 			return true
 		}
 		now := w.Now()
-		return now >= end && healed >= 0 && now >= healed+time.Duration(t.LivenessBound)+time.Second
+		h := time.Duration(healed.Load())
+		return now >= end && h >= 0 && now >= h+time.Duration(t.LivenessBound)+time.Second
 	}
 	clients := w.NewGroup()
 	wl.Run(clients, clientsDone)
@@ -273,7 +277,7 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec nemesis.Recorder,
 			nemesis.ExecuteUntil(w, sched, rec, stopped)
 		}
 		nemesis.HealAll(w, rec)
-		healed = w.Now()
+		healed.Store(int64(w.Now()))
 		if scriptErr != nil {
 			scriptFailed.Store(true)
 		}

@@ -66,24 +66,32 @@ func Summary(r *Results, t *Test, color bool) string {
 			fmt.Fprintf(&b, ", bugs %s", strings.Join(t.Bugs, ","))
 		}
 		b.WriteByte('\n')
+	} else if r.HistoryUnread() {
+		fmt.Fprintf(&b, "checked:  %s (its history not read whole)\n", r.Dir)
 	} else {
 		fmt.Fprintf(&b, "checked:  %s (%d events)\n", r.Dir, r.HistoryOps)
 	}
-	var faults []string
-	total := 0
-	for _, f := range r.Faults {
-		faults = append(faults, fmt.Sprintf("%s %d", f.F, f.Count))
-		total += f.Count
-	}
-	if total == 0 {
-		b.WriteString("faults:   none\n")
+	if r.HistoryUnread() {
+		// Nothing was counted: "no faults", "no client operations" would
+		// be claims about a history nobody read.
+		b.WriteString("history:  not read whole (the check timed out while reading it): faults, operations and shares not counted\n")
 	} else {
-		fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
-	}
-	fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
-	fmt.Fprintf(&b, "shares:   %s\n", sharesLine(r.Shares))
-	if r.LowOKShare {
-		fmt.Fprintf(&b, "warning:  %s\n", lowShareWarning(r.Shares))
+		var faults []string
+		total := 0
+		for _, f := range r.Faults {
+			faults = append(faults, fmt.Sprintf("%s %d", f.F, f.Count))
+			total += f.Count
+		}
+		if total == 0 {
+			b.WriteString("faults:   none\n")
+		} else {
+			fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
+		}
+		fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
+		fmt.Fprintf(&b, "shares:   %s\n", sharesLine(r.Shares))
+		if r.LowOKShare {
+			fmt.Fprintf(&b, "warning:  %s\n", lowShareWarning(r.Shares))
+		}
 	}
 	if r.NoNodeUp != nil {
 		fmt.Fprintf(&b, "outage:   %s\n", noNodeUpLine(*r.NoNodeUp, r.TestSeconds))
@@ -151,6 +159,12 @@ func Summary(r *Results, t *Test, color bool) string {
 		fmt.Fprintf(&b, "repro:    %s\n", r.Repro)
 	}
 	return b.String()
+}
+
+// HistoryUnread reports a check that timed out while it read the
+// history: nothing in it was counted, so counts of zero claim nothing.
+func (r *Results) HistoryUnread() bool {
+	return r.CheckTimedOut != "" && r.Liveness.Detail == notChecked
 }
 
 // UnknownReasons says, briefly, why a verdict is not VALID when nothing

@@ -313,8 +313,11 @@ func (t *Test) FinalHeal() time.Duration {
 }
 
 // ReproCommand is the one line that replays this test: every parameter
-// that differs from its default, the seed, and the schedule (the copy in
+// that differs from its default and changes the run or its verdict (the
+// check's time bound included), the seed, and the schedule (the copy in
 // the results directory) when it was not generated from the seed.
+// cmd/splitbrain's TestReproCommandRoundTrips parses it back through
+// run's flags and compares every field.
 func (t *Test) ReproCommand(scheduleCopy string) string {
 	def := Test{}
 	def.Defaults()
@@ -344,6 +347,7 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 	add("--snapshot-every", t.SnapshotEvery, def.SnapshotEvery)
 	add("--compact-keep", t.CompactKeep, def.CompactKeep)
 	add("--liveness-bound", time.Duration(t.LivenessBound), time.Duration(def.LivenessBound))
+	add("--check-timeout", time.Duration(t.CheckTimeout), time.Duration(def.CheckTimeout))
 	add("--converge-bound", time.Duration(t.ConvergeBound), time.Duration(def.ConvergeBound))
 	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" {
 		args = append(args, "--read-consistency", shellQuote(t.ReadConsistency))

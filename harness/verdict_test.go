@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/model"
 )
 
@@ -185,4 +187,136 @@ func readFile(t *testing.T, dir, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestCheckCarriesTheRunsError: a run whose world failed (results.json
+// "error", and "run_error" since it exists) is at best unknown, and a
+// re-check of its history, which cannot see the failure, says the same:
+// check.json carries the error and the verdict stays UNKNOWN.
+func TestCheckCarriesTheRunsError(t *testing.T) {
+	const worldErr = "n3 exited unexpectedly: exit status 2"
+	out := RunTest(t, Test{Seed: 7, Nodes: 3, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
+		Results: t.TempDir(), Quick: true})
+	for _, c := range []struct {
+		name string
+		edit func(r *Results)
+	}{
+		// As analyze records a world's failure.
+		{"run_error", func(r *Results) { r.RunError, r.Error = worldErr, worldErr }},
+		// As a results.json written before run_error was has it.
+		{"error only", func(r *Results) { r.RunError, r.Error = "", worldErr }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stored, err := ReadResults(out.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.edit(stored)
+			stored.Valid = model.Unknown // what the run said
+			if err := writeJSON(filepath.Join(out.Dir, ResultsFile), stored); err != nil {
+				t.Fatal(err)
+			}
+			chk, err := Check(context.Background(), out.Dir, CheckOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var onDisk Results
+			if err := readJSONFile(filepath.Join(out.Dir, CheckFile), &onDisk); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []*Results{chk.Results, &onDisk} {
+				if r.Valid != model.Unknown || !strings.Contains(r.Error, worldErr) || r.RunError != worldErr {
+					t.Fatalf("check of a run whose world failed: verdict %s, error %q, run_error %q; want unknown carrying %q",
+						r.Valid, r.Error, r.RunError, worldErr)
+				}
+			}
+			if sum := Summary(chk.Results, nil, false); !strings.Contains(sum, "error:    "+worldErr) || !strings.Contains(sum, "UNKNOWN (the run broke") {
+				t.Fatalf("the summary of the re-check forgets the world's failure:\n%s", sum)
+			}
+		})
+	}
+}
+
+// TestAnalyzeRecordsTheWorldsError: the world's failure is results.json's
+// run_error (and part of error); an invariant violation is neither.
+func TestAnalyzeRecordsTheWorldsError(t *testing.T) {
+	out := RunTest(t, Test{Seed: 7, Nodes: 3, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
+		Results: t.TempDir(), Quick: true})
+	events := readEvents(t, out.Dir)
+	res := analyze(context.Background(), out.Dir, events, analyzeOptions{runErr: errors.New("writing node logs: disk full"), mode: "sim", quick: true})
+	if res.RunError != "writing node logs: disk full" || !strings.Contains(res.Error, res.RunError) || res.Valid != model.Unknown {
+		t.Fatalf("run_error %q, error %q, verdict %s", res.RunError, res.Error, res.Valid)
+	}
+	if res := analyze(context.Background(), out.Dir, events, analyzeOptions{mode: "sim", quick: true}); res.RunError != "" || res.Error != "" {
+		t.Fatalf("a run without a failure: run_error %q, error %q", res.RunError, res.Error)
+	}
+}
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func readEvents(t *testing.T, dir string) []history.Event {
+	t.Helper()
+	hr, err := readHistory(filepath.Join(dir, HistoryFile), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hr.Events
+}
+
+// TestRecheckOfACheckedFileCarriesNoRunError: results.json that check
+// wrote for a history file (its error notes a torn line of that file) is
+// no run's failure: re-checking its directory stays VALID.
+func TestRecheckOfACheckedFileCarriesNoRunError(t *testing.T) {
+	out := RunTest(t, Test{Seed: 3, Nodes: 3, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
+		Results: t.TempDir(), Quick: true})
+	torn := filepath.Join(t.TempDir(), "torn.jsonl")
+	os.WriteFile(torn, append([]byte(readFile(t, out.Dir, HistoryFile)), `{"index":99999,"ti`...), 0o644)
+	first, err := Check(context.Background(), torn, CheckOptions{Results: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Results.Valid != model.Valid || !strings.Contains(first.Results.Error, "torn") {
+		t.Fatalf("check of a torn file: %s, error %q", first.Results.Valid, first.Results.Error)
+	}
+	again, err := Check(context.Background(), first.Dir, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Results.Valid != model.Valid || again.Results.RunError != "" {
+		t.Fatalf("re-check of a checked file: %s, run_error %q, error %q", again.Results.Valid, again.Results.RunError, again.Results.Error)
+	}
+}
+
+// TestUnreadHistoryClaimsNoCounts: a check that timed out while reading
+// the history says so, and claims nothing about what the history holds
+// (no "no client operations", no "faults: none").
+func TestUnreadHistoryClaimsNoCounts(t *testing.T) {
+	out := RunTest(t, Test{Seed: 7, Nodes: 3, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
+		Results: t.TempDir(), Quick: true})
+	chk, err := Check(context.Background(), out.Dir, CheckOptions{Timeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := Summary(chk.Results, nil, false)
+	if !strings.Contains(sum, "check timed out after 1ns while reading the history") {
+		t.Fatalf("the check did not time out while reading (the test proves nothing):\n%s", sum)
+	}
+	for _, claim := range []string{"shares:", "no client operations", "faults:   none", "ops:      none", "(0 events)"} {
+		if strings.Contains(sum, claim) {
+			t.Errorf("the summary of an unread history says %q:\n%s", claim, sum)
+		}
+	}
+	if !strings.Contains(sum, "history:  not read whole") {
+		t.Errorf("the summary does not say the history was not read whole:\n%s", sum)
+	}
+	// A history read whole still shows its counts.
+	if sum := Summary(out.Results, &out.Test, false); !strings.Contains(sum, "shares:   ok ") || strings.Contains(sum, "not read whole") {
+		t.Errorf("a complete run's summary:\n%s", sum)
+	}
 }

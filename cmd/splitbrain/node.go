@@ -25,8 +25,8 @@ func newNodeCmd() *cobra.Command {
 		Use:   "node",
 		Short: "Run one node of the reference raft KV store (process mode starts these)",
 		Long: `Run one node of the reference raft key-value store: the same core as the
-simulation, driven by goroutines, with a bbolt store (fsynced before anything is
-acknowledged, every record checksummed), TCP transport to its peers, and the KV
+simulation, driven by goroutines, with a write-ahead log for storage (fsynced
+before anything is acknowledged, every batch checksummed), TCP transport to its peers, and the KV
 protocol over HTTP/JSON on --api-addr (see "The KV protocol" in README.md).
 
 An empty data directory is bootstrapped into a new cluster of --peers with
@@ -88,7 +88,7 @@ The node exits cleanly (store closed) on SIGTERM or SIGINT.`,
 	}
 	f := cmd.Flags()
 	f.Uint64Var(&cfg.ID, "id", 0, "this node's raft ID (never reused)")
-	f.StringVar(&cfg.DataDir, "data", "", "data directory (the bbolt store "+node.StoreFile+" lives here)")
+	f.StringVar(&cfg.DataDir, "data", "", "data directory (the store, a write-ahead log, is "+node.StoreFile+" in it)")
 	f.StringVar(&cfg.PeerAddr, "peer-addr", "", "host:port for raft traffic from peers")
 	f.StringVar(&cfg.APIAddr, "api-addr", "", "host:port for the HTTP KV protocol")
 	f.StringVar(&peers, "peers", "", "the other nodes' peer addresses: ID=HOST:PORT,…")

@@ -61,6 +61,13 @@ type Entry struct {
 	Anomaly     string   `json:"anomaly,omitempty"`
 	Explanation string   `json:"explanation,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	// Incomplete, CheckTimedOut and Skipped are the run's own (see
+	// harness.Results): why it did not finish, that its check ran out of
+	// its time bound, the artefacts not drawn. Each leaves the verdict at
+	// best unknown, and the summary shows it.
+	Incomplete    string   `json:"incomplete,omitempty"`
+	CheckTimedOut string   `json:"check_timed_out,omitempty"`
+	Skipped       []string `json:"skipped,omitempty"`
 	// Dir is the run directory relative to the campaign directory.
 	Dir   string `json:"dir"`
 	Repro string `json:"repro"`
@@ -350,7 +357,8 @@ func FaultKinds(r *harness.Results) []string {
 
 // Anomaly names what went wrong in a run, for its signature: the
 // linearizability anomaly (stale-read, lost-write, …), a raft invariant,
-// liveness; for a run without a verdict, why.
+// liveness; for a run without a verdict, why (script-error, incomplete,
+// check-timeout, liveness-unknown, run-error).
 func Anomaly(r *harness.Results) string {
 	lin := r.Linearizability
 	switch {
@@ -370,7 +378,9 @@ func Anomaly(r *harness.Results) string {
 		return ""
 	case r.ScriptError != "":
 		return "script-error"
-	case lin.Valid == model.Unknown:
+	case r.Incomplete != "":
+		return "incomplete"
+	case r.CheckTimedOut != "", lin.Valid == model.Unknown:
 		return "check-timeout"
 	case r.Liveness.Valid == model.Unknown:
 		return "liveness-unknown"

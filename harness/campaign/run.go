@@ -247,6 +247,7 @@ func fill(e *Entry, r *harness.Results, runDir string) {
 		e.Explanation = r.Liveness.Detail
 	}
 	e.Error = r.Error
+	e.Incomplete, e.CheckTimedOut, e.Skipped = r.Incomplete, r.CheckTimedOut, r.Skipped
 	if r.Repro != "" {
 		e.Repro = r.Repro
 	}

@@ -56,6 +56,9 @@ func Text(x *Index, color bool) string {
 		if g.Verdict == Error && g.Runs[0].Error != "" {
 			fmt.Fprintf(&b, "         error: %s\n", oneLine(g.Runs[0].Error, 200))
 		}
+		if first := g.Runs[0]; g.Verdict == Unknown && (first.Incomplete != "" || first.CheckTimedOut != "") {
+			fmt.Fprintf(&b, "         why:   %s\n", oneLine(strings.Trim(first.Incomplete+"; "+first.CheckTimedOut, "; "), 200))
+		}
 	}
 	var low []Entry
 	for _, e := range x.Runs {

@@ -13,8 +13,9 @@
 // New starts N node processes, each on its own loopback address
 // 127.0.0.(10+id) with a peer port, an API port and a client port shared by
 // all nodes of the run (picked free, below the ephemeral port range), its
-// data in <Dir>/data/<node> and its log in <Dir>/logs/<node>.log. The
-// harness talks to the nodes only through the KV protocol (package node,
+// data (the reference node's store is a write-ahead log) in
+// <Dir>/data/<node> and its log in <Dir>/logs/<node>.log. The harness
+// talks to the nodes only through the KV protocol (package node,
 // "The KV protocol" in README.md): client operations, status, membership,
 // clock rate, packet faults, and the state hash that Converge compares at
 // the end of a test.

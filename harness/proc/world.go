@@ -127,7 +127,7 @@ const maxNodeID = 245
 func nodeIP(id world.NodeID) net.IP { return net.IPv4(127, 0, 0, byte(10+id)).To4() }
 
 // World is the process world: every node a `splitbrain node` process with
-// its own loopback address, bbolt store and log; faults are signals,
+// its own loopback address, store (a write-ahead log) and log; faults are signals,
 // nftables rules and the nodes' admin API. Its methods are safe for
 // concurrent use: tasks are goroutines.
 type World struct {

@@ -30,6 +30,12 @@
 // cannot know (a timeout after proposing) the outcome is Unknown. PreVote
 // and CheckQuorum are on; followers forward proposals.
 //
+// Inputs are batched until the next Ready (batch.go): the proposals that
+// arrived since (the node's clients' and those its peers forwarded) go to
+// raft as one MsgProp, the reads as one ReadIndex, so a driver that feeds
+// many inputs per Ready gets one round of messages for all of them. A
+// batch of one reaches raft exactly as without batching.
+//
 // The node snapshots every SnapshotEvery applied entries and compacts its
 // log (and takes a snapshot right after a conf change once compacted, as
 // raft only sends a joining node a snapshot that includes it). A restarted

@@ -157,6 +157,7 @@ type Node struct {
 	writes map[RequestID]*pendingWrite
 	reads  map[RequestID]*pendingRead
 	confs  map[RequestID]*pendingConf
+	batch  batch // proposals and reads for raft at the next Ready (batch.go)
 
 	out Output
 }
@@ -310,6 +311,19 @@ func (n *Node) Tick() {
 // Step feeds a message from a peer. Messages from unknown peers and stale
 // responses are dropped, as raft asks.
 func (n *Node) Step(m *pb.Message) {
+	switch {
+	case m.GetType() == pb.MsgProp && m.GetTerm() == 0 && len(m.GetEntries()) > 0:
+		n.stepProposal(m)
+		return
+	case n.batchable(m):
+		n.batch.remote = append(n.batch.remote, m)
+		return
+	}
+	n.stepRaft(m)
+}
+
+// stepRaft hands m to raft.
+func (n *Node) stepRaft(m *pb.Message) {
 	if err := n.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrStepLocalMsg) && !errors.Is(err, raft.ErrProposalDropped) {
 		n.cfg.Logger.Logf("step %s from %x: %v", m.GetType(), m.GetFrom(), err)
 	}
@@ -356,7 +370,7 @@ func (n *Node) read(req Request) {
 		return
 	}
 	n.reads[req.ID] = &pendingRead{req: req, since: n.ticks}
-	n.rn.ReadIndex(idBytes(req.ID))
+	n.batch.reads = append(n.batch.reads, req.ID)
 }
 
 func (n *Node) propose(req Request) {
@@ -365,21 +379,14 @@ func (n *Node) propose(req Request) {
 		return
 	}
 	cmd := command{ID: req.ID, Op: req.Op, Key: req.Key, Value: req.Value, Expected: req.Expected}
-	if err := n.rn.Propose(cmd.marshal()); err != nil {
-		// Not in any log: it will never take effect.
-		n.respond(Response{ID: req.ID, Outcome: Fail, Err: "proposal dropped: " + err.Error()})
-		return
-	}
-	if n.cfg.Bugs.Has(BugAckOnPropose) {
-		n.respond(Response{ID: req.ID, Outcome: OK})
-		return
-	}
 	n.writes[req.ID] = &pendingWrite{req: req, since: n.ticks}
+	n.queueProposal(req.ID, cmd.marshal())
 }
 
 // ProposeConfChange proposes a membership change; its Response (by id)
 // comes once it is applied, or Unknown on timeout.
 func (n *Node) ProposeConfChange(id RequestID, cc *pb.ConfChangeV2) {
+	n.flushProposals() // in the order they came
 	cc = proto.Clone(cc).(*pb.ConfChangeV2)
 	cc.Context = idBytes(id)
 	if err := n.rn.ProposeConfChange(cc); err != nil {
@@ -433,6 +440,7 @@ func (n *Node) expire() {
 			n.respond(Response{ID: id, Outcome: Fail, Err: "read timed out (no effect)"})
 		}
 	}
+	n.forgetReadSets()
 	for _, id := range sortedIDs(n.confs) {
 		if c := n.confs[id]; c.since <= old {
 			delete(n.confs, id)
@@ -454,17 +462,18 @@ func (n *Node) unknown(id RequestID, why string) Response {
 // the driver must do. Call it after every input. While a synced write is in
 // flight the node holds back everything that depends on it.
 func (n *Node) Ready() Output {
+	n.flushProposals()
+	n.flushReads()
 	for n.inflight == nil && n.rn.HasReady() {
 		rd := n.rn.Ready()
 		n.observeSoftState(rd.SoftState)
 		if rd.HardState != nil {
 			n.term = rd.HardState.GetTerm()
 		}
-		for _, rs := range rd.ReadStates {
-			if id, ok := bytesID(rs.RequestCtx); ok {
-				if r := n.reads[id]; r != nil {
-					r.index, r.known = rs.Index, true
-				}
+		if len(rd.ReadStates) > 0 {
+			term := n.rn.BasicStatus().GetTerm()
+			for _, rs := range rd.ReadStates {
+				n.readState(rs, term)
 			}
 		}
 		if rd.HardState == nil && len(rd.Entries) == 0 && raft.IsEmptySnap(rd.Snapshot) {
@@ -546,6 +555,8 @@ func (n *Node) finish(rd *raft.Ready) {
 		}
 	}
 	n.out.Messages = append(n.out.Messages, rd.Messages...)
+	n.out.Messages = append(n.out.Messages, n.batch.readResps...)
+	n.batch.readResps = nil
 	n.applyEntries(rd.CommittedEntries)
 	n.rn.Advance(*rd)
 	n.maybeSnapshot()
@@ -686,6 +697,7 @@ func (n *Node) observeSoftState(ss *raft.SoftState) {
 			n.respond(Response{ID: id, Outcome: Fail, Err: "leader changed before the read was confirmed (no effect)"})
 		}
 	}
+	n.batch.readSets = nil // their reads were all waiting: failed above
 }
 
 // maybeSnapshot snapshots the state machine every SnapshotEvery applied

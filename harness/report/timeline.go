@@ -433,7 +433,10 @@ func (t *timeline) opBox(o *op, top, bottom int) tlOp {
 		}
 	}
 	label := o.F + " " + truncate(o.Key, 12)
-	if o.F != history.FRead || (o.HasDone && o.Type == history.OK) {
+	switch {
+	case o.F == history.FDelete:
+		// A delete carries no value: "delete k3", not "delete k3 nil".
+	case o.F != history.FRead || (o.HasDone && o.Type == history.OK):
 		label += " " + shortValue(shown, boxRunes)
 	}
 	box := tlOp{ID: "op-" + strconv.FormatInt(o.Invoke.Index, 10), Class: cls, Label: label,
@@ -447,7 +450,7 @@ func (t *timeline) opBox(o *op, top, bottom int) tlOp {
 func (t *timeline) opTitle(o *op) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "op %s · process %s\n", thousands(o.Ordinal+1), o.Process)
-	if o.F == history.FRead {
+	if o.F == history.FRead || o.F == history.FDelete {
 		fmt.Fprintf(&b, "%s %s\n", o.F, strconv.Quote(o.Key))
 	} else {
 		fmt.Fprintf(&b, "%s %s %s\n", o.F, strconv.Quote(o.Key), valueText(o.Invoke))

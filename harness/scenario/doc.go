@@ -51,7 +51,8 @@
 //	wait_for_leader([secs])   the leader once there is one, or nil after secs (default 10)
 //	nodes()                   the members, sorted: {"n1", "n2", …}
 //	status(node)              {id, term, leader, state, commit, applied, learner, voters} or nil
-//	log(...)                  a note in the history (on the timeline) and a line on Output
+//	log(...)                  a note in the history (on the timeline) and a line on Output,
+//	                          cut to MaxNote bytes (4 KiB) with a marker
 //	print(...)                a line on Output only
 //	rate(n)                   the workload's target rate, operations per second
 //	random.int(lo, hi)  random.float()  random.chance(p)  random.choice(list)  random.shuffle(list)

@@ -50,7 +50,7 @@ type Config struct {
 }
 
 // Server is one node: the sans-IO raftkv core driven by one goroutine (the
-// loop), a bbolt store, the TCP transport and the HTTP API.
+// loop), a write-ahead log store, the TCP transport and the HTTP API.
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
@@ -83,19 +83,21 @@ type Server struct {
 	unsavedT time.Time
 	stats    stats
 	statsT   time.Time
+	written  int64           // Transport.Written at statsT
 	missing  map[uint64]bool // peers with no known address (logged once)
 }
 
 // stats count the loop's work; the node logs them every statsEvery.
 type stats struct {
-	Batches  int // input batches processed
-	Inputs   int // inputs in them
-	Saves    int // synced store transactions
-	Writes   int // core writes saved
-	Entries  int // log entries saved
-	Sent     int // raft messages handed to the transport
-	Received int // raft messages stepped
-	Requests int // client requests
+	Batches  int   // input batches processed
+	Inputs   int   // inputs in them
+	Saves    int   // synced store transactions
+	Writes   int   // core writes saved
+	Entries  int   // log entries saved
+	Sent     int   // raft messages handed to the transport
+	Written  int64 // raft messages it wrote (redundant ones coalesced)
+	Received int   // raft messages stepped
+	Requests int   // client requests
 }
 
 const statsEvery = 10 * time.Second
@@ -130,6 +132,10 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = store
+	if from, to, torn := store.Torn(); torn {
+		s.log.Info("dropped a batch torn by the node's death while writing it (never synced, never acknowledged)",
+			"store", store.Path(), "from", from, "to", to)
+	}
 	// Request IDs the node makes itself: a session no client uses (the
 	// top bit set) and no earlier run of this node used (the boot count).
 	s.session = 1<<63 | cfg.ID<<32 | store.Boots()&0xffffffff
@@ -348,11 +354,12 @@ func (s *Server) tick() {
 	if time.Since(s.statsT) >= statsEvery {
 		if !s.statsT.IsZero() {
 			st := s.stats
+			st.Written = s.tr.Written() - s.written
 			s.log.Info("stats", "batches", st.Batches, "inputs", st.Inputs, "saves", st.Saves, "writes", st.Writes,
-				"entries", st.Entries, "sent", st.Sent, "received", st.Received, "requests", st.Requests,
+				"entries", st.Entries, "sent", st.Sent, "written", st.Written, "received", st.Received, "requests", st.Requests,
 				"period", time.Since(s.statsT).Round(time.Millisecond))
 		}
-		s.stats, s.statsT = stats{}, time.Now()
+		s.stats, s.statsT, s.written = stats{}, time.Now(), s.tr.Written()
 	}
 	// Writes without Sync need not be durable before the node goes on;
 	// save them within a second even if no synced write comes.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -291,6 +292,8 @@ func waitStatus(t *testing.T, tc *cluster, id uint64, ok func(Status) bool) Stat
 
 func TestAPIRejectsBadRequests(t *testing.T) {
 	tc := newCluster(t, 1)
+	hc := &http.Client{Transport: &http.Transport{}} // any HTTP client: the protocol is plain HTTP
+	defer hc.CloseIdleConnections()
 	for _, c := range []struct {
 		op, body, want string
 	}{
@@ -304,7 +307,7 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 		{"put", `{"key":"\u0000splitbrain/peer/3","value":"x"}`, "reserved"},
 		{"get", `{"key":"a","expected":"x"}`, "only for cas"},
 	} {
-		resp, err := tc.c.hc.Post("http://"+tc.apiAddr(1)+"/kv/"+c.op, "application/json", strings.NewReader(c.body))
+		resp, err := hc.Post("http://"+tc.apiAddr(1)+"/kv/"+c.op, "application/json", strings.NewReader(c.body))
 		if err != nil {
 			t.Fatal(err)
 		}
