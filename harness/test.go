@@ -348,7 +348,9 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 	add("--compact-keep", t.CompactKeep, def.CompactKeep)
 	add("--liveness-bound", time.Duration(t.LivenessBound), time.Duration(def.LivenessBound))
 	add("--check-timeout", time.Duration(t.CheckTimeout), time.Duration(def.CheckTimeout))
-	add("--converge-bound", time.Duration(t.ConvergeBound), time.Duration(def.ConvergeBound))
+	if t.ConvergeBound != 0 {
+		add("--converge-bound", time.Duration(t.ConvergeBound), time.Duration(def.ConvergeBound))
+	}
 	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" {
 		args = append(args, "--read-consistency", shellQuote(t.ReadConsistency))
 	}

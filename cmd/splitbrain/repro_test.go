@@ -28,6 +28,7 @@ var notReplayed = map[string]string{
 	"Quick":        "skips plots and diagrams; the verdict is the same",
 	"Command":      "how the run was started, for the record",
 	"Progress":     "a live status line; never changes the run",
+	"SystemImpl":   "a Go value (Go API only); System names it on the repro line",
 }
 
 // splitShell splits a command line as a POSIX shell would split what
@@ -93,6 +94,7 @@ func TestReproCommandRoundTrips(t *testing.T) {
 	full := func() harness.Test {
 		return harness.Test{
 			Name: "round-trip", Mode: "process", NoNetFaults: true, Seed: 42, Nodes: 7,
+			System: "etcd@debian", ReadConsistency: "serializable", ConvergeBound: harness.Duration(12 * time.Second),
 			Duration: harness.Duration(45 * time.Second),
 			Workload: workloads.RegisterOptions{Clients: 3, Rate: 50.5, Keys: 4, OpsPerKey: 17,
 				Mix: workloads.Mix{Read: 10, Write: 20, CAS: 30, Delete: 40}, Timeout: 2500 * time.Millisecond},
