@@ -137,8 +137,9 @@ func (w *World) addThenStart(n *nodeProc, op string) (world.NodeID, error) {
 	}
 	if serr != nil {
 		if err == nil {
-			// A member that could not start: it stays a member, down; a
-			// restart may bring it up.
+			// A member that could not start: it stays a member, and the
+			// world keeps trying to start it, as an operator would.
+			w.keepStarting(n)
 			return n.id, serr
 		}
 		w.mu.Lock()
@@ -147,6 +148,42 @@ func (w *World) addThenStart(n *nodeProc, op string) (world.NodeID, error) {
 		return 0, errors.Join(err, serr)
 	}
 	return n.id, err
+}
+
+// keepStartingEvery is how often keepStarting tries again.
+const keepStartingEvery = 3 * time.Second
+
+// keepStarting tries, in the background, to start a member that was added
+// but could not start (etcd refuses to start while the member it asks for
+// the membership has not applied the change, e.g. behind a partition),
+// until it runs, stops being a member, or the world closes.
+func (w *World) keepStarting(n *nodeProc) {
+	w.starters.Add(1)
+	go func() {
+		defer w.starters.Done()
+		for {
+			select {
+			case <-w.stopping:
+				return
+			case <-time.After(keepStartingEvery):
+			}
+			n.lock()
+			w.mu.Lock()
+			done := !n.member || n.proc != nil || w.closed
+			w.mu.Unlock()
+			if done {
+				n.unlock()
+				return
+			}
+			err := w.startNode(n)
+			n.unlock()
+			if err == nil {
+				w.pushNet(n)
+				return
+			}
+			w.mark(n, "JOIN start failed, trying again in %v: %v", keepStartingEvery, err)
+		}
+	}()
 }
 
 // isMember asks the answering members whether their membership lists id

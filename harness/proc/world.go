@@ -153,6 +153,11 @@ type World struct {
 	errs    []error        // unexpected node exits, task panics
 	closed  bool
 
+	// stopping is closed by Close; background starters (see
+	// keepStarting) wait on it and are waited for by starters.
+	stopping chan struct{}
+	starters sync.WaitGroup
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -175,6 +180,7 @@ func New(cfg Config) (w *World, err error) {
 	}
 	w = &World{cfg: cfg, tag: tag, dir: cfg.Dir, nodes: map[world.NodeID]*nodeProc{},
 		rng: rand.New(&lockedSource{src: rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)})}
+	w.stopping = make(chan struct{})
 	self := w // w is nil by the time a failed New's deferred cleanup runs
 	if cfg.PeerPort == 0 || cfg.APIPort == 0 || cfg.ClientPort == 0 {
 		if w.cfg.PeerPort, w.cfg.APIPort, w.cfg.ClientPort, err = pickPorts(tag); err != nil {
@@ -494,6 +500,10 @@ func (w *World) Close() error {
 func (w *World) close() error {
 	w.mu.Lock()
 	w.closed = true
+	w.mu.Unlock()
+	close(w.stopping)
+	w.starters.Wait()
+	w.mu.Lock()
 	var running []*nodeProc
 	for _, id := range w.order {
 		running = append(running, w.nodes[id])
