@@ -27,6 +27,7 @@ type analyzeOptions struct {
 	timeout time.Duration
 	start   time.Time
 	checks  map[string]int
+	limits  map[string]string // invariants the world could not check in full, and why
 	runErr  error
 	mode    string
 	nodes   int // the initial cluster size; 0 if unknown
@@ -101,6 +102,10 @@ func analyze(ctx context.Context, dir string, events []history.Event, o analyzeO
 	}
 	res.Faults = countFaults(events)
 	res.Invariants = invariantVerdict(o.mode, o.checks, o.runErr)
+	if len(o.limits) > 0 {
+		res.Invariants.Limits = o.limits
+		res.Invariants.Detail += "; " + limitsText(o.limits)
+	}
 	if o.runErr != nil {
 		var iv *world.InvariantError
 		if !errors.As(o.runErr, &iv) {

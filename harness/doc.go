@@ -19,7 +19,17 @@
 //	    logs/<node>.log    per-node logs (deterministic text in the sim)
 //
 // Check re-checks a run directory or checks a history file (ours or
-// Jepsen's). RunTest is the one-line Go test helper.
+// Jepsen's).
+//
+// The system under test is the reference node (package raftkv, with its
+// canaries in Test.Bugs), or — Test.SystemImpl — a node of the user's own
+// written to the contract in package raftnode, which the sim drives and
+// checks the same way. For Go tests, RunTest is the one-line helper: on a
+// failure it shrinks the schedule (nemesis.Shrink, keeping the failure's
+// Signature) and prints the check, its explanation, the shrunk schedule
+// and the command that replays it (for a node in Go, `go test` with
+// $SPLITBRAIN_SEED and $SPLITBRAIN_SCHEDULE); CheckProperty is the rapid
+// property every generated schedule must pass, for any node.
 //
 // A verdict is only as good as the run behind it. A run stopped early
 // (its context cancelled: SIGINT or SIGTERM on the command line) is

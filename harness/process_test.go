@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/proc"
+	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/model"
 )
 
@@ -188,5 +190,38 @@ func TestEtcdCleanAfterHarnessKilled(t *testing.T) {
 			t.Fatalf("after splitbrain clean (%s): processes %v, tables %v remain", strings.TrimSpace(string(out)), pids, tables)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestProcessModeRefusesAnotherSystem: a node of one's own in process mode
+// runs from a binary that must serve it; a binary that serves another
+// node (here splitbrain's own, the reference node) is refused at its
+// first start, with what to do, rather than tested by mistake.
+func TestProcessModeRefusesAnotherSystem(t *testing.T) {
+	needRoot(t)
+	sys := raftkv.System(nil)
+	sys.Name = "mine"
+	out, err := Run(context.Background(), Test{Mode: "process", Seed: 1, Duration: Duration(10 * time.Second),
+		LivenessBound: Duration(5 * time.Second), Results: t.TempDir(), Binary: splitbrainBinary(t), SystemImpl: sys, Quick: true})
+	if err == nil && out.Results.Valid == model.Valid {
+		t.Fatalf("a binary serving the reference node passed for %q", sys.Name)
+	}
+	msg := fmt.Sprint(err)
+	if out != nil {
+		msg += out.Results.Error
+	}
+	if !strings.Contains(msg, `serves system "raftkv", want "mine"`) || !strings.Contains(msg, "node.ServeIfNode") {
+		t.Fatalf("the refusal does not say what is wrong: %s", msg)
+	}
+}
+
+// TestRunRefusesInANodeProcess: a test binary started as a node process
+// that runs its tests instead (its TestMain lacks node.ServeIfNode) does
+// not start a world of its own.
+func TestRunRefusesInANodeProcess(t *testing.T) {
+	t.Setenv(proc.RunEnv, "sb-test")
+	_, err := Run(context.Background(), Test{Seed: 1, Duration: Duration(time.Second), LivenessBound: Duration(time.Second / 2), Results: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "node.ServeIfNode") {
+		t.Fatalf("Run in a node process: %v", err)
 	}
 }

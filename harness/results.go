@@ -35,6 +35,10 @@ type Invariants struct {
 	Checked   map[string]int        `json:"checked,omitempty"` // invariant -> times checked
 	Violation *world.InvariantError `json:"violation,omitempty"`
 	Detail    string                `json:"detail"`
+	// Limits names the invariants the world could not check in full, and
+	// why: what the system under test does not report (see
+	// raftnode.Reports). Never guessed: an invariant not checked is said.
+	Limits map[string]string `json:"limits,omitempty"`
 }
 
 // FaultCount is how many nemesis events of one action a run recorded.
@@ -242,4 +246,44 @@ func countFaults(events []history.Event) []FaultCount {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].F < out[j].F })
 	return out
+}
+
+// Failures names every check that failed in a run, most telling first:
+// linearizability with its anomaly kind ("linearizability/stale-read"),
+// then a raft invariant ("invariant/election-safety"), then "liveness". A
+// run that did not fail has none.
+func (r *Results) Failures() []string {
+	var out []string
+	if r.Linearizability.Valid == model.Invalid {
+		kind := r.Linearizability.Anomaly
+		if kind == "" {
+			kind = model.AnomalyOther
+		}
+		out = append(out, "linearizability/"+kind)
+	}
+	if r.Invariants.Valid == model.Invalid {
+		name := "unknown"
+		if r.Invariants.Violation != nil {
+			name = r.Invariants.Violation.Invariant
+		}
+		out = append(out, "invariant/"+name)
+	}
+	if r.Liveness.Valid == model.Invalid {
+		out = append(out, "liveness")
+	}
+	return out
+}
+
+// Signature is what failed in a run: its first failure (see Failures),
+// "invalid" for an invalid run with none named, "" for a run that did not
+// fail. Two runs with one signature failed the same way: shrinking keeps
+// it.
+func (r *Results) Signature() string {
+	if r.Valid != model.Invalid {
+		return ""
+	}
+	if f := r.Failures(); len(f) > 0 {
+		return f[0]
+	}
+	return "invalid"
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/splitbrain/splitbrain/harness/proc"
 	"github.com/splitbrain/splitbrain/harness/proc/etcd"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/harness/world"
 	"github.com/splitbrain/splitbrain/model"
@@ -47,6 +48,11 @@ type Outcome struct {
 // verdict in Outcome even if the world failed half-way (Results.Error).
 // Cancelling ctx stops the run early; what was recorded is still checked.
 func Run(ctx context.Context, t Test) (*Outcome, error) {
+	if tag := os.Getenv(proc.RunEnv); tag != "" {
+		// A test binary started as a node that runs its tests instead
+		// would start nodes of its own, and so on.
+		return nil, fmt.Errorf("this process is a node of the process-world run %s (%s is set), yet it runs a test: a test binary that serves nodes must call node.ServeIfNode first in its TestMain", tag, proc.RunEnv)
+	}
 	t.Defaults()
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -146,6 +152,10 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = fmt.Errorf("writing node logs: %w", err)
 	}
 	checks := w.Checks()
+	var limits map[string]string
+	if l, ok := w.(interface{ Limits() map[string]string }); ok {
+		limits = l.Limits()
+	}
 	closeErr := w.Close()
 	if err := rec.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("history: %w", err)
@@ -160,9 +170,12 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	}
 	res := analyze(ctx, dir, events, analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick, convergence: &conv,
+		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick, convergence: &conv,
 	})
-	res.System, res.SystemVersion, res.ReadConsistency = t.System, systemVersion, t.ReadConsistency
+	if t.System != "raftkv" {
+		res.System = t.System
+	}
+	res.SystemVersion, res.ReadConsistency = systemVersion, t.ReadConsistency
 	if prog != nil {
 		prog.close()
 	}
@@ -291,6 +304,9 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec nemesis.Recorder,
 // reference node (the world's default), etcd by name (building it if
 // needed), a system file by path. A bad name or file is a usage error.
 func resolveSystem(ctx context.Context, t *Test) (proc.System, error) {
+	if _, ok := t.SystemImpl.(raftnode.System); ok {
+		return nil, nil // the reference node's launcher, serving the user's node (proc.Config.NodeSystem)
+	}
 	if t.SystemImpl != nil {
 		s, ok := t.SystemImpl.(proc.System)
 		if !ok || t.Mode != "process" {
@@ -350,11 +366,17 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string, system proc.System) (world.
 	}
 	switch t.Mode {
 	case "sim":
-		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Skip: t.SkipInvariants})
+		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, System: t.nodeSystem(bugs),
+			Node: raftnode.Config{SnapshotEvery: node.SnapshotEvery, CompactKeep: node.CompactKeep, RequestTimeoutTicks: node.RequestTimeoutTicks},
+			Skip: t.SkipInvariants})
 	case "process":
-		w, err := proc.New(proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
+		pc := proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
 			NoNetFaults: t.NoNetFaults, Binary: t.Binary, System: system, ReadConsistency: t.ReadConsistency,
-			RequestTimeout: t.Workload.Timeout * 4 / 5})
+			RequestTimeout: t.Workload.Timeout * 4 / 5}
+		if _, ok := t.SystemImpl.(raftnode.System); ok {
+			pc.NodeSystem = t.nodeSystem(nil).Name
+		}
+		w, err := proc.New(pc)
 		if err != nil {
 			return nil, fmt.Errorf("process world: %w", err)
 		}
@@ -379,6 +401,20 @@ func versions() map[string]string {
 		}
 	}
 	return v
+}
+
+// limitsText lists what the world could not check, sorted by invariant.
+func limitsText(limits map[string]string) string {
+	names := make([]string, 0, len(limits))
+	for n := range limits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + limits[n]
+	}
+	return strings.Join(parts, "; ")
 }
 
 // recordedFamilies names the fault families a history's nemesis events

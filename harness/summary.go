@@ -124,6 +124,9 @@ func Summary(r *Results, t *Test, color bool) string {
 	if r.Invariants.Violation != nil {
 		fmt.Fprintf(&b, "raft:     %s\n", r.Invariants.Violation)
 	}
+	if len(r.Invariants.Limits) > 0 {
+		fmt.Fprintf(&b, "limits:   %s\n", limitsText(r.Invariants.Limits))
+	}
 	if lin.Explanation != "" {
 		fmt.Fprintf(&b, "anomaly:  %s on key %s\n%s\n", lin.Anomaly, lin.FirstFailingKey, indent(lin.Explanation))
 	}

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/proc"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/nemesis"
 	"github.com/splitbrain/splitbrain/workloads"
@@ -55,13 +57,16 @@ type Test struct {
 	// node, the default), "etcd" (the newest release, built from its Go
 	// module), "etcd@v3.5.0", "etcd@debian" (Debian's etcd-server), or the
 	// path of a system file (any binary speaking the KV protocol; see
-	// proc.LoadSystemFile). Systems other than the reference node run in
-	// the process world.
+	// proc.LoadSystemFile): these run in the process world. With
+	// SystemImpl set it only names that system in the record (empty:
+	// SystemImpl's name).
 	System string `json:"system,omitempty"`
 	// SystemImpl, if set, is the system under test as a Go value, for
-	// callers of the Go API: in the process world a proc.System (System
-	// then only names it in the record; empty: its Name()). Room for the
-	// sim's own kind of system later (a sans-IO node).
+	// callers of the Go API. A raftnode.System is a node of your own,
+	// written to the contract in package harness/raftnode: in the sim, and
+	// in the process world in node processes started from Binary, which
+	// must serve it (see node.ServeIfNode). A proc.System is any system the
+	// process world can launch (what System names resolve to).
 	SystemImpl any `json:"-"`
 	// ReadConsistency is "linearizable" (default) or a weaker consistency
 	// the system offers (etcd: "serializable", as Jepsen's etcd test has):
@@ -83,7 +88,7 @@ type Test struct {
 	// instead of a schedule (see package harness/scenario).
 	Scenario string `json:"scenario,omitempty"`
 
-	// Bugs enables known-bug canaries in the reference node.
+	// Bugs enables known-bug canaries in the reference node (only).
 	Bugs []string `json:"bugs,omitempty"`
 	// SkipInvariants lists sim invariants that are not enforced (see
 	// sim.Invariants; sim.MechanismInvariants are the ones that watch a
@@ -126,6 +131,12 @@ type Test struct {
 	Quick bool `json:"quick,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
+	// Replay, if set, is the command that reruns this test where
+	// `splitbrain run` cannot: for a node written in Go, RunTest sets it
+	// to the `go test` command of the calling test, and ReproCommand
+	// prefixes it with $SPLITBRAIN_SEED and (for a schedule not generated
+	// from the seed) $SPLITBRAIN_SCHEDULE, which RunTest honours.
+	Replay string `json:"replay,omitempty"`
 	// Progress, if set, receives a live one-line status while the test
 	// runs and is checked: test time against the test's length, the
 	// operations ok, failed and unknown so far, the faults in effect. The
@@ -150,17 +161,22 @@ func (t *Test) Defaults() {
 	}
 	if t.Mode == "" {
 		t.Mode = "sim"
-		if !t.referenceSystem() {
+		if t.processSystem() {
 			t.Mode = "process"
 		}
 	}
 	if t.System == "" && t.SystemImpl != nil {
-		if n, ok := t.SystemImpl.(interface{ Name() string }); ok {
+		if n, ok := t.SystemImpl.(proc.System); ok {
 			t.System = n.Name()
 		}
 	}
 	if t.ConvergeBound == 0 {
 		t.ConvergeBound = Duration(30 * time.Second)
+	}
+	if t.System == "" {
+		if s, ok := t.SystemImpl.(raftnode.System); ok {
+			t.System = s.Name
+		}
 	}
 	if t.Nodes == 0 {
 		t.Nodes = 5
@@ -194,7 +210,7 @@ func (t *Test) Validate() error {
 	if t.Mode != "sim" && t.Mode != "process" {
 		return usagef("mode %q: want sim or process", t.Mode)
 	}
-	if t.Mode == "sim" && !t.referenceSystem() {
+	if t.Mode == "sim" && t.processSystem() {
 		return usagef("system %q runs in the process world only (--mode process)", t.System)
 	}
 	switch t.ReadConsistency {
@@ -202,7 +218,7 @@ func (t *Test) Validate() error {
 	default:
 		return usagef("read consistency %q: want linearizable or serializable", t.ReadConsistency)
 	}
-	if t.ReadConsistency == "serializable" && t.referenceSystem() {
+	if t.ReadConsistency == "serializable" && !t.processSystem() {
 		return usagef("read consistency serializable: the reference node offers only linearizable reads (etcd offers serializable: --system etcd)")
 	}
 	if t.ConvergeBound < 0 {
@@ -227,6 +243,9 @@ func (t *Test) Validate() error {
 	}
 	if _, err := raftkv.ParseBugs(strings.Join(t.Bugs, ",")); err != nil {
 		return usagef("%v", err)
+	}
+	if err := t.validateSystem(); err != nil {
+		return err
 	}
 	for _, n := range t.SkipInvariants {
 		if err := sim.ValidInvariant(n); err != nil {
@@ -305,6 +324,51 @@ func (t *Test) referenceSystem() bool {
 	return t.SystemImpl == nil && (t.System == "" || t.System == "raftkv")
 }
 
+// processSystem reports whether t's system runs in the process world
+// only: a system named (etcd, a system file) or given as a proc.System.
+func (t *Test) processSystem() bool {
+	if t.SystemImpl != nil {
+		_, ok := t.SystemImpl.(proc.System)
+		return ok
+	}
+	return !t.referenceSystem()
+}
+
+// validateSystem checks the system under test: the reference node or a
+// process-world system by name (resolved by Run), a proc.System, or a node
+// of the user's own as a raftnode.System.
+func (t *Test) validateSystem() error {
+	if t.SystemImpl == nil {
+		return nil
+	}
+	if _, ok := t.SystemImpl.(proc.System); ok {
+		if len(t.Bugs) > 0 {
+			return usagef("bugs %s: canaries belong to the reference node", strings.Join(t.Bugs, ","))
+		}
+		return nil
+	}
+	s, ok := t.SystemImpl.(raftnode.System)
+	if !ok {
+		return usagef("SystemImpl %T: want a raftnode.System or a proc.System", t.SystemImpl)
+	}
+	if err := s.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	if len(t.Bugs) > 0 {
+		return usagef("bugs %s: canaries belong to the reference node, not to %s", strings.Join(t.Bugs, ","), s.Name)
+	}
+	return nil
+}
+
+// nodeSystem is the node the test runs: the reference node with the
+// test's canaries, or the user's raftnode.System.
+func (t *Test) nodeSystem(bugs raftkv.Bugs) raftnode.System {
+	if s, ok := t.SystemImpl.(raftnode.System); ok {
+		return s
+	}
+	return raftkv.System(bugs)
+}
+
 // FinalHeal is when the generated schedule heals everything: early enough
 // that the liveness bound fits before the end, with some margin.
 func (t *Test) FinalHeal() time.Duration {
@@ -319,6 +383,13 @@ func (t *Test) FinalHeal() time.Duration {
 // cmd/splitbrain's TestReproCommandRoundTrips parses it back through
 // run's flags and compares every field.
 func (t *Test) ReproCommand(scheduleCopy string) string {
+	if t.Replay != "" {
+		env := fmt.Sprintf("%s=%d ", EnvSeed, t.Seed)
+		if t.Schedule != nil && t.Scenario == "" && scheduleCopy != "" {
+			env += EnvSchedule + "=" + shellQuote(scheduleCopy) + " "
+		}
+		return env + t.Replay
+	}
 	def := Test{}
 	def.Defaults()
 	args := []string{"splitbrain", "run"}

@@ -18,6 +18,7 @@ func FuzzTestValidate(f *testing.F) {
 		`{"check_timeout":"-1ns"}`, `{"nemesis":["all"]}`, `{"nemesis":["partition:halves","meteor"]}`,
 		`{"mode":"process","nodes":100}`, `{"name":"../x"}`, `{"bugs":["nope"]}`, `{"time":1}`,
 		`{"workload":{"mix":{"read":-1}}}`, `{"workload":{"timeout_ns":-1}}`, `{"skip_invariants":["x"]}`,
+		`{"system":"tutorial"}`, `{"system":"raftkv","replay":"go test"}`,
 	} {
 		f.Add([]byte(s))
 	}

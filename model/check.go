@@ -98,6 +98,10 @@ type Linearizability struct {
 	// Anomaly is the kind of failure; see the package documentation for the
 	// taxonomy.
 	Anomaly string `json:"anomaly,omitempty"`
+	// AnomalyTime is when the operation the explanation blames returned
+	// (ns since the start of the test, the history's Time): the moment a
+	// client saw the anomaly. 0 when no single operation is blamed.
+	AnomalyTime int64 `json:"anomaly_time_ns,omitempty"`
 	// HTML is the base name of the visualization written, if any: a
 	// window of the first failing key around the first operation that
 	// cannot be placed.
@@ -185,6 +189,9 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	}
 	ex := explainKey(h, failing[0], prefix, windows)
 	res.Explanation, res.Anomaly = ex.text, ex.anomaly
+	if ex.blamed != nil && ex.blamed.comp != nil {
+		res.AnomalyTime = ex.blamed.comp.Time
+	}
 	if res.VerboseTimedOut {
 		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", budget)
 	}

@@ -21,7 +21,12 @@ const (
 	AnomalyOther       = "non-linearizable"
 )
 
-type explanation struct{ text, anomaly string }
+// explanation is what explainKey says about a failing key: the text, the
+// anomaly kind, and the operation blamed (nil when none is).
+type explanation struct {
+	text, anomaly string
+	blamed        *op
+}
 
 // explainer builds the explanation of one failing key.
 type explainer struct {
@@ -67,7 +72,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 	}
 	if ex, ok := x.static(); ok {
 		ex.text += progress
-		return ex
+		return ex // blamed set by static
 	}
 	var blocker *op
 	if prefix != nil {
@@ -96,6 +101,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 			}
 			if ex := x.superseded(o); ex.text != "" {
 				ex.text += x.faultsDuring(o) + progress
+				ex.blamed = o
 				return ex
 			}
 		}
@@ -109,6 +115,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 		progress = ""
 	}
 	ex.text += x.faultsDuring(blocker) + progress
+	ex.blamed = blocker
 	return ex
 }
 
@@ -186,7 +193,7 @@ func (x *explainer) static() (explanation, bool) {
 	if first.in.kind == opCAS {
 		anomaly = AnomalyCAS
 	}
-	return explanation{text: b.String(), anomaly: anomaly}, true
+	return explanation{text: b.String(), anomaly: anomaly, blamed: first}, true
 }
 
 // superseded explains an operation that observed v although a completed

@@ -28,7 +28,8 @@ var notReplayed = map[string]string{
 	"Quick":        "skips plots and diagrams; the verdict is the same",
 	"Command":      "how the run was started, for the record",
 	"Progress":     "a live status line; never changes the run",
-	"SystemImpl":   "a Go value (Go API only); System names it on the repro line",
+	"SystemImpl":   "a Go value no command line can carry: a raftnode.System is replayed by RunTest's Replay (`go test`); a proc.System by its name in System",
+	"Replay":       "the repro command itself, where `splitbrain run` cannot replay the test",
 }
 
 // splitShell splits a command line as a POSIX shell would split what

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,17 @@ type Params struct {
 	RunArgs []string `json:"run_args,omitempty"`
 	Workers int      `json:"workers"`
 	Shard   Shard    `json:"shard"`
+}
+
+// DefaultParams are what `splitbrain campaign` runs when no flag says
+// otherwise: the sim, seeds 1–20, one cell with the fault families a
+// plain `splitbrain run` uses, a worker per CPU. `selftest --defaults`
+// starts from them too, so that the bug-finding power it measures is the
+// power of the campaign a user runs.
+func DefaultParams() Params {
+	var t harness.Test
+	t.Defaults()
+	return Params{Mode: "sim", Seeds: 20, FirstSeed: 1, Nemesis: [][]string{t.Nemesis}, Workers: runtime.NumCPU()}
 }
 
 // Shard is the part of the run list one machine runs: runs whose index in

@@ -116,7 +116,9 @@ func Run(ctx context.Context, p Params, o Options) (*Index, error) {
 }
 
 // produce hands out the shard's runs in order until the list ends, the
-// budget is spent or ctx is cancelled.
+// budget is spent or ctx is cancelled. The first run is handed out
+// whatever the budget, so that a campaign with a budget runs at least one
+// run on any machine, however loaded.
 func produce(ctx context.Context, p *Params, started time.Time, specs chan<- Spec) {
 	defer close(specs)
 	var budget <-chan time.Time
@@ -126,13 +128,18 @@ func produce(ctx context.Context, p *Params, started time.Time, specs chan<- Spe
 		budget = t.C
 	}
 	total := p.Total()
+	first := true
 	for i := 0; total < 0 || i < total; i++ {
 		if !p.Shard.Has(i) {
 			continue
 		}
+		wait := budget
+		if first {
+			wait, first = nil, false
+		}
 		select {
 		case specs <- p.Spec(i):
-		case <-budget:
+		case <-wait:
 			return
 		case <-ctx.Done():
 			return

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/proc/node"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
@@ -121,10 +122,10 @@ const gidBase = 1_900_000_000
 // errClosed is a start refused because the world is closing.
 var errClosed = errors.New("proc: world closed")
 
-// Exit codes of `splitbrain node` the harness tells apart.
+// Exit codes of a node process the harness tells apart (node's).
 const (
-	ExitDataLost = 3 // raftkv.ErrDataLost: replace the node under a new ID
-	ExitCorrupt  = 4 // the store failed its checks
+	ExitDataLost = node.ExitDataLost // raftnode.ErrDataLost: replace the node under a new ID
+	ExitCorrupt  = node.ExitCorrupt  // the store failed its checks
 )
 
 // startNode starts n's process and waits until its API answers.
@@ -203,6 +204,10 @@ func (w *World) awaitReady(n *nodeProc, exited chan struct{}) error {
 		st, err := w.kv.Status(ctx, n.apiAddr)
 		cancel()
 		if err == nil && st.ID == uint64(n.id) {
+			if want := w.cfg.NodeSystem; want != "" && st.System != want {
+				return fmt.Errorf("proc: %s serves system %q, want %q: %s must serve it (node.Main, or node.ServeIfNode first in a test binary's TestMain)",
+					n.id, st.System, want, w.cfg.Binary)
+			}
 			return nil
 		}
 		select {
@@ -219,7 +224,11 @@ func (w *World) awaitReady(n *nodeProc, exited chan struct{}) error {
 					return fmt.Errorf("proc: %s refused its store: %s", n.id, lastLines(n.logPath, 1))
 				}
 			}
-			return fmt.Errorf("proc: %s exited during start (%v): %s", n.id, werr, lastLines(n.logPath, 3))
+			hint := ""
+			if w.cfg.NodeSystem != "" {
+				hint = fmt.Sprintf(" (does %s serve %s? node.Main, or node.ServeIfNode first in a test binary's TestMain)", w.cfg.Binary, w.cfg.NodeSystem)
+			}
+			return fmt.Errorf("proc: %s exited during start (%v)%s: %s", n.id, werr, hint, lastLines(n.logPath, 3))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

@@ -44,7 +44,15 @@ type Config struct {
 	System System
 	// Binary is the splitbrain executable (default: this process's own):
 	// the reference node's command line and the cleanup watchdog run it.
+	// Any binary that takes `splitbrain node`'s command line will do: one
+	// whose main is node.Main, or a test binary whose TestMain calls
+	// node.ServeIfNode.
 	Binary string
+	// NodeSystem, if set, names the node system (a raftnode.System) the
+	// reference node's processes must serve: a node whose status names
+	// another is refused at start, so that a binary serving the wrong node
+	// (or none) is never tested by mistake.
+	NodeSystem string
 	// RequestTimeout is how long a node may take over a client request
 	// before answering unknown, for systems that take it on their command
 	// line (default 4s).

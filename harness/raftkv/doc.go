@@ -2,7 +2,10 @@
 // replicated by etcd raft (go.etcd.io/raft/v3).
 //
 // Its core, Node, is sans-IO, in the layering of etcd raft itself (a pure
-// raft.go, a synchronous rawnode.go, goroutine drivers outside): a value
+// raft.go, a synchronous rawnode.go, goroutine drivers outside), and one
+// implementation of the node contract (package raftnode: Node, Write,
+// Durable, Request and Response are the contract's types, under raftkv's
+// names; System is the reference node as the harness runs it): a value
 // fed with inputs — Tick, Step (a peer's message), Request (a client's),
 // ProposeConfChange, WriteDone (storage made a write durable) — that
 // returns outputs from Ready: writes to persist, messages to send,

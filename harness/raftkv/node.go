@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -39,10 +39,9 @@ type Config struct {
 	Logger Logger
 }
 
-// Logger receives log lines. The core adds no timestamps: its driver does.
-type Logger interface {
-	Logf(format string, args ...any)
-}
+// Logger receives log lines (raftnode's). The core adds no timestamps:
+// its driver does.
+type Logger = raftnode.Logger
 
 func (c *Config) validate() error {
 	if c.ID == 0 {
@@ -76,36 +75,13 @@ type discard struct{}
 
 func (discard) Logf(string, ...any) {}
 
-// Output is what the node asks of its driver after an input. The driver
-// performs Writes, sends Messages, delivers Responses, and may inspect
-// Applied for invariant checks.
-type Output struct {
-	// Writes to persist, in order. Only the last may have Sync set; the
-	// node then waits for WriteDone(that write's Seq).
-	Writes    []*Write
-	Messages  []*pb.Message
-	Responses []Response
-	Applied   []Applied
-	// Snapshots lists the MsgSnap messages in Messages by destination; the
-	// driver calls ReportSnapshot for each once it knows the outcome.
-	Snapshots []uint64
-}
-
-// Empty reports whether there is nothing to do.
-func (o *Output) Empty() bool {
-	return len(o.Writes) == 0 && len(o.Messages) == 0 && len(o.Responses) == 0 && len(o.Applied) == 0
-}
-
-// Applied records one step of the state machine, for invariant checks:
-// the entry applied at Index (or a snapshot installed at Index, when
-// Snapshot is set) and the state's hash afterwards.
-type Applied struct {
-	Index     uint64
-	Term      uint64
-	EntryHash uint64 // of the entry's type and data; 0 for a snapshot
-	StateHash uint64
-	Snapshot  bool
-}
+// Output and Applied are the node contract's (package raftnode): what
+// the node asks of its driver after an input, and one step of the state
+// machine as the sim's invariants see it.
+type (
+	Output  = raftnode.Output
+	Applied = raftnode.Applied
+)
 
 type pendingWrite struct {
 	req   Request
@@ -163,8 +139,32 @@ type Node struct {
 }
 
 // ErrDataLost is returned by New for a member whose storage is empty: it
-// must be replaced under a new ID, not restarted.
-var ErrDataLost = errors.New("raftkv: no durable state for an existing member (data lost); replace it under a new ID")
+// must be replaced under a new ID, not restarted (raftnode.ErrDataLost).
+var ErrDataLost = raftnode.ErrDataLost
+
+var _ raftnode.Node = (*Node)(nil)
+
+// System is the reference node as the harness runs it, with the given
+// canaries enabled (none by default): it reports every applied entry and
+// the state's hash after it, so the sim checks every invariant. The
+// config the harness passes sets the tuning fields of Config; Bugs are
+// raftkv's own.
+func System(bugs Bugs) raftnode.System {
+	return raftnode.System{
+		Name:    "raftkv",
+		Reports: raftnode.Reports{Applied: true, StateHash: true},
+		New: func(c raftnode.Config, d *raftnode.Durable, peers []uint64) (raftnode.Node, error) {
+			return New(FromContract(c, bugs), d, peers)
+		},
+	}
+}
+
+// FromContract is the raftkv Config for a node the harness starts with c.
+func FromContract(c raftnode.Config, bugs Bugs) Config {
+	return Config{ID: c.ID, Join: c.Join, ElectionTick: c.ElectionTick, HeartbeatTick: c.HeartbeatTick,
+		RequestTimeoutTicks: c.RequestTimeoutTicks, SnapshotEvery: c.SnapshotEvery, CompactKeep: c.CompactKeep,
+		Logger: c.Logger, Bugs: bugs}
+}
 
 // New starts a node from what its storage holds. If durable is empty and
 // peers is not, the node bootstraps a new cluster of peers (which must
@@ -242,13 +242,10 @@ func New(cfg Config, durable *Durable, peers []uint64) (*Node, error) {
 // state machine, the log the entries after it (which raft hands back as
 // committed entries to replay up to the durable commit index).
 func (n *Node) restore(d *Durable) error {
-	if err := d.checkContiguous(); err != nil {
-		return fmt.Errorf("raftkv: restore: %w", err)
+	if err := d.Restore(n.ms); err != nil {
+		return fmt.Errorf("raftkv: %w", err)
 	}
 	if !isEmptySnap(d.Snapshot) {
-		if err := n.ms.ApplySnapshot(d.Snapshot); err != nil {
-			return fmt.Errorf("raftkv: restore snapshot: %w", err)
-		}
 		kv, err := unmarshalKV(d.Snapshot.GetData())
 		if err != nil {
 			return fmt.Errorf("raftkv: snapshot at index %d is corrupt: %w", d.Snapshot.GetMetadata().GetIndex(), err)
@@ -258,21 +255,7 @@ func (n *Node) restore(d *Durable) error {
 		n.snapIndex = n.applied
 		n.confState = d.Snapshot.GetMetadata().GetConfState()
 	}
-	if d.HardState != nil {
-		if err := n.ms.SetHardState(d.HardState); err != nil {
-			return fmt.Errorf("raftkv: restore hard state: %w", err)
-		}
-		n.replaying = d.HardState.GetCommit()
-	}
-	var ents []*pb.Entry
-	for _, e := range d.Entries {
-		if e.GetIndex() > n.applied {
-			ents = append(ents, e)
-		}
-	}
-	if err := n.ms.Append(ents); err != nil {
-		return fmt.Errorf("raftkv: restore log: %w", err)
-	}
+	n.replaying = d.HardState.GetCommit()
 	return nil
 }
 
@@ -549,11 +532,6 @@ func (n *Node) finish(rd *raft.Ready) {
 			n.applyEntries(rd.Entries)
 		}
 	}
-	for _, m := range rd.Messages {
-		if m.GetType() == pb.MsgSnap {
-			n.out.Snapshots = append(n.out.Snapshots, m.GetTo())
-		}
-	}
 	n.out.Messages = append(n.out.Messages, rd.Messages...)
 	n.out.Messages = append(n.out.Messages, n.batch.readResps...)
 	n.batch.readResps = nil
@@ -591,15 +569,8 @@ func (n *Node) applyEntries(ents []*pb.Entry) {
 			n.applyConfChange(e)
 		}
 		n.applied = idx
-		n.out.Applied = append(n.out.Applied, Applied{Index: idx, Term: e.GetTerm(), EntryHash: entryHash(e), StateHash: n.kv.Hash()})
+		n.out.Applied = append(n.out.Applied, Applied{Index: idx, Term: e.GetTerm(), StateHash: n.kv.Hash()})
 	}
-}
-
-func entryHash(e *pb.Entry) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte{byte(e.GetType())})
-	h.Write(e.GetData())
-	return h.Sum64()
 }
 
 func (n *Node) applyCommand(e *pb.Entry) {
@@ -739,19 +710,8 @@ func (n *Node) Leading() (term uint64, leader bool) {
 	return n.term, n.state == raft.StateLeader
 }
 
-// Status is a summary of the node's raft state.
-type Status struct {
-	ID        uint64
-	Term      uint64
-	Lead      uint64
-	State     raft.StateType
-	Commit    uint64
-	Applied   uint64
-	Voters    []uint64
-	Learners  []uint64
-	Removed   bool
-	Replaying bool
-}
+// Status is a summary of the node's raft state (raftnode's).
+type Status = raftnode.Status
 
 // Status returns the node's current state.
 func (n *Node) Status() Status {

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
@@ -21,9 +21,12 @@ type Config struct {
 	// TickPeriod is a node's raft tick at clock rate 1 (default 100ms; with
 	// ElectionTick 10 an election timeout is 1–2 s, as in etcd).
 	TickPeriod time.Duration
-	// Node is the template for every node's raftkv.Config (ID and Logger
-	// are set per node).
-	Node raftkv.Config
+	// System is the node under test: how to start one, and what its nodes
+	// report (which decides the invariants checked). Required.
+	System raftnode.System
+	// Node is the template of every node's raftnode.Config: the test's
+	// tuning (ID, Join and Logger are set per node).
+	Node raftnode.Config
 	// Latency of node-to-node messages (default 200µs + 800µs exponential
 	// tail) and of client-to-node messages (default the same). Partitions
 	// cut node-to-node links only, as in Jepsen: clients always reach
@@ -82,7 +85,7 @@ type World struct {
 	nodes       map[world.NodeID]*simNode
 	order       []world.NodeID // every node ever created, ascending
 	nextID      world.NodeID
-	calls       map[raftkv.RequestID]*call
+	calls       map[raftnode.RequestID]*call
 	nextSession uint64
 	nextAdmin   uint64
 	inv         *invariants
@@ -97,6 +100,9 @@ func New(cfg Config) (*World, error) {
 	if cfg.Nodes < 1 {
 		return nil, fmt.Errorf("sim: need at least one node, got %d", cfg.Nodes)
 	}
+	if err := cfg.System.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
 	for _, n := range cfg.Skip {
 		if err := ValidInvariant(n); err != nil {
 			return nil, fmt.Errorf("sim: %w", err)
@@ -107,7 +113,7 @@ func New(cfg Config) (*World, error) {
 		loop:  newLoop(cfg.Seed),
 		net:   newNetwork(cfg.Latency),
 		nodes: map[world.NodeID]*simNode{},
-		calls: map[raftkv.RequestID]*call{},
+		calls: map[raftnode.RequestID]*call{},
 	}
 	w.inv = newInvariants(w)
 	return w, nil

@@ -48,6 +48,9 @@ type KVResponse struct {
 
 // Status is the body of GET /status.
 type Status struct {
+	// System names the node the process runs ("raftkv": the reference
+	// node; a raftnode.System's Name). Optional in the protocol.
+	System    string   `json:"system,omitempty"`
 	ID        uint64   `json:"id"`
 	Term      uint64   `json:"term"`
 	Leader    uint64   `json:"leader"` // 0: none known

@@ -1,7 +1,19 @@
-// Package node is the reference raft KV node as a server: the sans-IO
-// raftkv core driven by one goroutine, with durable storage, a TCP peer
-// transport and the KV protocol over HTTP/JSON. `splitbrain node` runs it;
-// the process world (package proc) starts those processes.
+// Package node is a raft KV node as a server: a sans-IO core driven by
+// one goroutine, with durable storage, a TCP peer transport and the KV
+// protocol over HTTP/JSON. The core is any node written to the contract
+// in package raftnode — the reference node (raftkv) by default, which
+// `splitbrain node` runs; the process world (package proc) starts those
+// processes.
+//
+// A node of your own gets the same server, and so real processes from
+// the one type the sim runs: Main serves a raftnode.System with
+// `splitbrain node`'s command line (CommandLine), as the main of a binary
+// of its own, and ServeIfNode makes a test binary serve it when the
+// process world starts it as a node (call it first in TestMain; the
+// process world starts nodes from the running executable by default). The
+// server asks the core only what the contract offers: the peer addresses
+// it replicates under reserved keys are read back through the node, as a
+// client's read.
 //
 // The loop (server.go) owns the core, which is not safe for concurrent
 // use: every input — a tick, a raft message, a client request, an admin

@@ -130,10 +130,17 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 // state machine (keys, values and client sessions) at it.
 func (s *Server) serveHash(w http.ResponseWriter, r *http.Request) {
 	var h HashAnswer
+	kvNode, ok := s.node.(interface{ KV() *raftkv.KV })
+	if !ok {
+		// A node of the user's own (a raftnode.System) keeps its state to
+		// itself: the convergence check is then not available.
+		writeJSON(w, http.StatusNotImplemented, KVResponse{Outcome: OutcomeFail, Error: "this node does not report a state hash"})
+		return
+	}
 	if !s.exec(func() {
 		st := s.node.Status()
-		h = HashAnswer{Index: st.Applied, Hash: fmt.Sprintf("%016x", s.node.KV().Hash()),
-			Detail: fmt.Sprintf("applied index %d, %d keys", st.Applied, s.node.KV().Len())}
+		h = HashAnswer{Index: st.Applied, Hash: fmt.Sprintf("%016x", kvNode.KV().Hash()),
+			Detail: fmt.Sprintf("applied index %d, %d keys", st.Applied, kvNode.KV().Len())}
 	}) {
 		writeJSON(w, http.StatusServiceUnavailable, KVResponse{Outcome: OutcomeFail, Error: "node stopping"})
 		return
