@@ -363,8 +363,12 @@ func (a *adapter) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	// A learner answers Status but not MemberList (etcd serves learners
 	// only Status and serializable reads): it reports no membership then.
+	// The member list is read serializably (this member's own view:
+	// clients from v3.6 on ask for a linearizable one by default, which a
+	// member cut off from the leader cannot give, and status must answer
+	// there too).
 	var members []*etcdserverpb.Member
-	if ml, err := a.cli.MemberList(ctx); err == nil {
+	if ml, err := a.cli.MemberList(ctx, clientv3.WithSerializable()); err == nil {
 		members = ml.Members
 	} else if !st.IsLearner {
 		writeJSON(w, http.StatusServiceUnavailable, answer{Outcome: "fail", Error: "etcd member list: " + err.Error()})
