@@ -86,23 +86,24 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	var events []history.Event
+	var sv *survey      // the first pass over the history
+	var histPath string // the history checked, in dir
 	var dir string
 	var stored *Results
 	var record *testRecord
 	readTimedOut := false
 	if st.IsDir() {
 		dir = path
-		hr, err := readHistory(filepath.Join(dir, HistoryFile), deadline)
+		histPath = filepath.Join(dir, HistoryFile)
+		sv, err = surveyHistory(histPath, deadline)
 		switch {
 		case errors.Is(err, errCheckDeadline):
 			readTimedOut = true
 		case err != nil:
 			return nil, err
 		}
-		events = hr.Events
-		if hr.Torn {
-			ao.torn = hr.TornLine
+		if sv.torn > 0 {
+			ao.torn = sv.torn
 		}
 		if r, err := readTestRecord(dir); err == nil {
 			record = r
@@ -122,10 +123,11 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		if nilRead != jepsen.NilReadAuto {
 			return nil, fmt.Errorf("%w: --nil-read applies to Jepsen histories (edn, jepsen-log); a run directory's history.jsonl reads nil as absent", ErrUsage)
 		}
-		if !readTimedOut && !hasOperations(events) {
+		if !readTimedOut && sv.clients == 0 {
 			return nil, fmt.Errorf("%s: %w: the history has no client operations to check", filepath.Join(dir, HistoryFile), ErrNoOperations)
 		}
 	} else {
+		var events []history.Event // a Jepsen history, read into memory
 		format, err := jepsen.ParseFormat(o.Format)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -139,16 +141,15 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			if nilRead != jepsen.NilReadAuto {
 				return nil, fmt.Errorf("%w: --nil-read applies to Jepsen histories (edn, jepsen-log); JSONL reads nil as absent", ErrUsage)
 			}
-			hr, err := readHistory(path, deadline)
+			sv, err = surveyHistory(path, deadline)
 			switch {
 			case errors.Is(err, errCheckDeadline):
 				readTimedOut = true
 			case err != nil:
 				return nil, err
 			}
-			events = hr.Events
-			if hr.Torn {
-				ao.torn = hr.TornLine
+			if sv.torn > 0 {
+				ao.torn = sv.torn
 			}
 		} else {
 			events, err = readJepsen(path, jepsen.Options{Format: format, NilRead: nilRead}, deadline)
@@ -160,14 +161,28 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			}
 			ao.noLiveness = importedLiveness
 		}
-		if !readTimedOut && !hasOperations(events) {
+		if !readTimedOut && (sv != nil && sv.clients == 0 || sv == nil && !hasOperations(events)) {
 			return nil, fmt.Errorf("%s: %w: the history has no client operations to check", path, ErrNoOperations)
 		}
 		if dir, err = newRunDir(o.Results, "check", time.Now()); err != nil {
 			return nil, err
 		}
-		if !readTimedOut {
-			if err := history.WriteFile(filepath.Join(dir, HistoryFile), events); err != nil {
+		histPath = filepath.Join(dir, HistoryFile)
+		switch {
+		case readTimedOut:
+		case sv != nil: // ours: copied a line at a time
+			if err := copyHistory(histPath, path, deadline); errors.Is(err, errCheckDeadline) {
+				readTimedOut = true
+			} else if err != nil {
+				return nil, err
+			}
+		default:
+			if err := history.WriteFile(histPath, events); err != nil {
+				return nil, err
+			}
+			if sv, err = surveyHistory(histPath, deadline); errors.Is(err, errCheckDeadline) {
+				readTimedOut = true
+			} else if err != nil {
 				return nil, err
 			}
 		}
@@ -184,7 +199,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 			Liveness: model.Liveness{Valid: model.Unknown, Detail: notChecked},
 			Git:      gitstamp.Read(context.WithoutCancel(ctx), "")}
 	} else {
-		res = analyze(ctx, dir, events, ao)
+		res = analyze(ctx, dir, histPath, sv, ao)
 	}
 	res.Started, res.Finished = started.UTC(), time.Now().UTC()
 	res.WallSeconds = res.Finished.Sub(res.Started).Seconds()
@@ -231,7 +246,9 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		if _, err := os.Stat(filepath.Join(dir, ScheduleFile)); err == nil {
 			res.Schedule = ScheduleFile
 		}
-		res.FaultKinds = recordedFamilies(events)
+		if sv != nil {
+			res.FaultKinds = recordedFamilies(sv.nemesis())
+		}
 		res.Incomplete = fmt.Sprintf("the run has no results.json: it was killed (or is still running); its history ends after %s %s",
 			secondsText(res.TestSeconds), planned)
 		res.Valid = res.Linearizability.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid)
@@ -300,17 +317,6 @@ func (d deadlineReader) Read(p []byte) (int, error) {
 		return 0, errCheckDeadline
 	}
 	return d.r.Read(p)
-}
-
-// readHistory reads a JSONL history, stopping at the deadline (an error
-// wrapping errCheckDeadline).
-func readHistory(path string, deadline time.Time) (history.ReadResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return history.ReadResult{}, err
-	}
-	defer f.Close()
-	return history.Read(deadlineReader{f, deadline}, path)
 }
 
 // readJepsen reads a Jepsen history, stopping at the deadline (an error

@@ -15,6 +15,7 @@
 //	    schedule.txt       the fault schedule it ran
 //	    repro              the one command that replays it
 //	    latency.png rate.png timeline.html    for people
+//	    timeline/part-*.html                  the timeline's pages, when it is more than one file
 //	    linearizability.html                  porcupine's diagram, when invalid
 //	    logs/<node>.log    per-node logs (deterministic text in the sim)
 //
@@ -31,6 +32,17 @@
 // $SPLITBRAIN_SEED and $SPLITBRAIN_SCHEDULE); CheckProperty is the rapid
 // property every generated schedule must pass, for any node.
 //
+// Memory does not grow with the test. The recorder writes the history to
+// disk and keeps none of it; the check reads the file in passes
+// (passes.go): a survey counts it and keeps what the linear verdicts need
+// (statistics, the few events liveness looks at, each key's last
+// position), then the linearizability check hands each key to porcupine
+// as soon as its last event is read, while the plots and the timeline are
+// drawn from another reading of the file on a goroutine of their own, side
+// by side. Test.ArtefactsOnFailure (run --artefacts-on-failure, what
+// campaigns pass) draws them only for a run that does not pass.
+// Results.Phases says where a run's wall time went.
+//
 // A verdict is only as good as the run behind it. A run stopped early
 // (its context cancelled: SIGINT or SIGTERM on the command line) is
 // checked, but is at best unknown (Results.Incomplete); so is a run
@@ -41,7 +53,7 @@
 // Test.CheckTimeout bounds the whole check in wall time, the artefacts
 // included: past it the verdict is at best unknown and says so
 // (Results.CheckTimedOut, Results.Skipped). Validate refuses what a run
-// cannot hold (MaxDuration, MaxOps: the history is kept in memory) and
+// cannot hold (MaxDuration, MaxOps: the history takes disk) and
 // schedules that name nodes that can never exist or run past the end.
 // Test.Progress draws a live status line from the recorded events, the
 // same for every world.

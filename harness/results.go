@@ -92,6 +92,12 @@ type Results struct {
 	// Skipped lists the artefacts not written, each with the reason (the
 	// check's time bound ran out).
 	Skipped []string `json:"skipped,omitempty"`
+	// ArtefactsNotDrawn says why a run has no plots and timeline although
+	// its check finished: it passed, and they were wanted only on failure
+	// (Test.ArtefactsOnFailure, what campaigns ask for).
+	ArtefactsNotDrawn string `json:"artefacts_not_drawn,omitempty"`
+	// Phases is where a run's wall time went.
+	Phases *Phases `json:"phases,omitempty"`
 	// Error is a failure of the run itself (the world, a script) rather
 	// than of the system under test; the history is still checked.
 	Error string `json:"error,omitempty"`
@@ -123,6 +129,20 @@ type Results struct {
 
 // capVerdict makes the verdict at best unknown when the run is incomplete
 // or the check timed out: an anomaly found stands, a pass does not.
+// Phases are the wall times of a run's phases, in seconds: building the
+// world, running the test (the simulation, or the processes), checking
+// the history (survey and search, with the artefacts drawn side by side
+// unless they are drawn after it), drawing the artefacts after the check
+// (only what was left to wait for), and writing the node logs and results.
+// Campaigns add them up to show where their time goes.
+type Phases struct {
+	World     float64 `json:"world_s"`
+	Test      float64 `json:"test_s"`
+	Check     float64 `json:"check_s"`
+	Artefacts float64 `json:"artefacts_s"`
+	Write     float64 `json:"write_s"`
+}
+
 func (r *Results) capVerdict() {
 	if (r.Incomplete != "" || r.CheckTimedOut != "") && r.Valid == model.Valid {
 		r.Valid = model.Unknown

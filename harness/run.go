@@ -111,10 +111,18 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		return nil, fmt.Errorf("results/latest: %w", err)
 	}
 
+	phases := &Phases{}
+	phase := time.Now()
+	lap := func(d *float64) {
+		now := time.Now()
+		*d += now.Sub(phase).Seconds()
+		phase = now
+	}
 	w, err := newWorld(&t, bugs, dir, system)
 	if err != nil {
 		return nil, err
 	}
+	lap(&phases.World)
 	rec, err := history.NewRecorder(filepath.Join(dir, HistoryFile), func() int64 { return int64(w.Now()) })
 	if err != nil {
 		w.Close()
@@ -148,6 +156,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	})
 	close(done)
+	lap(&phases.Test)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("writing node logs: %w", err)
 	}
@@ -164,14 +173,16 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = closeErr
 	}
 
-	events := rec.Events()
+	lap(&phases.Write)
 	if prog != nil {
-		prog.check(len(events))
+		prog.check(int(rec.Len()))
 	}
-	res := analyze(ctx, dir, events, analyzeOptions{
+	ao := analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick, convergence: &conv,
-	})
+		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
+		onFailure: t.ArtefactsOnFailure, phases: phases, convergence: &conv,
+	}
+	res, nemesisEvents := analyzeRun(ctx, dir, ao)
 	if t.System != "raftkv" {
 		res.System = t.System
 	}
@@ -186,7 +197,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	res.Schedule = ScheduleFile
 	res.FaultKinds = sched.Kinds()
 	if t.Scenario != "" {
-		res.FaultKinds = recordedFamilies(events)
+		res.FaultKinds = recordedFamilies(nemesisEvents)
 	}
 	if stopped.Load() {
 		res.Incomplete = fmt.Sprintf("interrupted after %s of the %v test: only an anomaly in what was recorded would stand",
@@ -200,9 +211,12 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	}
 	res.capVerdict()
+	phase = time.Now()
+	res.Phases = phases
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
 		return nil, err
 	}
+	lap(&phases.Write) // recorded in the Outcome; results.json has the rest
 	return &Outcome{Dir: dir, Results: res, Test: t}, nil
 }
 
@@ -368,7 +382,7 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string, system proc.System) (world.
 	case "sim":
 		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, System: t.nodeSystem(bugs),
 			Node: raftnode.Config{SnapshotEvery: node.SnapshotEvery, CompactKeep: node.CompactKeep, RequestTimeoutTicks: node.RequestTimeoutTicks},
-			Skip: t.SkipInvariants})
+			Skip: t.SkipInvariants, LogDir: filepath.Join(dir, LogsDir)})
 	case "process":
 		pc := proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
 			NoNetFaults: t.NoNetFaults, Binary: t.Binary, System: system, ReadConsistency: t.ReadConsistency,

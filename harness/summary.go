@@ -136,6 +136,9 @@ func Summary(r *Results, t *Test, color bool) string {
 	if r.CheckTimedOut != "" {
 		fmt.Fprintf(&b, "timeout:  %s\n", r.CheckTimedOut)
 	}
+	if r.ArtefactsNotDrawn != "" {
+		fmt.Fprintf(&b, "artefacts: %s\n", r.ArtefactsNotDrawn)
+	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "skipped:  %s\n", s)
 	}

@@ -129,6 +129,11 @@ type Test struct {
 	// linearizability diagram): for selftest, property tests and campaigns
 	// that only want the verdict. The history and results.json are kept.
 	Quick bool `json:"quick,omitempty"`
+	// ArtefactsOnFailure draws the plots and the timeline only when the
+	// verdict is not valid (campaigns: a valid run is a line in the
+	// summary, and its artefacts would take a good part of its time).
+	// The verdict does not depend on it.
+	ArtefactsOnFailure bool `json:"artefacts_on_failure,omitempty"`
 	// Command is how this test was started, for the record.
 	Command string `json:"command,omitempty"`
 	// Replay, if set, is the command that reruns this test where
@@ -275,17 +280,18 @@ func (t *Test) Validate() error {
 	return nil
 }
 
-// Limits of a Test: what one run may ask for. A run keeps its whole
-// history in memory (about a kilobyte per operation, with the checker's
-// share), so the planned operations are bounded up front rather than
-// discovered by the kernel's OOM killer.
+// Limits of a Test: what one run may ask for. A run's memory does not
+// grow with its history (the recorder writes it to disk as it goes, and
+// the check reads it back in passes), but its disk does — about 250 bytes
+// an operation, more with the timeline — so the planned operations are
+// bounded up front rather than discovered by a full disk.
 const (
 	// MaxDuration is the longest test (virtual time in the sim).
 	MaxDuration = 24 * time.Hour
 	// MaxOps bounds the operations a test plans: the rate times the time
 	// the clients run (the test, plus the liveness bound and a second
 	// after the final heal).
-	MaxOps = 1_000_000
+	MaxOps = 10_000_000
 	// MaxClients and MaxKeys bound the workload's concurrency and key set.
 	MaxClients = 1000
 	MaxKeys    = 100_000
@@ -313,7 +319,7 @@ func (t *Test) validateLimits() error {
 		return usagef("rate %v: want at least %v operations per second", t.Workload.Rate, MinRate)
 	}
 	if n := t.PlannedOps(); n > MaxOps {
-		return usagef("rate %g ops/s for %v plans %.0f operations, more than the %d one run may hold in memory: lower --rate or --time",
+		return usagef("rate %g ops/s for %v plans %.0f operations, more than the %d one run may record: lower --rate or --time",
 			t.Workload.Rate, time.Duration(t.Duration), n, MaxOps)
 	}
 	return nil

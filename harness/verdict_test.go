@@ -242,12 +242,11 @@ func TestCheckCarriesTheRunsError(t *testing.T) {
 func TestAnalyzeRecordsTheWorldsError(t *testing.T) {
 	out := RunTest(t, Test{Seed: 7, Nodes: 3, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
 		Results: t.TempDir(), Quick: true})
-	events := readEvents(t, out.Dir)
-	res := analyze(context.Background(), out.Dir, events, analyzeOptions{runErr: errors.New("writing node logs: disk full"), mode: "sim", quick: true})
+	res, _ := analyzeRun(context.Background(), out.Dir, analyzeOptions{runErr: errors.New("writing node logs: disk full"), mode: "sim", quick: true})
 	if res.RunError != "writing node logs: disk full" || !strings.Contains(res.Error, res.RunError) || res.Valid != model.Unknown {
 		t.Fatalf("run_error %q, error %q, verdict %s", res.RunError, res.Error, res.Valid)
 	}
-	if res := analyze(context.Background(), out.Dir, events, analyzeOptions{mode: "sim", quick: true}); res.RunError != "" || res.Error != "" {
+	if res, _ := analyzeRun(context.Background(), out.Dir, analyzeOptions{mode: "sim", quick: true}); res.RunError != "" || res.Error != "" {
 		t.Fatalf("a run without a failure: run_error %q, error %q", res.RunError, res.Error)
 	}
 }
@@ -262,7 +261,7 @@ func readJSONFile(path string, v any) error {
 
 func readEvents(t *testing.T, dir string) []history.Event {
 	t.Helper()
-	hr, err := readHistory(filepath.Join(dir, HistoryFile), time.Time{})
+	hr, err := history.ReadFile(filepath.Join(dir, HistoryFile))
 	if err != nil {
 		t.Fatal(err)
 	}

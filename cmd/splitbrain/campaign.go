@@ -147,6 +147,7 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 	f.Uint64Var(&p.FirstSeed, "first-seed", def.FirstSeed, "the first seed (a nightly job can pass the date, e.g. 20260401000)")
 	f.DurationVar(&budget, "budget", 0, "wall-clock budget: keep starting runs until it is spent (which seeds run then depends on the machine's speed; --seeds alone does not)")
 	f.IntVar(&p.Workers, "workers", def.Workers, "runs at a time (worker processes)")
+	f.BoolVar(&p.AllArtefacts, "all-artefacts", false, "draw every run's plots and timeline (by default only runs that do not pass draw them)")
 	f.StringVar(&shard, "shard", "", "run only shard i of n of the run list (i/n, 1 ≤ i ≤ n)")
 	f.StringVar(&p.Mode, "mode", def.Mode, "world of every run: sim or process (process by default with --system)")
 	f.StringVar(&p.System, "system", "", "system under test of every run (see run --system): raftkv, etcd, etcd@vX.Y.Z, etcd@debian, or a system file")

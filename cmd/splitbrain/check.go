@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,6 +56,9 @@ mid-line) is dropped with a warning; the rest is checked.`,
 				o.Initial = history.Str(initial)
 			}
 			o.LivenessBound, o.Timeout = liveness, timeout
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(harness.CheckGCPercent)
+			}
 			out, err := harness.Check(cmd.Context(), args[0], o)
 			if err != nil {
 				return classify(err)

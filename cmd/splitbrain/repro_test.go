@@ -21,15 +21,16 @@ import (
 // of TestReproCommandRoundTrips, so a field added to Test fails that test
 // until the repro line carries it or it is listed here.
 var notReplayed = map[string]string{
-	"Schedule":     "replayed from the run directory's copy (--schedule), compared apart",
-	"ScheduleFile": "where the schedule came from, for the record",
-	"Results":      "where the run lands, not what it is",
-	"Binary":       "the splitbrain executable itself",
-	"Quick":        "skips plots and diagrams; the verdict is the same",
-	"Command":      "how the run was started, for the record",
-	"Progress":     "a live status line; never changes the run",
-	"SystemImpl":   "a Go value no command line can carry: a raftnode.System is replayed by RunTest's Replay (`go test`); a proc.System by its name in System",
-	"Replay":       "the repro command itself, where `splitbrain run` cannot replay the test",
+	"Schedule":           "replayed from the run directory's copy (--schedule), compared apart",
+	"ScheduleFile":       "where the schedule came from, for the record",
+	"Results":            "where the run lands, not what it is",
+	"Binary":             "the splitbrain executable itself",
+	"Quick":              "skips plots and diagrams; the verdict is the same",
+	"Command":            "how the run was started, for the record",
+	"Progress":           "a live status line; never changes the run",
+	"SystemImpl":         "a Go value no command line can carry: a raftnode.System is replayed by RunTest's Replay (`go test`); a proc.System by its name in System",
+	"Replay":             "the repro command itself, where `splitbrain run` cannot replay the test",
+	"ArtefactsOnFailure": "draws plots and timeline only for a run that does not pass; the verdict is the same",
 }
 
 // splitShell splits a command line as a POSIX shell would split what

@@ -36,7 +36,8 @@ goes (test time, operations so far, faults in effect, then the check).
 SIGINT or SIGTERM stops the test early: what was recorded is checked, but the
 verdict is at best unknown (exit 3) and says the run was interrupted; a second
 signal ends the process at once. Limits: at most ` + harness.MaxDuration.String() + ` of test time and
-` + fmt.Sprint(harness.MaxOps) + ` planned operations (rate × time) a run, since the history is kept in memory.
+` + fmt.Sprint(harness.MaxOps) + ` planned operations (rate × time) a run: memory stays bounded, but the history
+takes about 250 bytes of disk an operation.
 
 The schedule is generated from the seed (swarm-style: each seed picks a random
 subset of the --nemesis families and random parameters; the last phase heals
@@ -110,6 +111,7 @@ func (f *runFlags) define(cmd *cobra.Command, t *harness.Test) {
 	fs.StringVar(&t.System, "system", "raftkv", "system under test: raftkv (the reference node), etcd (newest release, built from its Go module once), etcd@vX.Y.Z, etcd@debian (Debian's etcd-server), or a system file (TOML) describing any binary that speaks the KV protocol")
 	fs.StringVar(&t.ReadConsistency, "read-consistency", "linearizable", "reads the clients ask for: linearizable, or serializable (etcd; stale reads then show up as anomalies)")
 	fs.DurationVar(&f.converge, "converge-bound", 30*time.Second, "after the last operations every member must report the same state (GET /hash) within this")
+	fs.BoolVar(&t.ArtefactsOnFailure, "artefacts-on-failure", false, "draw the plots and the timeline only if the verdict is not valid (campaigns pass it)")
 	fs.BoolVar(&t.NoNetFaults, "no-net-faults", false, "process mode without root: no partitions or packet loss (nftables needs CAP_NET_ADMIN)")
 	fs.StringVar(&t.Name, "name", "register", "test name (the results subdirectory)")
 	fs.IntVar(&t.Nodes, "nodes", 5, "cluster size (1 to 99)")

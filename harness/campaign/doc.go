@@ -33,6 +33,13 @@
 // Children run in their own process group: Ctrl-C reaches the campaign
 // alone, which kills every child's group and writes what is done.
 //
+// Runs are started with --artefacts-on-failure (unless Params.AllArtefacts):
+// a run that passes is a line of the summary, and drawing its plots and
+// timeline would cost a good part of its time; a run that does not pass
+// draws them. Each entry records where the run's time went (Phases: the
+// process's start, the run's own phases from results.json, its exit), and
+// the summary gives runs per minute and a run's mean per phase.
+//
 // A run's verdict comes from its results.json: valid, invalid, unknown,
 // or error (no results, or its script failed). Its Signature is the fault
 // families in effect (the schedule's, or for a scenario the faults it

@@ -83,6 +83,31 @@ type Entry struct {
 	// is under model.MinOKShare: it tested little, whatever its verdict.
 	Shares     *model.Shares `json:"shares,omitempty"`
 	LowOKShare bool          `json:"low_ok_share,omitempty"`
+	// Phases is where the run's wall time went (nil for a run without
+	// results).
+	Phases *Phases `json:"phases,omitempty"`
+}
+
+// Phases are the wall times of a run's phases, in seconds: the run's own
+// (harness.Phases), and around them the start of its process (from the
+// campaign's exec to the run's start: process start, flag parsing, the
+// run directory and schedule) and its end (from its verdict to the
+// process's exit: writing results.json, exiting).
+type Phases struct {
+	Start float64 `json:"start_s"`
+	harness.Phases
+	Exit float64 `json:"exit_s"`
+}
+
+// add adds q to p.
+func (p *Phases) add(q Phases) {
+	p.Start += q.Start
+	p.World += q.World
+	p.Test += q.Test
+	p.Check += q.Check
+	p.Artefacts += q.Artefacts
+	p.Write += q.Write
+	p.Exit += q.Exit
 }
 
 // Totals counts runs by verdict.

@@ -40,7 +40,10 @@ type Params struct {
 	// on the command line), e.g. --nodes 3.
 	RunArgs []string `json:"run_args,omitempty"`
 	Workers int      `json:"workers"`
-	Shard   Shard    `json:"shard"`
+	// AllArtefacts draws every run's plots and timeline; by default only
+	// the runs that do not pass draw them (run --artefacts-on-failure).
+	AllArtefacts bool  `json:"all_artefacts,omitempty"`
+	Shard        Shard `json:"shard"`
 }
 
 // DefaultParams are what `splitbrain campaign` runs when no flag says
@@ -292,7 +295,7 @@ func (p *Params) Validate() error {
 // budget, workers and shard do not change which run has which index.
 func (p *Params) Fingerprint() string {
 	q := *p
-	q.Budget, q.Workers, q.Shard = 0, 0, Shard{}
+	q.Budget, q.Workers, q.Shard, q.AllArtefacts = 0, 0, Shard{}, false
 	b, _ := json.Marshal(q)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])

@@ -193,6 +193,9 @@ func runOne(ctx context.Context, p *Params, exe, dir string, s Spec) (Entry, boo
 	root := filepath.Join(dir, RunsDir, s.Key)
 	args := p.args(s, root)
 	e.Repro = "splitbrain " + strings.Join(quoteArgs(args[:len(args)-2]), " ")
+	if !p.AllArtefacts {
+		args = append(args, "--artefacts-on-failure")
+	}
 	e.Dir = filepath.Join(RunsDir, s.Key)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return runError(e, err.Error()), true
@@ -208,7 +211,8 @@ func runOne(ctx context.Context, p *Params, exe, dir string, s Spec) (Entry, boo
 	ownProcessGroup(cmd)
 	start := time.Now()
 	runErr := cmd.Run()
-	e.WallSeconds = time.Since(start).Seconds()
+	exited := time.Now()
+	e.WallSeconds = exited.Sub(start).Seconds()
 	if ctx.Err() != nil {
 		return Entry{}, false
 	}
@@ -227,6 +231,10 @@ func runOne(ctx context.Context, p *Params, exe, dir string, s Spec) (Entry, boo
 		return runError(e, childFailure(runErr, filepath.Join(root, OutputFile))), true
 	}
 	fill(&e, r, runDir)
+	if r.Phases != nil {
+		e.Phases = &Phases{Start: max(0, r.Started.Sub(start).Seconds()), Phases: *r.Phases,
+			Exit: max(0, exited.Sub(r.Finished).Seconds())}
+	}
 	return e, true
 }
 

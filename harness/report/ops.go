@@ -109,12 +109,21 @@ func parse(events []history.Event) *parsed {
 			o.Complete = o.Invoke.Time
 		}
 	}
-	// Every nemesis event goes to history.FaultWindows, the one pairing
-	// of windows that liveness uses too, so that the plots, the timeline
-	// and the verdict agree: a heal or clock-reset recorded with an error
-	// still closes its window there, and a refused opener opens none. What
-	// is a mark (a note, an event with an error) is drawn as one, and is
-	// no instant window besides.
+	p.Windows, p.Marks = splitFaults(events)
+	return p
+}
+
+// splitFaults pairs the nemesis events among events into the windows of
+// the faults that happened, and the marks: notes, skipped and failed
+// faults.
+//
+// Every nemesis event goes to history.FaultWindows, the one pairing of
+// windows that liveness uses too, so that the plots, the timeline and the
+// verdict agree: a heal or clock-reset recorded with an error still closes
+// its window there, and a refused opener opens none. What is a mark (a
+// note, an event with an error) is drawn as one, and is no instant window
+// besides.
+func splitFaults(events []history.Event) (windows, marks []history.Window) {
 	var nemesis []history.Event
 	marked := map[int64]bool{}
 	for i := range events {
@@ -123,7 +132,7 @@ func parse(events []history.Event) *parsed {
 			continue
 		}
 		if m, ok := markOf(e); ok {
-			p.Marks = append(p.Marks, m)
+			marks = append(marks, m)
 			marked[e.Index] = true
 		}
 		nemesis = append(nemesis, *e)
@@ -132,9 +141,9 @@ func parse(events []history.Event) *parsed {
 		if w.StartIndex == w.EndIndex && marked[w.StartIndex] {
 			continue
 		}
-		p.Windows = append(p.Windows, w)
+		windows = append(windows, w)
 	}
-	return p
+	return windows, marks
 }
 
 // markOf returns the mark of nemesis event e, if e is not a fault that

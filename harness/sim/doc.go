@@ -94,6 +94,14 @@
 //     start from its durable state forgets its vote; this names it at its
 //     first restart. [Node.Status]
 //
+// The checker's records of entries written and indexes applied are kept
+// only where a later write or apply could be compared with them: above the
+// members' lowest durable snapshot index, below which no node writes or
+// applies again (the reasoning is prune's comment; a record needed after
+// it was pruned panics, and the package's tests prune at every call). So
+// its memory, like a run's node logs (Config.LogDir streams them to their
+// files as they are written), does not grow with the length of the run.
+//
 // testdata/canaries holds schedules under which the canaries that break
 // persistence (no-fsync, forget-vote, amnesia-rejoin) are caught by the
 // consequence checks alone (harness.TestCanariesCaughtByConsequences).

@@ -46,6 +46,7 @@ func ValidInvariant(name string) error {
 type entryID struct{ index, term uint64 }
 
 type entryFacts struct {
+	term     uint64
 	hash     uint64
 	prevTerm uint64
 	node     world.NodeID // who first wrote it
@@ -75,16 +76,20 @@ type appliedFacts struct {
 type invariants struct {
 	w       *World
 	leaders map[uint64]world.NodeID // term -> leader
-	entries map[entryID]entryFacts  // every entry ever written by anyone
+	entries map[uint64][]entryFacts // index -> every entry written there by anyone, one per term
 	applies map[uint64]appliedFacts // index -> what was applied there
-	commits map[uint64]commitFacts  // term -> the highest index known committed in it
-	checks  map[string]int          // how many times each invariant was checked
-	skip    map[string]bool         // invariants not enforced (Config.Skip)
-	reports raftnode.Reports        // what the nodes report (Config.System)
+	// The records below these indexes have been pruned (see prune), and
+	// the calls left before the next pruning.
+	entriesFrom, appliesFrom uint64
+	untilPrune               int
+	commits                  map[uint64]commitFacts // term -> the highest index known committed in it
+	checks                   map[string]int         // how many times each invariant was checked
+	skip                     map[string]bool        // invariants not enforced (Config.Skip)
+	reports                  raftnode.Reports       // what the nodes report (Config.System)
 }
 
 func newInvariants(w *World) *invariants {
-	iv := &invariants{w: w, leaders: map[uint64]world.NodeID{}, entries: map[entryID]entryFacts{},
+	iv := &invariants{w: w, leaders: map[uint64]world.NodeID{}, entries: map[uint64][]entryFacts{},
 		applies: map[uint64]appliedFacts{}, commits: map[uint64]commitFacts{}, checks: map[string]int{}, skip: map[string]bool{},
 		reports: w.cfg.System.Reports}
 	for _, n := range w.cfg.Skip {
@@ -124,13 +129,18 @@ func (iv *invariants) written(sn *simNode, wr *raftnode.Write) {
 			prevTerm = s.GetTerm()
 		}
 	}
+	iv.maybePrune()
 	for _, e := range wr.Entries {
 		id := entryID{e.GetIndex(), e.GetTerm()}
 		h := fnv.New64a()
 		h.Write([]byte{byte(e.GetType())})
 		h.Write(e.GetData())
-		facts := entryFacts{hash: h.Sum64(), prevTerm: prevTerm, node: sn.id}
-		if seen, ok := iv.entries[id]; ok {
+		facts := entryFacts{term: id.term, hash: h.Sum64(), prevTerm: prevTerm, node: sn.id}
+		if id.index < iv.entriesFrom {
+			panic(fmt.Sprintf("sim: %s wrote entry %d (term %d), below %d, where the invariant checker pruned its records: no node should ever write there again",
+				sn.id, id.index, id.term, iv.entriesFrom))
+		}
+		if seen, ok := iv.entry(id); ok {
 			if seen.hash != facts.hash {
 				iv.violate(LogMatching, []world.NodeID{seen.node, sn.id}, id.term, id.index,
 					"two different entries with index %d and term %d (written by %s and %s)", id.index, id.term, seen.node, sn.id)
@@ -142,9 +152,86 @@ func (iv *invariants) written(sn *simNode, wr *raftnode.Write) {
 				return
 			}
 		} else {
-			iv.entries[id] = facts
+			iv.entries[id.index] = append(iv.entries[id.index], facts)
 		}
 		prevTerm = e.GetTerm()
+	}
+}
+
+// entry is what was first written as (index, term), if anything was.
+func (iv *invariants) entry(id entryID) (entryFacts, bool) {
+	for _, f := range iv.entries[id.index] {
+		if f.term == id.term {
+			return f, true
+		}
+	}
+	return entryFacts{}, false
+}
+
+// pruneEvery is how many writes and applies go by between prunings (the
+// package's tests prune at every call).
+var pruneEvery = defaultPruneEvery
+
+const defaultPruneEvery = 4096
+
+// maybePrune prunes every pruneEvery calls.
+func (iv *invariants) maybePrune() {
+	if iv.untilPrune--; iv.untilPrune > 0 {
+		return
+	}
+	iv.untilPrune = pruneEvery
+	iv.prune()
+}
+
+// prune forgets the records of entries and applies that can never be
+// compared again, so that the checker's memory does not grow with the
+// length of the run. Let S be the lowest durable snapshot index among the
+// members. Nothing below S is ever written or applied again:
+//
+//   - A member writes entries only above its raft commit index (a
+//     follower refuses appends below it, raft panics on a conflict at or
+//     below it, a leader appends past its last index), which is at least
+//     its durable commit (raft restarts from it), which is at least its
+//     durable snapshot: so at least S. A node added later starts empty and
+//     writes what a leader sends it: a snapshot of the leader's, then
+//     entries after it. A leader's log begins after its snapshot, which is
+//     at least its durable snapshot: again at least S.
+//   - A member applies only above what it has applied, which after a
+//     restart is its durable snapshot; a node added later applies the
+//     leader's snapshot and what follows. And a restarted member is asked
+//     to have kept only what it applied above its durable snapshot.
+//
+// Durable snapshots only grow, and a member that joins later starts at
+// 0, so S computed now bounds every later write and apply. Nodes that are
+// no longer members are stopped for good (Restart refuses them). A member
+// that lost its durable state (a wipe) has snapshot 0 and holds S down
+// from then on; had it been pruned past before, coming back under its old
+// ID would let it write and apply below S — but that is the
+// rejoin-after-data-loss violation, found at its first message, so
+// nothing is pruned while that invariant is skipped. A record looked up
+// below where it was pruned panics: the reasoning above is checked by
+// every test of the package, which prunes at every call.
+func (iv *invariants) prune() {
+	if iv.skip[RejoinAfterLoss] {
+		return
+	}
+	first := true
+	var snap uint64
+	for _, id := range iv.w.order {
+		sn := iv.w.nodes[id]
+		if !sn.member {
+			continue
+		}
+		if s := sn.disk.durable.Snapshot.GetMetadata().GetIndex(); first || s < snap {
+			snap = s
+		}
+		first = false
+	}
+	for ; iv.entriesFrom < snap; iv.entriesFrom++ {
+		delete(iv.entries, iv.entriesFrom)
+	}
+	for ; iv.appliesFrom < snap; iv.appliesFrom++ {
+		delete(iv.applies, iv.appliesFrom)
 	}
 }
 
@@ -199,7 +286,12 @@ func voteName(v uint64) string {
 // — when nodes report state hashes — reaches the same state there. A
 // snapshot ending at an index counts as applying the entry there.
 func (iv *invariants) applied(sn *simNode, a raftnode.Applied) {
+	iv.maybePrune()
 	iv.checks[StateMachineSafety]++
+	if a.Index < iv.appliesFrom {
+		panic(fmt.Sprintf("sim: %s applied index %d, below %d, where the invariant checker pruned its records: no node should ever apply there again",
+			sn.id, a.Index, iv.appliesFrom))
+	}
 	seen, ok := iv.applies[a.Index]
 	if !ok {
 		iv.applies[a.Index] = appliedFacts{term: a.Term, stateHash: a.StateHash, node: sn.id}
@@ -341,6 +433,9 @@ func (iv *invariants) restarted(sn *simNode) {
 	want := sn.appliedBeforeCrash
 	if want == 0 || d.Snapshot.GetMetadata().GetIndex() >= want {
 		return
+	}
+	if want < iv.appliesFrom {
+		panic(fmt.Sprintf("sim: %s restarted having applied %d, below %d, where the invariant checker pruned its records", sn.id, want, iv.appliesFrom))
 	}
 	got, has := d.Term(want)
 	if f, ok := iv.applies[want]; ok && (!has || got != f.term) {

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
@@ -27,7 +26,7 @@ type simNode struct {
 	rate        float64  // clock rate; 1 = real speed
 	incarnation uint64   // bumped by every start and crash: stale events check it
 	tickGen     uint64   // bumped to cancel a tick chain
-	log         bytes.Buffer
+	log         *nodeLog
 
 	// For the "no committed entry lost across restarts" invariant: the
 	// highest index this node applied before its last crash (since its
@@ -46,9 +45,7 @@ type simNode struct {
 }
 
 func (sn *simNode) logf(format string, args ...any) {
-	fmt.Fprintf(&sn.log, "%s %s: ", fmtTime(sn.w.loop.now), sn.id)
-	fmt.Fprintf(&sn.log, format, args...)
-	sn.log.WriteByte('\n')
+	sn.log.printf("%s %s: %s\n", fmtTime(sn.w.loop.now), sn.id, fmt.Sprintf(format, args...))
 }
 
 // Logf implements raftnode.Logger.

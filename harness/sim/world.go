@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftnode"
@@ -47,6 +46,10 @@ type Config struct {
 	// client response: the run's transcript, for determinism tests and
 	// debugging.
 	Trace io.Writer
+	// LogDir, if set, is where each node's log goes as it is written
+	// (<LogDir>/<node>.log), so that memory does not grow with the logs;
+	// otherwise they are kept in memory until WriteLogs.
+	LogDir string
 }
 
 func (c *Config) defaults() {
@@ -142,7 +145,8 @@ func (w *World) Run(main func()) error {
 
 func (w *World) newNode(peers []uint64, join bool) (*simNode, error) {
 	w.nextID++
-	sn := &simNode{w: w, id: w.nextID, disk: newDisk(), member: true, rate: 1, join: join, peers: peers, fresh: true}
+	sn := &simNode{w: w, id: w.nextID, disk: newDisk(), member: true, rate: 1, join: join, peers: peers, fresh: true,
+		log: newNodeLog(w.cfg.LogDir, w.nextID.String())}
 	w.nodes[sn.id] = sn
 	w.order = append(w.order, sn.id)
 	return sn, sn.start(peers)
@@ -334,12 +338,16 @@ func (w *World) WriteLogs(dir string) error {
 	}
 	var errs []error
 	for _, id := range w.order {
-		errs = append(errs, os.WriteFile(filepath.Join(dir, id.String()+".log"), w.nodes[id].log.Bytes(), 0o644))
+		errs = append(errs, w.nodes[id].log.writeTo(dir, id.String()))
 	}
 	return errors.Join(errs...)
 }
 
-// Close implements world.World. The sim holds no outside resources.
+// Close implements world.World: it closes the node logs' files.
 func (w *World) Close() error {
-	return nil
+	var errs []error
+	for _, id := range w.order {
+		errs = append(errs, w.nodes[id].log.close())
+	}
+	return errors.Join(errs...)
 }
