@@ -18,8 +18,11 @@ import (
 )
 
 type analyzeOptions struct {
-	initial  *string
-	liveness time.Duration
+	// convergence is the world's end-of-test convergence check (nil: none,
+	// as for a history checked on its own).
+	convergence *world.Convergence
+	initial     *string
+	liveness    time.Duration
 	// timeout is the check's time bound (0: none), counted from start
 	// (the zero time: from the call of analyze).
 	timeout time.Duration
@@ -130,7 +133,11 @@ func analyze(ctx context.Context, dir, path string, sv *survey, o analyzeOptions
 			res.Error = joinErr(res.Error, res.RunError)
 		}
 	}
-	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid)
+	if o.convergence != nil {
+		c := *o.convergence
+		res.Convergence = &c
+	}
+	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid).And(res.convergenceValidity())
 	if res.Error != "" && res.Valid == model.Valid {
 		// The run broke: a valid history of a broken run proves little.
 		res.Valid = model.Unknown

@@ -216,7 +216,10 @@ func Check(ctx context.Context, path string, o CheckOptions) (*Outcome, error) {
 		if !stored.Invariants.Skipped && stored.Invariants.Checked != nil || stored.Invariants.Violation != nil {
 			res.Invariants = stored.Invariants
 		}
-		res.Valid = res.Linearizability.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid)
+		// The convergence check, like the invariants, saw the live
+		// members: carried over.
+		res.System, res.SystemVersion, res.ReadConsistency, res.Convergence = stored.System, stored.SystemVersion, stored.ReadConsistency, stored.Convergence
+		res.Valid = res.Linearizability.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid).And(res.convergenceValidity())
 		res.Incomplete, res.ScriptError = stored.Incomplete, stored.ScriptError
 		if res.RunError = carriedRunError(stored, res.Error); res.RunError != "" {
 			// The world failed during the run: the history cannot show it,

@@ -58,6 +58,15 @@
 // Test.Progress draws a live status line from the recorded events, the
 // same for every world.
 //
+// Test.System names the system under test: the reference node (default),
+// etcd (etcd, etcd@v3.5.0, etcd@debian; package harness/proc/etcd) or a
+// system file describing any binary that speaks the KV protocol
+// (proc.LoadSystemFile); ResolveSystem turns the name into the process
+// world's proc.System, and Test.SystemImpl takes one as a Go value. After
+// the clients' last operations the world's convergence check
+// (World.Converge) asks whether every member holds the same data; a
+// member that never converges makes the run invalid (Results.Convergence).
+//
 // The worlds meet the runner through package world; nothing above it
 // knows which world it is in.
 package harness

@@ -55,8 +55,12 @@ type Results struct {
 	Seed  uint64         `json:"seed"`
 	Nodes int            `json:"nodes"`
 	Bugs  []string       `json:"bugs,omitempty"`
-	// System is the system under test ("": the reference node).
+	// System is the system under test ("" the reference node) and
+	// SystemVersion what it says of its version; ReadConsistency the
+	// reads it was asked for ("" linearizable).
 	System          string                `json:"system,omitempty"`
+	SystemVersion   string                `json:"system_version,omitempty"`
+	ReadConsistency string                `json:"read_consistency,omitempty"`
 	Started         time.Time             `json:"started"`
 	Finished        time.Time             `json:"finished"`
 	WallSeconds     float64               `json:"wall_seconds"`
@@ -71,6 +75,10 @@ type Results struct {
 	// Liveness is then valid and its Detail says why.
 	LivenessNotJudged bool       `json:"liveness_not_judged,omitempty"`
 	Invariants        Invariants `json:"invariants"`
+	// Convergence is the end-of-test check that every member holds the
+	// same data (nil for a history checked on its own). A member that
+	// never converged makes the run invalid.
+	Convergence *world.Convergence `json:"convergence,omitempty"`
 	// Incomplete says why the run did not finish: interrupted, or killed
 	// before it wrote its results.json (found by check). What was recorded
 	// was checked, but an incomplete run is at best unknown: only an
@@ -139,6 +147,17 @@ func (r *Results) capVerdict() {
 	if (r.Incomplete != "" || r.CheckTimedOut != "") && r.Valid == model.Valid {
 		r.Valid = model.Unknown
 	}
+}
+
+// convergenceValidity is the convergence check's part of the verdict:
+// invalid when the world compared the members and they did not converge;
+// valid when they did, or when it could not compare them (Detail says
+// why: never a guess).
+func (r *Results) convergenceValidity() model.Validity {
+	if c := r.Convergence; c != nil && c.Available && !c.Converged {
+		return model.Invalid
+	}
+	return model.Valid
 }
 
 // newRunDir creates <root>/<name>/<UTC timestamp>/ (with a suffix if two

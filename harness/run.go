@@ -4,10 +4,12 @@ import (
 	"context"
 	cryptorand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/harness/proc"
+	"github.com/splitbrain/splitbrain/harness/proc/etcd"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
@@ -70,6 +73,14 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		t.Seed = binary.LittleEndian.Uint64(b[:])>>1 | 1
 	}
 	bugs, _ := raftkv.ParseBugs(strings.Join(t.Bugs, ","))
+	system, err := resolveSystem(ctx, &t)
+	if err != nil {
+		return nil, err
+	}
+	systemVersion := ""
+	if system != nil {
+		systemVersion = system.Version()
+	}
 	sched := t.Schedule
 	if t.Scenario != "" {
 		sched = &nemesis.Schedule{}
@@ -90,7 +101,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	}
 	absSched, _ := filepath.Abs(schedPath)
 	repro := t.ReproCommand(absSched)
-	if err := writeJSON(filepath.Join(dir, TestFile), testRecord{Test: t, Schedule: sched.String(), Versions: versions(), Repro: repro}); err != nil {
+	if err := writeJSON(filepath.Join(dir, TestFile), testRecord{Test: t, SystemVersion: systemVersion, Schedule: sched.String(), Versions: versions(), Repro: repro}); err != nil {
 		return nil, err
 	}
 	if err := writeFileSync(filepath.Join(dir, ReproFile), []byte(repro+"\n")); err != nil {
@@ -107,7 +118,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		*d += now.Sub(phase).Seconds()
 		phase = now
 	}
-	w, err := newWorld(&t, bugs, dir)
+	w, err := newWorld(&t, bugs, dir, system)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +146,15 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	}()
 	var scriptErr error
-	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, recorder, stopped.Load) })
+	var conv world.Convergence
+	runErr := w.Run(func() {
+		scriptErr = drive(w, &t, *sched, recorder, stopped.Load)
+		if !stopped.Load() {
+			conv = w.Converge(time.Duration(t.ConvergeBound))
+		} else {
+			conv = world.Convergence{Detail: "not checked: the run was stopped early"}
+		}
+	})
 	close(done)
 	lap(&phases.Test)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
@@ -161,12 +180,13 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	ao := analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
 		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
-		onFailure: t.ArtefactsOnFailure, phases: phases,
+		onFailure: t.ArtefactsOnFailure, phases: phases, convergence: &conv,
 	}
 	res, nemesisEvents := analyzeRun(ctx, dir, ao)
 	if t.System != "raftkv" {
 		res.System = t.System
 	}
+	res.SystemVersion, res.ReadConsistency = systemVersion, t.ReadConsistency
 	if prog != nil {
 		prog.close()
 	}
@@ -212,9 +232,12 @@ func joinErr(a, b string) string {
 
 type testRecord struct {
 	Test
-	Schedule string            `json:"schedule"`
-	Versions map[string]string `json:"versions"`
-	Repro    string            `json:"repro"`
+	// SystemVersion is what the system under test says of its version
+	// (etcd: its version string and binary), where known.
+	SystemVersion string            `json:"system_version,omitempty"`
+	Schedule      string            `json:"schedule"`
+	Versions      map[string]string `json:"versions"`
+	Repro         string            `json:"repro"`
 }
 
 // ScenarioRunner runs a scenario script as the fault timeline, from the
@@ -291,7 +314,65 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec nemesis.Recorder,
 	return scriptErr
 }
 
-func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
+// resolveSystem turns t's system into the process world's: nil for the
+// reference node (the world's default), etcd by name (building it if
+// needed), a system file by path. A bad name or file is a usage error.
+func resolveSystem(ctx context.Context, t *Test) (proc.System, error) {
+	if _, ok := t.SystemImpl.(raftnode.System); ok {
+		return nil, nil // the reference node's launcher, serving the user's node (proc.Config.NodeSystem)
+	}
+	if t.SystemImpl != nil {
+		s, ok := t.SystemImpl.(proc.System)
+		if !ok || t.Mode != "process" {
+			return nil, usagef("SystemImpl %T: the %s world cannot host it (the process world takes a proc.System)", t.SystemImpl, t.Mode)
+		}
+		return s, nil
+	}
+	if t.System == "" || t.System == "raftkv" {
+		return nil, nil
+	}
+	s, err := ResolveSystem(ctx, t.System)
+	if err != nil {
+		return nil, err
+	}
+	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" && !slices.Contains(s.Caps().ReadConsistency, t.ReadConsistency) {
+		return nil, usagef("read consistency %s: %s offers only linearizable reads", t.ReadConsistency, s.Name())
+	}
+	return s, nil
+}
+
+// ResolveSystem turns a system name into the process world's system:
+// "raftkv" (the reference node), etcd by name (built once if needed, with
+// a line on stderr), or a system file by path. A name or file at fault is
+// an error wrapping ErrUsage.
+func ResolveSystem(ctx context.Context, name string) (proc.System, error) {
+	var s proc.System
+	var err error
+	switch {
+	case name == "" || name == "raftkv":
+		return proc.ReferenceSystem(), nil
+	case etcd.IsName(name):
+		s, err = etcd.New(ctx, name, os.Stderr)
+	case strings.ContainsAny(name, "/\\") || strings.HasSuffix(name, ".toml") || fileExists(name):
+		s, err = proc.LoadSystemFile(name)
+	default:
+		return nil, usagef("system %q: want raftkv, etcd, etcd@vX.Y.Z, etcd@debian, or the path of a system file", name)
+	}
+	if errors.Is(err, proc.ErrBadSystem) {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("system %s: %w", name, err)
+	}
+	return s, nil
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
+
+func newWorld(t *Test, bugs raftkv.Bugs, dir string, system proc.System) (world.World, error) {
 	node := raftkv.Config{
 		SnapshotEvery: t.SnapshotEvery, CompactKeep: t.CompactKeep, Bugs: bugs,
 		// Give up a little before the client does, so the client hears why.
@@ -304,9 +385,10 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 			Skip: t.SkipInvariants, LogDir: filepath.Join(dir, LogsDir)})
 	case "process":
 		pc := proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
-			NoNetFaults: t.NoNetFaults, Binary: t.Binary}
-		if t.SystemImpl != nil {
-			pc.System = t.nodeSystem(nil).Name
+			NoNetFaults: t.NoNetFaults, Binary: t.Binary, System: system, ReadConsistency: t.ReadConsistency,
+			RequestTimeout: t.Workload.Timeout * 4 / 5}
+		if _, ok := t.SystemImpl.(raftnode.System); ok {
+			pc.NodeSystem = t.nodeSystem(nil).Name
 		}
 		w, err := proc.New(pc)
 		if err != nil {

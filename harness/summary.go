@@ -53,9 +53,15 @@ func Summary(r *Results, t *Test, color bool) string {
 		against := ""
 		if t.System != "" && t.System != "raftkv" {
 			against = " against " + t.System
+			if r.SystemVersion != "" {
+				against += " [" + r.SystemVersion + "]"
+			}
 		}
 		fmt.Fprintf(&b, "ran:      %s%s in the %s world, %d nodes, seed %d, %v, %d clients at %g ops/s, %d keys",
 			t.Name, against, t.Mode, t.Nodes, t.Seed, time.Duration(t.Duration), t.Workload.Clients, t.Workload.Rate, t.Workload.Keys)
+		if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" {
+			fmt.Fprintf(&b, ", %s reads", t.ReadConsistency)
+		}
 		if len(t.Bugs) > 0 {
 			fmt.Fprintf(&b, ", bugs %s", strings.Join(t.Bugs, ","))
 		}
@@ -105,7 +111,13 @@ func Summary(r *Results, t *Test, color bool) string {
 	} else {
 		b.WriteString(r.Invariants.Valid.String())
 	}
+	if c := r.Convergence; c != nil && c.Available {
+		fmt.Fprintf(&b, " · convergence %v", c.Converged)
+	}
 	b.WriteByte('\n')
+	if c := r.Convergence; c != nil && (c.Available || r.Mode == "process") && c.Detail != "" {
+		fmt.Fprintf(&b, "converge: %s\n", c.Detail)
+	}
 	if r.Liveness.Detail != "" {
 		fmt.Fprintf(&b, "liveness: %s\n", r.Liveness.Detail)
 	}

@@ -30,7 +30,7 @@ func TestSystemImplValidation(t *testing.T) {
 		{"another type", Test{SystemImpl: "raftkv"}, "want a raftnode.System"},
 		{"a pointer", Test{SystemImpl: &sys}, "want a raftnode.System"},
 		{"no factory", Test{SystemImpl: raftnode.System{Name: "x"}}, "no New"},
-		{"an unknown name", Test{System: "etcd"}, `system "etcd"`},
+		{"a process-world system in the sim", Test{System: "etcd", Mode: "sim"}, `system "etcd" runs in the process world only`},
 		{"the reference node by name", Test{System: "raftkv"}, ""},
 	} {
 		tt := c.test

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/proc"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
@@ -47,21 +48,31 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // may ask for: see MaxDuration and MaxOps.
 type Test struct {
 	Name     string   `json:"name"`  // default "register"
-	Mode     string   `json:"mode"`  // "sim" (default) or "process"
+	Mode     string   `json:"mode"`  // "sim" (default; "process" for a system other than the reference node) or "process"
 	Seed     uint64   `json:"seed"`  // 0 picks one at random (and records it)
 	Nodes    int      `json:"nodes"` // default 5
 	Duration Duration `json:"time"`  // default 60s
 
-	// System names the system under test: "" or "raftkv" is the reference
-	// node. With SystemImpl set it only names that system in the record
-	// (empty: SystemImpl's Name).
+	// System names the system under test: "" or "raftkv" (the reference
+	// node, the default), "etcd" (the newest release, built from its Go
+	// module), "etcd@v3.5.0", "etcd@debian" (Debian's etcd-server), or the
+	// path of a system file (any binary speaking the KV protocol; see
+	// proc.LoadSystemFile): these run in the process world. With
+	// SystemImpl set it only names that system in the record (empty:
+	// SystemImpl's name).
 	System string `json:"system,omitempty"`
 	// SystemImpl, if set, is the system under test as a Go value, for
-	// callers of the Go API. In the sim it is a raftnode.System: a node of
-	// your own, written to the contract in package harness/raftnode. In
-	// the process world the same raftnode.System runs in node processes
-	// started from Binary, which must serve it (see node.ServeIfNode).
+	// callers of the Go API. A raftnode.System is a node of your own,
+	// written to the contract in package harness/raftnode: in the sim, and
+	// in the process world in node processes started from Binary, which
+	// must serve it (see node.ServeIfNode). A proc.System is any system the
+	// process world can launch (what System names resolve to).
 	SystemImpl any `json:"-"`
+	// ReadConsistency is "linearizable" (default) or a weaker consistency
+	// the system offers (etcd: "serializable", as Jepsen's etcd test has):
+	// reads are then issued that way, and the checker judges them as
+	// linearizable all the same, so stale reads show up as anomalies.
+	ReadConsistency string `json:"read_consistency,omitempty"`
 
 	Workload workloads.RegisterOptions `json:"workload"`
 
@@ -94,6 +105,9 @@ type Test struct {
 	// LivenessBound: after the final heal the cluster must serve an ok
 	// read and an ok write within it. Default 10s.
 	LivenessBound Duration `json:"liveness_bound"`
+	// ConvergeBound: after the clients' last operations every member must
+	// report the same state within it (World.Converge). Default 30s.
+	ConvergeBound Duration `json:"converge_bound,omitempty"`
 	// CheckTimeout bounds the whole check after the run, in wall time (0:
 	// none): the linearizability search, the explaining check and the
 	// artefacts. Past it the verdict is at best unknown, and says that the
@@ -152,6 +166,17 @@ func (t *Test) Defaults() {
 	}
 	if t.Mode == "" {
 		t.Mode = "sim"
+		if t.processSystem() {
+			t.Mode = "process"
+		}
+	}
+	if t.System == "" && t.SystemImpl != nil {
+		if n, ok := t.SystemImpl.(proc.System); ok {
+			t.System = n.Name()
+		}
+	}
+	if t.ConvergeBound == 0 {
+		t.ConvergeBound = Duration(30 * time.Second)
 	}
 	if t.System == "" {
 		if s, ok := t.SystemImpl.(raftnode.System); ok {
@@ -189,6 +214,20 @@ func (t *Test) Validate() error {
 	}
 	if t.Mode != "sim" && t.Mode != "process" {
 		return usagef("mode %q: want sim or process", t.Mode)
+	}
+	if t.Mode == "sim" && t.processSystem() {
+		return usagef("system %q runs in the process world only (--mode process)", t.System)
+	}
+	switch t.ReadConsistency {
+	case "", "linearizable", "serializable":
+	default:
+		return usagef("read consistency %q: want linearizable or serializable", t.ReadConsistency)
+	}
+	if t.ReadConsistency == "serializable" && !t.processSystem() {
+		return usagef("read consistency serializable: the reference node offers only linearizable reads (etcd offers serializable: --system etcd)")
+	}
+	if t.ConvergeBound < 0 {
+		return usagef("converge bound must not be negative, got %v", time.Duration(t.ConvergeBound))
 	}
 	if t.Nodes < 1 || t.Nodes > 99 {
 		return usagef("nodes must be between 1 and 99, got %d", t.Nodes)
@@ -286,18 +325,37 @@ func (t *Test) validateLimits() error {
 	return nil
 }
 
-// validateSystem checks the system under test: the reference node by
-// name, or a node of the user's own as a raftnode.System.
+// referenceSystem reports whether t tests the reference node.
+func (t *Test) referenceSystem() bool {
+	return t.SystemImpl == nil && (t.System == "" || t.System == "raftkv")
+}
+
+// processSystem reports whether t's system runs in the process world
+// only: a system named (etcd, a system file) or given as a proc.System.
+func (t *Test) processSystem() bool {
+	if t.SystemImpl != nil {
+		_, ok := t.SystemImpl.(proc.System)
+		return ok
+	}
+	return !t.referenceSystem()
+}
+
+// validateSystem checks the system under test: the reference node or a
+// process-world system by name (resolved by Run), a proc.System, or a node
+// of the user's own as a raftnode.System.
 func (t *Test) validateSystem() error {
 	if t.SystemImpl == nil {
-		if t.System != "" && t.System != "raftkv" {
-			return usagef("system %q: the reference node is \"raftkv\"; a node of your own is given as Test.SystemImpl (a raftnode.System)", t.System)
+		return nil
+	}
+	if _, ok := t.SystemImpl.(proc.System); ok {
+		if len(t.Bugs) > 0 {
+			return usagef("bugs %s: canaries belong to the reference node", strings.Join(t.Bugs, ","))
 		}
 		return nil
 	}
 	s, ok := t.SystemImpl.(raftnode.System)
 	if !ok {
-		return usagef("SystemImpl %T: want a raftnode.System", t.SystemImpl)
+		return usagef("SystemImpl %T: want a raftnode.System or a proc.System", t.SystemImpl)
 	}
 	if err := s.Validate(); err != nil {
 		return usagef("%v", err)
@@ -346,6 +404,10 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 			args = append(args, flag, shellQuote(fmt.Sprint(v)))
 		}
 	}
+	if t.System != "" && t.System != "raftkv" {
+		args = append(args, "--system", shellQuote(t.System))
+		def.Mode = "process"
+	}
 	add("--mode", t.Mode, def.Mode)
 	if t.NoNetFaults {
 		args = append(args, "--no-net-faults")
@@ -363,6 +425,12 @@ func (t *Test) ReproCommand(scheduleCopy string) string {
 	add("--compact-keep", t.CompactKeep, def.CompactKeep)
 	add("--liveness-bound", time.Duration(t.LivenessBound), time.Duration(def.LivenessBound))
 	add("--check-timeout", time.Duration(t.CheckTimeout), time.Duration(def.CheckTimeout))
+	if t.ConvergeBound != 0 {
+		add("--converge-bound", time.Duration(t.ConvergeBound), time.Duration(def.ConvergeBound))
+	}
+	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" {
+		args = append(args, "--read-consistency", shellQuote(t.ReadConsistency))
+	}
 	if t.Scenario != "" {
 		args = append(args, "--scenario", shellQuote(t.Scenario))
 	} else if t.Schedule != nil && scheduleCopy != "" {

@@ -25,6 +25,7 @@ func TestBadRunInputExitsTwo(t *testing.T) {
 	stretch := write("stretch.txt", "1.0s kill one\n20.0s restart one\n")
 	lua := write("s.lua", "sleep(1)\n")
 	osLua := write("os.lua", "sleep(1)\nos.execute('true')\n")
+	badSystem := write("bad.toml", "start = [\"/bin/mynode\"]\n[capabilities]\npartition = \"ports\"\n")
 	short := []string{"--time", "20s", "--liveness-bound", "5s"}
 	for _, c := range []struct {
 		name string
@@ -45,6 +46,11 @@ func TestBadRunInputExitsTwo(t *testing.T) {
 		{"schedule_event_stretching_the_test", []string{"--schedule", stretch, "--time", "5s", "--liveness-bound", "2s"}},
 		{"scenario_and_schedule", append([]string{"--scenario", lua, "--schedule", n9}, short...)},
 		{"scenario_using_os", append([]string{"--scenario", osLua}, short...)},
+		{"bad_system_file", append([]string{"--system", badSystem}, short...)},
+		{"unknown_system", append([]string{"--system", "nosuchsystem"}, short...)},
+		{"etcd_in_the_sim", append([]string{"--system", "etcd@debian", "--mode", "sim"}, short...)},
+		{"serializable_reference_node", append([]string{"--read-consistency", "serializable"}, short...)},
+		{"converge_bound_0", append([]string{"--converge-bound", "0"}, short...)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			results := filepath.Join(dir, "results-"+c.name)

@@ -94,6 +94,12 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 				p.Shard = s
 			}
 			p.Bugs = splitList(bugs)
+			if p.System == "raftkv" {
+				p.System = ""
+			}
+			if p.System != "" && !f.Changed("mode") {
+				p.Mode = "process" // systems other than the reference node run as processes
+			}
 			if _, err := raftkv.ParseBugs(strings.Join(p.Bugs, ",")); err != nil {
 				return usageErr(fmt.Errorf("--bug: %w", err))
 			}
@@ -143,7 +149,8 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 	f.IntVar(&p.Workers, "workers", def.Workers, "runs at a time (worker processes)")
 	f.BoolVar(&p.AllArtefacts, "all-artefacts", false, "draw every run's plots and timeline (by default only runs that do not pass draw them)")
 	f.StringVar(&shard, "shard", "", "run only shard i of n of the run list (i/n, 1 ≤ i ≤ n)")
-	f.StringVar(&p.Mode, "mode", def.Mode, "world of every run: sim or process")
+	f.StringVar(&p.Mode, "mode", def.Mode, "world of every run: sim or process (process by default with --system)")
+	f.StringVar(&p.System, "system", "", "system under test of every run (see run --system): raftkv, etcd, etcd@vX.Y.Z, etcd@debian, or a system file")
 	f.StringArrayVar(&sets, "nemesis", nil, "fault mixes: sets separated by ';', families by ',' (default "+defaultSets(def)+")")
 	f.StringArrayVar(&scenarios, "scenario", nil, "Lua scenario files (glob patterns) to run instead of fault mixes")
 	f.StringSliceVar(&bugs, "bug", nil, "enable a known-bug canary in every run (repeatable)")

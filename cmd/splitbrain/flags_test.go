@@ -72,6 +72,10 @@ func TestBadRunFlagsNameTheValue(t *testing.T) {
 		{[]string{"--schedule", late, "--time", "5s", "--liveness-bound", "2s"}, late + ":2: event after the end of the test"},
 		{[]string{"--schedule", stretch, "--time", "5s", "--liveness-bound", "2s"}, stretch + ":2: event after the end of the test"},
 		{[]string{"--scenario", lua, "--schedule", n9}, "both drive the faults"},
+		{[]string{"--system", "etcd", "--mode", "sim"}, `system "etcd" runs in the process world only`},
+		{[]string{"--read-consistency", "serializable"}, "the reference node offers only linearizable reads"},
+		{[]string{"--system", "etcd", "--read-consistency", "stale"}, `read consistency "stale"`},
+		{[]string{"--converge-bound", "0"}, "--converge-bound 0s"},
 	} {
 		args := append(append([]string{}, c.args...), "--results", results)
 		_, err := testFromArgs(args)
@@ -81,8 +85,13 @@ func TestBadRunFlagsNameTheValue(t *testing.T) {
 	}
 	// Not given, the same flags mean their defaults.
 	tt, err := testFromArgs(nil)
-	if err != nil || tt.Nodes != 5 || tt.Workload.Rate != 200 || time.Duration(tt.Duration) != time.Minute {
+	if err != nil || tt.Nodes != 5 || tt.Workload.Rate != 200 || time.Duration(tt.Duration) != time.Minute || tt.Mode != "sim" {
 		t.Fatalf("defaults: %+v, %v", tt, err)
+	}
+	// A system other than the reference node runs as processes unless
+	// told otherwise.
+	if tt, err := testFromArgs([]string{"--system", "etcd@debian"}); err != nil || tt.Mode != "process" {
+		t.Fatalf("--system etcd@debian: mode %q, %v", tt.Mode, err)
 	}
 }
 

@@ -21,16 +21,15 @@ import (
 // of TestReproCommandRoundTrips, so a field added to Test fails that test
 // until the repro line carries it or it is listed here.
 var notReplayed = map[string]string{
-	"Schedule":     "replayed from the run directory's copy (--schedule), compared apart",
-	"ScheduleFile": "where the schedule came from, for the record",
-	"Results":      "where the run lands, not what it is",
-	"Binary":       "the splitbrain executable itself",
-	"Quick":        "skips plots and diagrams; the verdict is the same",
-	"Command":      "how the run was started, for the record",
-	"Progress":     "a live status line; never changes the run",
-	"System":       "names the system; `splitbrain run` runs the reference node, and a test of a node in Go (SystemImpl) is replayed by its Replay command",
-	"SystemImpl":   "a Go value (a raftnode.System) no command line can carry: RunTest's Replay (`go test`) reruns it",
-	"Replay":       "the repro command itself, where `splitbrain run` cannot replay the test",
+	"Schedule":           "replayed from the run directory's copy (--schedule), compared apart",
+	"ScheduleFile":       "where the schedule came from, for the record",
+	"Results":            "where the run lands, not what it is",
+	"Binary":             "the splitbrain executable itself",
+	"Quick":              "skips plots and diagrams; the verdict is the same",
+	"Command":            "how the run was started, for the record",
+	"Progress":           "a live status line; never changes the run",
+	"SystemImpl":         "a Go value no command line can carry: a raftnode.System is replayed by RunTest's Replay (`go test`); a proc.System by its name in System",
+	"Replay":             "the repro command itself, where `splitbrain run` cannot replay the test",
 	"ArtefactsOnFailure": "draws plots and timeline only for a run that does not pass; the verdict is the same",
 }
 
@@ -97,6 +96,7 @@ func TestReproCommandRoundTrips(t *testing.T) {
 	full := func() harness.Test {
 		return harness.Test{
 			Name: "round-trip", Mode: "process", NoNetFaults: true, Seed: 42, Nodes: 7,
+			System: "etcd@debian", ReadConsistency: "serializable", ConvergeBound: harness.Duration(12 * time.Second),
 			Duration: harness.Duration(45 * time.Second),
 			Workload: workloads.RegisterOptions{Clients: 3, Rate: 50.5, Keys: 4, OpsPerKey: 17,
 				Mix: workloads.Mix{Read: 10, Write: 20, CAS: 30, Delete: 40}, Timeout: 2500 * time.Millisecond},

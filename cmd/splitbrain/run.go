@@ -99,15 +99,18 @@ Known-bug canaries for --bug (off by default; each re-creates a real bug class):
 // runFlags are the flags of run that do not map one to one onto a field
 // of harness.Test.
 type runFlags struct {
-	dur, opTimeout, liveness, checkTimeout time.Duration
-	nem, bugs, skipInv                     []string
-	mix, schedule                          string
+	dur, opTimeout, liveness, checkTimeout, converge time.Duration
+	nem, bugs, skipInv                               []string
+	mix, schedule                                    string
 }
 
 // define declares run's flags, writing into t and f.
 func (f *runFlags) define(cmd *cobra.Command, t *harness.Test) {
 	fs := cmd.Flags()
-	fs.StringVar(&t.Mode, "mode", "sim", "world: sim (deterministic simulation) or process (real node processes; needs root for network faults)")
+	fs.StringVar(&t.Mode, "mode", "sim", "world: sim (deterministic simulation) or process (real node processes; needs root for network faults); process by default for --system other than raftkv")
+	fs.StringVar(&t.System, "system", "raftkv", "system under test: raftkv (the reference node), etcd (newest release, built from its Go module once), etcd@vX.Y.Z, etcd@debian (Debian's etcd-server), or a system file (TOML) describing any binary that speaks the KV protocol")
+	fs.StringVar(&t.ReadConsistency, "read-consistency", "linearizable", "reads the clients ask for: linearizable, or serializable (etcd; stale reads then show up as anomalies)")
+	fs.DurationVar(&f.converge, "converge-bound", 30*time.Second, "after the last operations every member must report the same state (GET /hash) within this")
 	fs.BoolVar(&t.ArtefactsOnFailure, "artefacts-on-failure", false, "draw the plots and the timeline only if the verdict is not valid (campaigns pass it)")
 	fs.BoolVar(&t.NoNetFaults, "no-net-faults", false, "process mode without root: no partitions or packet loss (nftables needs CAP_NET_ADMIN)")
 	fs.StringVar(&t.Name, "name", "register", "test name (the results subdirectory)")
@@ -136,7 +139,7 @@ func (f *runFlags) define(cmd *cobra.Command, t *harness.Test) {
 // "the default": given explicitly on the command line, 0 is refused rather
 // than silently replaced.
 var zeroMeansDefault = []string{"nodes", "time", "clients", "rate", "keys", "ops-per-key", "op-timeout",
-	"snapshot-every", "compact-keep", "liveness-bound"}
+	"snapshot-every", "compact-keep", "liveness-bound", "converge-bound"}
 
 // build fills t from the parsed flags. Errors are usage errors naming the
 // flag and the value.
@@ -153,6 +156,10 @@ func (f *runFlags) build(cmd *cobra.Command, t *harness.Test) error {
 	t.Duration = harness.Duration(f.dur)
 	t.Workload.Timeout = f.opTimeout
 	t.LivenessBound = harness.Duration(f.liveness)
+	t.ConvergeBound = harness.Duration(f.converge)
+	if !fs.Changed("mode") {
+		t.Mode = "" // the system decides: sim for the reference node, else process
+	}
 	t.CheckTimeout = harness.Duration(f.checkTimeout)
 	t.Nemesis = expandAll(splitList(f.nem))
 	t.Bugs = splitList(f.bugs)

@@ -21,6 +21,9 @@ import (
 // scenarios) × seeds, each run a child `splitbrain run`.
 type Params struct {
 	Mode string `json:"mode"` // sim or process
+	// System is the system under test of every run ("" the reference
+	// node): run --system.
+	System string `json:"system,omitempty"`
 	// Seeds is the number of seeds per cell (FirstSeed, FirstSeed+1, …);
 	// 0 with a Budget means as many as the budget allows.
 	Seeds     int              `json:"seeds"`
@@ -278,7 +281,7 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("--shard %s: want i/n with 1 ≤ i ≤ n", p.Shard)
 	}
 	for _, a := range p.RunArgs {
-		for _, own := range []string{"--seed", "--results", "--nemesis", "--scenario", "--schedule", "--mode", "--time", "--bug"} {
+		for _, own := range []string{"--seed", "--results", "--nemesis", "--scenario", "--schedule", "--mode", "--time", "--bug", "--system"} {
 			if a == own || strings.HasPrefix(a, own+"=") {
 				return fmt.Errorf("run flag %s after -- is set by the campaign itself (use the campaign's flag)", own)
 			}
@@ -303,6 +306,9 @@ func (p *Params) args(s Spec, root string) []string {
 	a := []string{"run", "--seed", strconv.FormatUint(s.Seed, 10)}
 	if p.Mode != "sim" {
 		a = append(a, "--mode", p.Mode)
+	}
+	if p.System != "" {
+		a = append(a, "--system", p.System)
 	}
 	if p.Time > 0 {
 		a = append(a, "--time", time.Duration(p.Time).String())

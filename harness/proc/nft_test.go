@@ -22,11 +22,11 @@ func testFirewall(t *testing.T) (*firewall, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, _, err := pickPorts(tag)
+	port, _, _, err := pickPorts(tag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fw, err := newFirewall(TablePrefix + tag.String())
+	fw, err := newFirewall(TablePrefix+tag.String(), true, uint16(port))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 func startNodeProcess(t *testing.T, dir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	tag, _ := newRunTag()
-	peer, api, err := pickPorts(tag)
+	peer, api, _, err := pickPorts(tag)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -474,3 +474,23 @@ func TestPauseFreezesAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNewFailsCleanly: a system whose nodes cannot start makes New fail
+// with the node's exit, and leaves no table, process or directory behind
+// (New's cleanup once panicked on the nil world it was about to return).
+func TestNewFailsCleanly(t *testing.T) {
+	requireRoot(t)
+	s, err := ParseSystemFile("false.toml", []byte("start = [\"/bin/false\", \"{{.ID}}\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := splitbrainTables()
+	w, err := New(Config{Nodes: 2, System: s, Binary: nodeBinary, NoWatchdog: true, StartTimeout: 5 * time.Second})
+	if err == nil || w != nil || !strings.Contains(err.Error(), "exited during start") {
+		t.Fatalf("New = %v, %v; want an error saying the node exited during start", w, err)
+	}
+	after, _ := splitbrainTables()
+	if len(after) > len(before) {
+		t.Fatalf("tables before %v, after %v", before, after)
+	}
+}

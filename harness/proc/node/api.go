@@ -64,6 +64,16 @@ type Status struct {
 	Replaying bool     `json:"replaying"` // still replaying its log after a restart
 }
 
+// HashAnswer is the body of GET /hash (optional in the protocol): the
+// position in the replicated history at which the node's state was hashed
+// (the reference node: its applied index; etcd: its KV revision) and the
+// hash. Two members at the same index must have the same hash.
+type HashAnswer struct {
+	Index  uint64 `json:"index"`
+	Hash   string `json:"hash"`
+	Detail string `json:"detail,omitempty"` // for people
+}
+
 // ConfRequest is the body of POST /admin/conf.
 type ConfRequest struct {
 	// Op is add (a voter), add-learner, promote (a learner to voter) or

@@ -67,8 +67,8 @@ type CallError struct {
 func (e *CallError) Error() string { return e.Err.Error() }
 func (e *CallError) Unwrap() error { return e.Err }
 
-// ErrNotImplemented is a node answering HTTP 501: it does not support the
-// call (an optional admin call of the protocol).
+// ErrNotImplemented is a node answering HTTP 501 (or 404): it does not
+// support the call (an optional call of the protocol).
 var ErrNotImplemented = errors.New("not implemented by this node (HTTP 501)")
 
 // post sends body to addr's path and decodes the JSON answer into out. An
@@ -136,7 +136,7 @@ func (c *Client) do(ctx context.Context, method, addr, path string, body []byte,
 	} else {
 		c.release(addr, cc)
 	}
-	if resp.StatusCode == http.StatusNotImplemented {
+	if resp.StatusCode == http.StatusNotImplemented || resp.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%s: %w", what, ErrNotImplemented)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
@@ -249,6 +249,26 @@ func (c *Client) Status(ctx context.Context, addr string) (Status, error) {
 		return Status{}, &CallError{Sent: true, Err: errors.New("status answer without an id")}
 	}
 	return st, nil
+}
+
+// Hash asks the node at addr for its state hash (GET /hash). A node that
+// does not serve it answers 501: the error wraps ErrNotImplemented.
+func (c *Client) Hash(ctx context.Context, addr string) (HashAnswer, error) {
+	var h struct {
+		HashAnswer
+		Error string `json:"error"`
+	}
+	if err := c.do(ctx, http.MethodGet, addr, "/hash", nil, &h); err != nil {
+		return HashAnswer{}, err
+	}
+	if h.Hash == "" {
+		why := "an answer without a hash"
+		if h.Error != "" {
+			why = "no hash: " + h.Error
+		}
+		return HashAnswer{}, &CallError{Sent: true, Err: errors.New(why)}
+	}
+	return h.HashAnswer, nil
 }
 
 // Conf asks the node at addr to carry out a membership change.
