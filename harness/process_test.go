@@ -102,6 +102,25 @@ func TestProcessModeRuns(t *testing.T) {
 	}
 }
 
+// debianEtcd is a symlink to Debian's etcd (/usr/bin/etcd, package
+// etcd-server), committed with the tests. Whether etcd is installed is
+// read through it: go test's cache rechecks the files a test stats inside
+// the module, not outside it, so a skip cached before .ci/setup installed
+// etcd would stick; os.Stat follows the link, and installing etcd changes
+// what the cache finds there.
+const debianEtcd = "testdata/debian-etcd"
+
+// needDebianEtcd skips the test when Debian's etcd is not installed.
+func needDebianEtcd(t *testing.T) {
+	t.Helper()
+	if target, err := os.Readlink(debianEtcd); err != nil || target != "/usr/bin/etcd" {
+		t.Fatalf("%s must be a symlink to /usr/bin/etcd (a checkout without symlinks?): %q, %v", debianEtcd, target, err)
+	}
+	if _, err := os.Stat(debianEtcd); err != nil {
+		t.Skip("Debian's etcd-server is not installed (sudo .ci/setup installs it)")
+	}
+}
+
 // TestEtcdRuns: short runs against etcd — Debian's 3.4 and the newest
 // release built from its Go module — under partitions, kills and pauses
 // are valid, and the members converge to the same KV hash.
@@ -111,9 +130,7 @@ func TestEtcdRuns(t *testing.T) {
 	for _, system := range []string{"etcd@debian", "etcd@v3.7.3"} {
 		t.Run(system, func(t *testing.T) {
 			if system == "etcd@debian" {
-				if _, err := os.Stat("/usr/bin/etcd"); err != nil {
-					t.Skip("Debian's etcd-server is not installed (sudo .ci/setup installs it)")
-				}
+				needDebianEtcd(t)
 			}
 			out, err := Run(context.Background(), Test{System: system, Seed: 1, Duration: Duration(18 * time.Second),
 				Nemesis: []string{"partition", "kill", "pause"}, LivenessBound: Duration(6 * time.Second), Results: t.TempDir(), Binary: bin})
@@ -140,9 +157,7 @@ func TestEtcdRuns(t *testing.T) {
 // once `splitbrain clean` has run.
 func TestEtcdCleanAfterHarnessKilled(t *testing.T) {
 	needRoot(t)
-	if _, err := os.Stat("/usr/bin/etcd"); err != nil {
-		t.Skip("Debian's etcd-server is not installed (sudo .ci/setup installs it)")
-	}
+	needDebianEtcd(t)
 	bin := splitbrainBinary(t)
 	cmd := exec.Command(bin, "run", "--system", "etcd@debian", "--time", "60s", "--seed", "1", "--results", t.TempDir())
 	if err := cmd.Start(); err != nil {
