@@ -1,0 +1,131 @@
+package nemesis
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/history"
+)
+
+// firedAt returns the time each recorded nemesis event whose value starts
+// with prefix (after its action) was recorded, in order.
+func (st *simTest) firedAt(f, prefix string) []time.Duration {
+	var out []time.Duration
+	for _, e := range st.rec.Events() {
+		if e.F == f && e.Value != nil && strings.HasPrefix(*e.Value, prefix) {
+			out = append(out, time.Duration(e.Time))
+		}
+	}
+	return out
+}
+
+// TestBlockedOpsDoNotShiftLaterEvents: ops that block — a membership
+// change that takes long (here an add-node that takes 5s, as one waiting
+// out a timeout does), a leader target while there is no leader — do not
+// delay the events after them: every later event is recorded at its
+// scheduled time. Before, each blocked op pushed the whole rest of the
+// timeline back (a remove-node of a node that cannot restart by about 9s).
+func TestBlockedOpsDoNotShiftLaterEvents(t *testing.T) {
+	st := newSimTest(t, 21)
+	st.w.addDelay = 5 * time.Second
+	st.run(func() {
+		// Times count from the start of the sim (run waits 3s first).
+		s, err := ParseString(`4.0s kill majority
+4.1s add-node
+4.2s remove-node one
+4.3s kill leader
+5.0s pause one
+6.0s resume all
+7.0s partition halves
+8.0s heal
+8.0s restart all
+`, "blocked.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Execute(st.w, s, st.rec); err != nil {
+			t.Fatal(err)
+		}
+		HealAll(st.w, st.rec)
+	})
+	for _, tc := range []struct {
+		f, prefix string
+		at        time.Duration
+	}{
+		{history.FaultPause, "n", 5 * time.Second},
+		{history.FaultResume, "n", 6 * time.Second},
+		{history.FaultPartition, "halves", 7 * time.Second},
+		{history.FaultHeal, "heal", 8 * time.Second},
+	} {
+		got := st.firedAt(tc.f, tc.prefix)
+		if len(got) == 0 || got[0] != tc.at {
+			t.Errorf("%s %s fired at %v, want exactly %v; history:\n%s", tc.f, tc.prefix, got, tc.at, strings.Join(st.events(0), "\n"))
+		}
+	}
+	// The kill of the leader found none (a majority was down) and gave up
+	// when the pause was due, not 3s later.
+	var killNote bool
+	for _, e := range st.rec.Events() {
+		if e.F == history.FaultNote && *e.Value == "kill leader" {
+			killNote = true
+			if e.Time > int64(5*time.Second) {
+				t.Errorf("the kill of the leader gave up at %v, after the next event was due (5s)", time.Duration(e.Time))
+			}
+		}
+	}
+	if !killNote {
+		t.Errorf("no note for the kill of a leader that did not exist:\n%s", strings.Join(st.events(0), "\n"))
+	}
+	// The add-node ran in the background, and was recorded when it ended;
+	// the remove-node queued behind it was given up, with a note.
+	var added, givenUp bool
+	for _, e := range st.rec.Events() {
+		switch {
+		case e.F == history.FaultAddNode && e.Time >= int64(9100*time.Millisecond):
+			added = true
+		case e.F == history.FaultNote && *e.Value == "remove-node one" && strings.Contains(e.Error, "given up"):
+			givenUp = true
+		}
+	}
+	if !added || !givenUp {
+		t.Errorf("want the add-node recorded when it ended (after 9.1s) and the remove-node given up; history:\n%s", strings.Join(st.events(0), "\n"))
+	}
+	st.checkWindowsClosed()
+}
+
+// TestLeaderTargetWaitsUntilTheNextEvent: an op aimed at the leader waits
+// for an election, but no longer than until the next event is due.
+func TestLeaderTargetWaitsUntilTheNextEvent(t *testing.T) {
+	st := newSimTest(t, 22)
+	st.run(func() {
+		// Every message lost: the leader steps down and none is elected
+		// until the heal at 8s. The partition waits for a leader from 5s
+		// and gives up at 6s, when the kill is due.
+		s, err := ParseString(`3.0s packet loss=1
+5.0s partition isolate-leader
+6.0s kill one
+8.0s heal
+8.0s restart all
+`, "leaderwait.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Execute(st.w, s, st.rec); err != nil {
+			t.Fatal(err)
+		}
+	})
+	var note time.Duration = -1
+	for _, e := range st.rec.Events() {
+		if e.F == history.FaultNote && strings.HasPrefix(*e.Value, "partition isolate-leader") {
+			note = time.Duration(e.Time)
+		}
+	}
+	if note != 6*time.Second {
+		t.Errorf("the partition gave up at %v, want 6s (when the next event was due); history:\n%s", note, strings.Join(st.events(0), "\n"))
+	}
+	if got := st.firedAt(history.FaultKill, "n"); len(got) != 1 || got[0] != 6*time.Second {
+		t.Errorf("the kill fired at %v, want 6s", got)
+	}
+	st.checkWindowsClosed()
+}
