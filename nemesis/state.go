@@ -18,15 +18,15 @@ import (
 // recorded in an orphaned entry is never restarted, and a later kill of the
 // down node opens a second window that no restart closes.)
 type state struct {
-	mu       sync.Mutex
-	crashed  map[world.NodeID]world.DiskFate
-	paused   map[world.NodeID]bool
-	clocks   map[world.NodeID]*clock
+	mu      sync.Mutex
+	crashed map[world.NodeID]world.DiskFate
+	paused  map[world.NodeID]bool
+	clocks  map[world.NodeID]*clock
 	// replacing: crashed nodes whose data is lost, with a replacement
 	// queued or under way; restart leaves them to it.
 	replacing map[world.NodeID]bool
-	reachGen uint64 // bumped by every change of reachability
-	holders  int    // executors and snapshot-isolate watchers using the entry
+	reachGen  uint64 // bumped by every change of reachability
+	holders   int    // executors and snapshot-isolate watchers using the entry
 }
 
 // clock is a node's changed clock; a strobe task runs until stopped.
