@@ -61,10 +61,19 @@ func ParseMix(s string) (Mix, error) {
 // maxWeight bounds one weight, so that sums cannot overflow.
 const maxWeight = 1 << 20
 
+// DefaultClients is the number of client workers a zero
+// RegisterOptions.Clients takes: four for each node of a 5-node cluster.
+// A worker does one operation at a time, so one stuck on a write to a cut
+// off node (up to its timeout) issues nothing else meanwhile; with four a
+// node, a node that is cut off, deposed or lagging still has clients
+// reading from it through most of a fault — the window in which stale
+// reads and wrong outcomes show.
+const DefaultClients = 20
+
 // RegisterOptions configures the register workload. Zero fields take the
 // defaults noted.
 type RegisterOptions struct {
-	Clients   int           `json:"clients"`     // concurrent workers, default 10
+	Clients   int           `json:"clients"`     // concurrent workers, default 20
 	Keys      int           `json:"keys"`        // active keys, default 8
 	OpsPerKey int           `json:"ops_per_key"` // operations before a key is retired, default 200
 	Rate      float64       `json:"rate"`        // target operations per second over all workers, default 200
@@ -75,7 +84,7 @@ type RegisterOptions struct {
 // Defaults fills in zero fields.
 func (o *RegisterOptions) Defaults() {
 	if o.Clients == 0 {
-		o.Clients = 10
+		o.Clients = DefaultClients
 	}
 	if o.Keys == 0 {
 		o.Keys = 8

@@ -41,7 +41,7 @@ simulation per process). Seeds are --first-seed, --first-seed+1, …; with
 --budget the campaign starts runs until the budget is spent.
 
 Fault mixes: sets separated by ';', the families of a set by ',':
-  --nemesis 'partition;kill;partition,kill,pause'   (default partition,kill)
+  --nemesis 'partition;kill;partition,kill,pause'   (default all)
   families: ` + strings.Join(nemesis.Families(), ", ") + `, all, or a partition
   family narrowed to one shape: partition:one-way.
 
@@ -113,7 +113,7 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 				p.Scenarios = paths
 			} else {
 				if len(sets) == 0 {
-					sets = []string{"partition,kill"}
+					sets = []string{"all"}
 				}
 				parsed, err := campaign.ParseSets(strings.Join(sets, ";"))
 				if err != nil {
@@ -144,7 +144,7 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 	f.IntVar(&p.Workers, "workers", runtime.NumCPU(), "runs at a time (worker processes)")
 	f.StringVar(&shard, "shard", "", "run only shard i of n of the run list (i/n, 1 ≤ i ≤ n)")
 	f.StringVar(&p.Mode, "mode", "sim", "world of every run: sim or process")
-	f.StringArrayVar(&sets, "nemesis", nil, "fault mixes: sets separated by ';', families by ',' (default partition,kill)")
+	f.StringArrayVar(&sets, "nemesis", nil, "fault mixes: sets separated by ';', families by ',' (default all)")
 	f.StringArrayVar(&scenarios, "scenario", nil, "Lua scenario files (glob patterns) to run instead of fault mixes")
 	f.StringSliceVar(&bugs, "bug", nil, "enable a known-bug canary in every run (repeatable)")
 	f.DurationVar(&runTime, "time", 0, "test length of every run (default: run's, 1m)")
