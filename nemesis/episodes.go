@@ -22,6 +22,9 @@ type episode struct {
 	// says how early, and so how surely, an episode comes in a run.
 	must   bool
 	weight int
+	// first: when it is in the run, it comes first, as soon as the first
+	// leader may be elected (a young cluster being reshaped).
+	first bool
 	// needs lists the families the episode cannot do without, each "a|b"
 	// for either; shapes, the partition shapes it needs (any one of them).
 	needs  []string
@@ -38,29 +41,36 @@ type episode struct {
 // first leader, then episodes separated by quiet periods.
 const (
 	warmupMin, warmupMax = 1500 * time.Millisecond, 2500 * time.Millisecond
+	// An episode that comes first starts this early, before the first
+	// election (one to two election timeouts, 1–2s): its ops that need a
+	// leader wait for it.
+	firstMin, firstMax = 300 * time.Millisecond, 800 * time.Millisecond
 	quietMin, quietMax   = 1200 * time.Millisecond, 2500 * time.Millisecond
+	// A network healed at the end of an episode may stay flaky this long
+	// (healFlaky).
+	tailMin, tailMax = time.Second, 2 * time.Second
 )
 
 // episodes is the catalogue, most important first (the order breaks no
 // ties: deal draws the order).
 var episodes = []episode{
 	{name: "deposed-leader", must: true, weight: 40, needs: []string{"partition"}, shapes: []Shape{LeaderMinority, IsolateLeader},
-		min: 8 * time.Second, max: 11 * time.Second, draw: deposedLeader},
+		min: 12500 * time.Millisecond, max: 14 * time.Second, draw: deposedLeader},
 	{name: "quorum-loss", must: true, weight: 40, needs: []string{"pause|kill"},
 		min: 5 * time.Second, max: 6500 * time.Millisecond, draw: quorumLoss},
-	{name: "membership-churn", must: true, weight: 12, needs: []string{"membership"},
+	{name: "membership-churn", must: true, first: true, weight: 12, needs: []string{"membership"},
 		min: 2 * time.Second, max: 4 * time.Second, draw: membershipChurn},
 	{name: "cascade", weight: 12, needs: []string{"partition", "kill|disk"}, shapes: []Shape{Isolate},
 		min: 5 * time.Second, max: 7 * time.Second, draw: cascade},
 	{name: "asymmetric", must: true, weight: 10, needs: []string{"partition"}, shapes: []Shape{OneWay},
-		min: 4 * time.Second, max: 11500 * time.Millisecond, draw: asymmetric},
+		min: 12500 * time.Millisecond, max: 13500 * time.Millisecond, draw: asymmetric},
 	{name: "power-failure", weight: 8, needs: []string{"disk"},
 		min: 500 * time.Millisecond, max: 1500 * time.Millisecond, draw: powerFailure},
 	{name: "crash-loop", weight: 6, needs: []string{"kill"},
 		min: 4 * time.Second, max: 6 * time.Second, draw: crashLoop},
 	{name: "split", weight: 5, needs: []string{"partition"},
-		shapes: []Shape{Halves, RandomHalves, MinorityThird, Isolate, MajoritiesRing, Bridge, LeaderMajority},
-		min:    2 * time.Second, max: 8 * time.Second, draw: split},
+		shapes: []Shape{Halves, RandomHalves, MinorityThird, Isolate, MajoritiesRing, Bridge, LeaderMajority, OneWay},
+		min:    2 * time.Second, max: 10 * time.Second, draw: split},
 	{name: "flaky-links", weight: 4, needs: []string{"partition"}, shapes: []Shape{Isolate},
 		min: 3 * time.Second, max: 8 * time.Second, draw: flakyLinks},
 	{name: "paused-leader", weight: 4, needs: []string{"pause"},
@@ -90,10 +100,11 @@ type gen struct {
 	placed []placed // the episodes laid out, in order
 }
 
-// placed is an episode of a generated timeline and when it starts.
+// placed is an episode of a generated timeline: from at, every fault it
+// started undone by end.
 type placed struct {
-	name string
-	at   time.Duration
+	name    string
+	at, end time.Duration
 }
 
 func newGen(c chooser, o GenOptions) *gen {
@@ -231,28 +242,53 @@ func (g *gen) slowLeader(t time.Duration, pct int) bool {
 	return true
 }
 
+// healFlaky heals the network at t; when packet faults are allowed, most
+// of the time the links come back flaky for a while — some packets lost
+// or held back — as a network recovering from a failure does. Nodes that
+// were cut off then catch up over a lossy network while their clients
+// already read from them. It returns when the network is whole again.
+func (g *gen) healFlaky(t time.Duration, room time.Duration) time.Duration {
+	g.at(t, Op{Kind: Heal})
+	tail := g.span(tailMin, tailMax, "tail")
+	if !g.has("packet") || room < tail || !g.coin(75, "flaky?") {
+		return t
+	}
+	p := PacketSpec{Loss: choose(g.c, "loss", 0.3, 0.2, 0.5)}
+	if g.coin(50, "reorder?") {
+		p = PacketSpec{Reorder: choose(g.c, "reorder", 0.5, 0.3), Delay: 5 * time.Millisecond}
+	}
+	g.at(t, Op{Kind: Packet, Packet: p})
+	g.at(t+tail, Op{Kind: Heal})
+	return t + tail
+}
+
 // --- the episodes ---
 
 // deposedLeader cuts the leader off — alone, or with a minority that
 // still follows it — while a new leader is elected on the other side. Its
 // clock usually runs slow, so it goes on believing it leads: reads it (or
 // its side) still serves are stale, and its uncommitted writes are rolled
-// back at the heal. Held 8–11s: longer than a client's operation timeout,
-// so that clients stuck on a write there come back and read. The clock
+// back at the heal. Held 10.5–12s: twice a client's operation timeout, so
+// that clients stuck on a write there come back, twice, and read; then
+// the old side catches up (healFlaky) while its clients read. The clock
 // runs 10–20 times slow, so that the leader does not notice for the whole
 // episode (its CheckQuorum period of one election timeout becomes 10–20s).
 func deposedLeader(g *gen, at, room time.Duration) time.Duration {
-	hold := g.span(8*time.Second, min(room, 11*time.Second), "hold")
-	slow := g.has("clock") && g.coin(85, "slow?")
+	hold := g.span(10500*time.Millisecond, min(room-tailMax, 12*time.Second), "hold")
+	slow := g.has("clock")
 	if slow {
 		g.at(at, Op{Kind: Skew, Target: Sel(Leader), Rate: choose(g.c, "slow-rate", 0.1, 0.05)})
 	}
-	g.at(at, Op{Kind: Partition, Shape: choose(g.c, "shape", g.allowed([]Shape{LeaderMinority, IsolateLeader})...)})
-	g.at(at+hold, Op{Kind: Heal})
+	shapes := g.allowed([]Shape{LeaderMinority, IsolateLeader})
+	shape := shapes[0]
+	if len(shapes) > 1 && g.coin(30, "isolate-leader?") {
+		shape = shapes[1]
+	}
+	g.at(at, Op{Kind: Partition, Shape: shape})
 	if slow {
 		g.at(at+hold, Op{Kind: ClockReset, Target: Sel(All)})
 	}
-	return hold
+	return g.healFlaky(at+hold, at+room-(at+hold)) - at
 }
 
 // quorumLoss takes a majority away — paused (a stalled VM, a full disk)
@@ -275,8 +311,11 @@ func quorumLoss(g *gen, at, room time.Duration) time.Duration {
 
 // membershipChurn changes the membership two to four times in quick
 // succession — the leader among the nodes replaced or removed half of the
-// time — as an operator replacing machines does; the cluster ends with as
-// many voters as it started with.
+// time, a node losing its disk and being replaced some of the time — as
+// an operator growing and reshaping a young cluster does; the cluster
+// ends with as many voters as it started with. It comes first in a run,
+// right after the first election: nodes then join from the whole log
+// rather than from a snapshot.
 func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 	const step = 300 * time.Millisecond // between the changes that restore the size
 	t := at
@@ -289,7 +328,7 @@ func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 		if t+owed()+4*step > at+room {
 			break
 		}
-		switch g.c.intn(6, "change") {
+		switch g.c.intn(7, "change") {
 		case 0:
 			g.at(t, Op{Kind: Replace, Target: Sel(choose(g.c, "who", Leader, One))})
 		case 1:
@@ -309,7 +348,7 @@ func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 			} else {
 				g.at(t, Op{Kind: Replace, Target: Sel(Leader)})
 			}
-		default:
+		case 5, 6:
 			// A disk lost: the node comes back only by replacement,
 			// under a new ID, once it is restarted.
 			if !g.has("disk") {
@@ -385,22 +424,18 @@ func cascade(g *gen, at, room time.Duration) time.Duration {
 }
 
 // asymmetric is a one-way partition — most often a deaf leader, which
-// still reaches the others but hears none of them — held either briefly
-// or past the liveness bound (10s by default), so that a cluster that
-// cannot elect around it is seen to stall.
+// still reaches the others but hears none of them — held past the
+// liveness bound (10s by default), so that a cluster that cannot elect
+// around it is seen to stall. (split draws brief one-way partitions.)
 func asymmetric(g *gen, at, room time.Duration) time.Duration {
 	pair := [2]Selector{Followers, Leader} // deaf
 	if g.coin(15, "other?") {
 		pair = choose(g.c, "one-way", [2]Selector{Leader, Followers}, [2]Selector{Leader, One}, [2]Selector{One, All},
 			[2]Selector{Minority, Majority}, [2]Selector{One, One})
 	}
-	hold := g.span(4*time.Second, min(room, 8*time.Second), "hold")
-	if room >= 10500*time.Millisecond && g.coin(90, "long?") {
-		hold = g.span(10500*time.Millisecond, room, "hold")
-	}
+	hold := g.span(10500*time.Millisecond, min(room-tailMax, 11500*time.Millisecond), "hold")
 	g.at(at, Op{Kind: Partition, Shape: OneWay, Target: Sel(pair[0]), To: Sel(pair[1])})
-	g.at(at+hold, Op{Kind: Heal})
-	return hold
+	return g.healFlaky(at+hold, room-hold) - at
 }
 
 // powerFailure cuts the power of the whole cluster or of a majority
@@ -448,20 +483,29 @@ func crashLoop(g *gen, at, room time.Duration) time.Duration {
 }
 
 // split is a partition of a random shape, with the leader's clock slowed
-// some of the time.
+// some of the time; most often held longer than a client's operation
+// timeout, so that the clients of the nodes cut off are reading again
+// when the network heals (flaky, most of the time) and they catch up.
 func split(g *gen, at, room time.Duration) time.Duration {
 	hold := g.span(2*time.Second, min(room, 8*time.Second), "hold")
-	op := Op{Kind: Partition, Shape: choose(g.c, "shape", g.allowed([]Shape{Halves, RandomHalves, MinorityThird, Isolate, MajoritiesRing, Bridge, LeaderMajority})...)}
-	if op.Shape == Isolate {
+	if room >= 5*time.Second && g.coin(70, "long?") {
+		hold = g.span(5*time.Second, min(room, 8*time.Second), "hold")
+	}
+	op := Op{Kind: Partition, Shape: choose(g.c, "shape", g.allowed([]Shape{Halves, RandomHalves, MinorityThird, Isolate, MajoritiesRing, Bridge, LeaderMajority, OneWay})...)}
+	switch op.Shape {
+	case Isolate:
 		op.Target = Sel(choose(g.c, "isolate", One, Minority))
+	case OneWay:
+		pair := choose(g.c, "one-way", [2]Selector{Followers, Leader}, [2]Selector{Leader, Followers}, [2]Selector{Leader, One},
+			[2]Selector{One, All}, [2]Selector{Minority, Majority}, [2]Selector{One, One})
+		op.Target, op.To = Sel(pair[0]), Sel(pair[1])
 	}
 	slow := g.slowLeader(at, 40)
 	g.at(at, op)
-	g.at(at+hold, Op{Kind: Heal})
 	if slow {
 		g.at(at+hold, Op{Kind: ClockReset, Target: Sel(All)})
 	}
-	return hold
+	return g.healFlaky(at+hold, room-hold) - at
 }
 
 // flakyLinks cuts a node or a minority off two to four times, briefly:

@@ -115,6 +115,15 @@ func Generate(seed uint64, opts GenOptions) Schedule {
 func (g *gen) timeline() {
 	o := g.o
 	t := g.span(warmupMin, warmupMax, "warmup")
+	dealt := g.deal(3)
+	for i, ep := range dealt {
+		if ep.first {
+			// It comes first, as soon as a leader may be elected.
+			t = g.span(firstMin, firstMax, "first")
+			dealt = append([]episode{ep}, slices.Delete(slices.Clone(dealt), i, i+1)...)
+			break
+		}
+	}
 	owed := map[string]time.Duration{} // must-have episodes not placed yet: their shortest length
 	for _, ep := range episodes {
 		if ep.must && g.eligible(ep) {
@@ -130,18 +139,18 @@ func (g *gen) timeline() {
 		}
 		return sum
 	}
-	for _, ep := range g.deal(3) {
+	for _, ep := range dealt {
 		room := o.FinalHeal - quietMin - t - reserve(ep.name)
 		if room < ep.min {
 			continue
 		}
 		delete(owed, ep.name)
-		g.placed = append(g.placed, placed{ep.name, t})
-		if d := ep.draw(g, t, min(room, ep.max)); d > min(room, ep.max) || d <= 0 {
+		d := ep.draw(g, t, min(room, ep.max))
+		if d > min(room, ep.max) || d <= 0 {
 			panic(fmt.Sprintf("nemesis: episode %s drew a length of %s with room for %s", ep.name, d, min(room, ep.max)))
-		} else {
-			t += d
 		}
+		g.placed = append(g.placed, placed{ep.name, t, t + d})
+		t += d
 		// A quiet period, short enough to leave room for what is owed.
 		t += max(quietMin, min(g.span(quietMin, quietMax, "quiet"), o.FinalHeal-quietMin-t-reserve("")))
 	}
