@@ -59,7 +59,7 @@ var episodes = []episode{
 	{name: "quorum-loss", must: true, weight: 40, needs: []string{"pause|kill"},
 		min: 5 * time.Second, max: 6500 * time.Millisecond, draw: quorumLoss},
 	{name: "membership-churn", must: true, first: true, weight: 12, needs: []string{"membership"},
-		min: 2 * time.Second, max: 4 * time.Second, draw: membershipChurn},
+		min: 3 * time.Second, max: 5 * time.Second, draw: membershipChurn},
 	{name: "cascade", weight: 12, needs: []string{"partition", "kill|disk"}, shapes: []Shape{Isolate},
 		min: 5 * time.Second, max: 7 * time.Second, draw: cascade},
 	{name: "asymmetric", must: true, weight: 10, needs: []string{"partition"}, shapes: []Shape{OneWay},
@@ -309,57 +309,56 @@ func quorumLoss(g *gen, at, room time.Duration) time.Duration {
 	return hold
 }
 
-// membershipChurn changes the membership two to four times in quick
-// succession — the leader among the nodes replaced or removed half of the
-// time, a node losing its disk and being replaced some of the time — as
-// an operator growing and reshaping a young cluster does; the cluster
-// ends with as many voters as it started with. It comes first in a run,
-// right after the first election: nodes then join from the whole log
-// rather than from a snapshot.
+// membershipChurn changes the membership four to eight times in quick
+// succession (every 150–400ms) — nodes added, removed and replaced, the
+// leader among them, a learner promoted — and then a disk is lost (most
+// often the leader's) and its node replaced, as an operator growing and
+// reshaping a young cluster does; the cluster ends with as many voters
+// as it started with. It comes first in a run, as soon as the first
+// leader is elected: nodes then join by replaying the whole log,
+// configurations older than themselves included; later in a run they
+// join by snapshot.
 func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 	const step = 300 * time.Millisecond // between the changes that restore the size
+	wipe := g.has("disk")
+	var wipeLen time.Duration // the wipe at the end and its replacement
+	if wipe {
+		wipeLen = 1500 * time.Millisecond
+	}
 	t := at
 	voters, learners := 0, 0 // net change
 	// owed is how long restoring the size takes from here.
-	owed := func() time.Duration { return time.Duration(learners+max(voters+learners, -voters)) * step }
-	for i, n := 0, 2+g.c.intn(3, "changes"); i < n; i++ {
-		// The next change (a wipe takes a step) may add a voter or a
-		// learner, which take up to two steps to undo.
-		if t+owed()+4*step > at+room {
+	owed := func() time.Duration {
+		return time.Duration(learners+max(voters+learners, -voters))*step + wipeLen
+	}
+	for i, n := 0, 4+g.c.intn(5, "changes"); i < n; i++ {
+		// The next change may add a voter or a learner, which take up
+		// to two steps to undo.
+		if t+owed()+3*step > at+room {
 			break
 		}
-		switch g.c.intn(7, "change") {
-		case 0:
-			g.at(t, Op{Kind: Replace, Target: Sel(choose(g.c, "who", Leader, One))})
-		case 1:
+		switch g.c.intn(6, "change") {
+		case 0, 1:
 			g.at(t, Op{Kind: AddNode})
 			voters++
 		case 2:
+			g.at(t, Op{Kind: Replace, Target: Sel(choose(g.c, "who", Leader, One))})
+		case 3:
 			g.at(t, Op{Kind: RemoveNode, Target: Sel(choose(g.c, "who", Leader, One))})
 			voters--
-		case 3:
+		case 4:
 			g.at(t, Op{Kind: AddNode, Learner: true})
 			learners++
-		case 4:
+		default:
 			if learners > 0 {
 				g.at(t, Op{Kind: Promote, Target: Sel(One)})
 				learners--
 				voters++
 			} else {
-				g.at(t, Op{Kind: Replace, Target: Sel(Leader)})
-			}
-		case 5, 6:
-			// A disk lost: the node comes back only by replacement,
-			// under a new ID, once it is restarted.
-			if !g.has("disk") {
 				g.at(t, Op{Kind: Replace, Target: Sel(One)})
-				break
 			}
-			g.at(t, Op{Kind: Wipe, Target: Sel(choose(g.c, "who", One, Leader))})
-			g.at(t+step, Op{Kind: Restart, Target: Sel(All)})
-			t += step
 		}
-		t += min(g.span(step, 1200*time.Millisecond, "gap"), max(step, at+room-t-owed()))
+		t += min(g.span(150*time.Millisecond, 400*time.Millisecond, "gap"), max(step/2, at+room-t-owed()))
 	}
 	// Back to the size it had: promote the learners, then remove or add.
 	for ; learners > 0; learners-- {
@@ -374,6 +373,13 @@ func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 	for ; voters < 0; voters++ {
 		g.at(t, Op{Kind: AddNode})
 		t += step
+	}
+	if wipe {
+		// A disk lost: the node comes back only by replacement, under a
+		// new ID, once it is restarted.
+		g.at(t, Op{Kind: Wipe, Target: Sel(choose(g.c, "who", Leader, Leader, Leader, Leader, One))})
+		g.at(t+time.Second, Op{Kind: Restart, Target: Sel(All)})
+		t += wipeLen
 	}
 	return t - at
 }

@@ -139,16 +139,18 @@ type keyState struct {
 // Register is a running register workload. Its workers share the key
 // state under mu: in the process world they are real goroutines.
 type Register struct {
-	mu     sync.Mutex
-	opts   RegisterOptions
-	w      world.World
-	rec    Recorder
-	active []*keyState
-	nextID int
-	rate   float64
-	procs  int            // next fresh process number
-	ops    int            // operations invoked so far
-	pins   []world.NodeID // each worker's node (0: not chosen yet)
+	mu      sync.Mutex
+	opts    RegisterOptions
+	w       world.World
+	rec     Recorder
+	active  []*keyState
+	nextID  int
+	rate    float64
+	procs   int              // next fresh process number
+	ops     int              // operations invoked so far
+	pins    []world.NodeID   // each worker's node (0: not chosen yet)
+	seen    [][]world.NodeID // the members each worker saw last
+	recheck []time.Duration  // when each worker looks again (0: on a change)
 }
 
 // NewRegister prepares the workload; Run starts it.
@@ -157,7 +159,7 @@ func NewRegister(w world.World, rec Recorder, opts RegisterOptions) (*Register, 
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Register{opts: opts, w: w, rec: rec, rate: opts.Rate, procs: opts.Clients, pins: make([]world.NodeID, opts.Clients)}
+	r := &Register{opts: opts, w: w, rec: rec, rate: opts.Rate, procs: opts.Clients, pins: make([]world.NodeID, opts.Clients), seen: make([][]world.NodeID, opts.Clients), recheck: make([]time.Duration, opts.Clients)}
 	for i := 0; i < opts.Keys; i++ {
 		r.active = append(r.active, r.newKey())
 	}
