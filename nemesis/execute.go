@@ -360,7 +360,7 @@ func (x *executor) apply(op Op) {
 			x.resetClock(id, id.String())
 		}
 	case AddNode, RemoveNode, Promote, Replace:
-		x.inLane(op.String(), func(x *executor) { x.membership(op) })
+		x.inLane(op.String(), func(x *executor) { x.membership(op) }, nil)
 	case SnapshotIsolate:
 		x.snapshotIsolate(op)
 	case HealAllKind:

@@ -32,7 +32,9 @@ func (x *executor) restart(ids []world.NodeID) {
 			st.mu.Lock()
 			st.replacing[id] = true // until its replacement is done or fails
 			st.mu.Unlock()
-			x.inLane("restart "+id.String(), func(x *executor) { x.replaceLost(id, err) })
+			// Given up, it stays a crashed member: a later restart (or
+			// the final heal-all) tries again.
+			x.inLane("restart "+id.String(), func(x *executor) { x.replaceLost(id, err) }, func() { st.unmarkReplacing(id) })
 		default:
 			x.record(history.FaultNote, "restart "+id.String(), id, fmt.Errorf("restart failed; %s stays down: %w", id, err))
 		}
@@ -43,11 +45,7 @@ func (x *executor) restart(ids []world.NodeID) {
 // gone for good, so it is removed and a new node is added. If the removal
 // fails the node stays a crashed member, and a later restart tries again.
 func (x *executor) replaceLost(id world.NodeID, why error) {
-	defer func() {
-		x.st.mu.Lock()
-		delete(x.st.replacing, id)
-		x.st.mu.Unlock()
-	}()
+	defer x.st.unmarkReplacing(id)
 	if err := x.admin(3, func() error { return x.w.RemoveNode(id) }); err != nil {
 		x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", id, why), id, err)
 		return

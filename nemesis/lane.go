@@ -30,16 +30,18 @@ type laneJob struct {
 	what string        // for the note if it is dropped
 	by   time.Duration // latest start
 	run  func(x *executor)
+	drop func() // undoes what queueing the job did, if it never runs (may be nil)
 }
 
 // inLane runs fn as a lane job, or at once in the calling task when the
-// executor has no lane (Apply, HealAll).
-func (x *executor) inLane(what string, fn func(x *executor)) {
+// executor has no lane (Apply, HealAll). If the job is dropped instead
+// (given up, or the run stops first), drop runs (if not nil).
+func (x *executor) inLane(what string, fn func(x *executor), drop func()) {
 	if x.lane == nil {
 		fn(x)
 		return
 	}
-	job := laneJob{what: what, by: x.w.Now() + laneStart, run: fn}
+	job := laneJob{what: what, by: x.w.Now() + laneStart, run: fn, drop: drop}
 	l := x.lane
 	l.mu.Lock()
 	if l.busy {
@@ -68,11 +70,17 @@ func (x *executor) inLane(what string, fn func(x *executor)) {
 // at the job's deadline.
 func (x *executor) runJob(job laneJob) {
 	if x.stopped() {
+		if job.drop != nil {
+			job.drop()
+		}
 		return
 	}
 	now := x.w.Now()
 	if now > job.by {
 		x.record(history.FaultNote, job.what, 0, fmt.Errorf("given up: an earlier membership change was still under way %s after its time", (now-job.by+laneStart).Round(time.Millisecond)))
+		if job.drop != nil {
+			job.drop()
+		}
 		return
 	}
 	jx := *x

@@ -107,6 +107,12 @@ func (st *state) restartableIDs() []world.NodeID {
 	return out
 }
 
+func (st *state) unmarkReplacing(id world.NodeID) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.replacing, id)
+}
+
 func (st *state) pausedIDs() []world.NodeID {
 	st.mu.Lock()
 	defer st.mu.Unlock()
