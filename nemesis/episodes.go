@@ -45,7 +45,7 @@ const (
 	// election (one to two election timeouts, 1–2s): its ops that need a
 	// leader wait for it.
 	firstMin, firstMax = 300 * time.Millisecond, 800 * time.Millisecond
-	quietMin, quietMax   = 1200 * time.Millisecond, 2500 * time.Millisecond
+	quietMin, quietMax = 1200 * time.Millisecond, 2500 * time.Millisecond
 	// A network healed at the end of an episode may stay flaky this long
 	// (healFlaky).
 	tailMin, tailMax = time.Second, 2 * time.Second
