@@ -59,7 +59,7 @@ var episodes = []episode{
 	{name: "quorum-loss", must: true, weight: 40, needs: []string{"pause|kill"},
 		min: 5 * time.Second, max: 6500 * time.Millisecond, draw: quorumLoss},
 	{name: "membership-churn", must: true, first: true, weight: 12, needs: []string{"membership"},
-		min: 3 * time.Second, max: 5 * time.Second, draw: membershipChurn},
+		min: 3 * time.Second, max: 6 * time.Second, draw: membershipChurn},
 	{name: "cascade", weight: 12, needs: []string{"partition", "kill|disk"}, shapes: []Shape{Isolate},
 		min: 5 * time.Second, max: 7 * time.Second, draw: cascade},
 	{name: "asymmetric", must: true, weight: 10, needs: []string{"partition"}, shapes: []Shape{OneWay},
@@ -309,8 +309,8 @@ func quorumLoss(g *gen, at, room time.Duration) time.Duration {
 	return hold
 }
 
-// membershipChurn changes the membership four to eight times in quick
-// succession (every 150–400ms) — nodes added, removed and replaced, the
+// membershipChurn changes the membership three to five times in quick
+// succession (every 400–900ms) — nodes added, removed and replaced, the
 // leader among them, a learner promoted — and then a disk is lost (most
 // often the leader's) and its node replaced, as an operator growing and
 // reshaping a young cluster does; the cluster ends with as many voters
@@ -319,7 +319,7 @@ func quorumLoss(g *gen, at, room time.Duration) time.Duration {
 // configurations older than themselves included; later in a run they
 // join by snapshot.
 func membershipChurn(g *gen, at, room time.Duration) time.Duration {
-	const step = 300 * time.Millisecond // between the changes that restore the size
+	const step = 500 * time.Millisecond // between the changes that restore the size
 	wipe := g.has("disk")
 	var wipeLen time.Duration // the wipe at the end and its replacement
 	if wipe {
@@ -331,7 +331,7 @@ func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 	owed := func() time.Duration {
 		return time.Duration(learners+max(voters+learners, -voters))*step + wipeLen
 	}
-	for i, n := 0, 4+g.c.intn(5, "changes"); i < n; i++ {
+	for i, n := 0, 3+g.c.intn(3, "changes"); i < n; i++ {
 		// The next change may add a voter or a learner, which take up
 		// to two steps to undo.
 		if t+owed()+3*step > at+room {
@@ -358,7 +358,7 @@ func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 				g.at(t, Op{Kind: Replace, Target: Sel(One)})
 			}
 		}
-		t += min(g.span(150*time.Millisecond, 400*time.Millisecond, "gap"), max(step/2, at+room-t-owed()))
+		t += min(g.span(400*time.Millisecond, 900*time.Millisecond, "gap"), max(step/2, at+room-t-owed()))
 	}
 	// Back to the size it had: promote the learners, then remove or add.
 	for ; learners > 0; learners-- {
