@@ -91,10 +91,16 @@ func Apply(w world.World, op Op, rec Recorder) error {
 // crashed node restarted (one whose data is lost replaced by a new node),
 // every clock reset. Run it at the end of a test and after a schedule
 // stopped early. It runs everything from the calling task, to the end.
+// It is the last word: a node it cannot bring back (a restart the world
+// refuses, a replacement that fails) is recorded as restarted with the
+// error, which closes its fault window — the nemesis no longer holds the
+// fault in effect, and the cluster, which by the rules above kept a
+// quorum, is judged on serving without it — instead of leaving a window
+// that never closes.
 func HealAll(w world.World, rec Recorder) {
 	st := acquire(w)
 	defer release(w)
-	(&executor{w: w, st: st, rec: rec}).healAll()
+	(&executor{w: w, st: st, rec: rec, final: true}).healAll()
 }
 
 type executor struct {
@@ -111,6 +117,9 @@ type executor struct {
 	// wait up to leaderWait.
 	bounded bool
 	until   time.Duration
+	// final: HealAll's executor, whose failures to bring a node back
+	// close the node's window (see HealAll).
+	final bool
 }
 
 func (x *executor) stopped() bool { return x.stop != nil && x.stop() }

@@ -35,6 +35,8 @@ func (x *executor) restart(ids []world.NodeID) {
 			// Given up, it stays a crashed member: a later restart (or
 			// the final heal-all) tries again.
 			x.inLane("restart "+id.String(), func(x *executor) { x.replaceLost(id, err) }, func() { st.unmarkReplacing(id) })
+		case x.final:
+			x.giveUp(id, fmt.Errorf("restart failed; %s stays down: %w", id, err))
 		default:
 			x.record(history.FaultNote, "restart "+id.String(), id, fmt.Errorf("restart failed; %s stays down: %w", id, err))
 		}
@@ -48,6 +50,9 @@ func (x *executor) replaceLost(id world.NodeID, why error) {
 	defer x.st.unmarkReplacing(id)
 	if err := x.admin(3, func() error { return x.w.RemoveNode(id) }); err != nil {
 		x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", id, why), id, err)
+		if x.final {
+			x.giveUp(id, fmt.Errorf("not replaced: %w", err))
+		}
 		return
 	}
 	x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", id, why), id, nil)
@@ -58,6 +63,16 @@ func (x *executor) replaceLost(id world.NodeID, why error) {
 		what = fmt.Sprintf("%s removed; adding a replacement failed", id)
 	}
 	x.record(history.FaultRestart, what, id, nil)
+}
+
+// giveUp ends the nemesis's hold on a crashed node it cannot bring back,
+// at the final heal: the node stays down, and its restart is recorded
+// with the error, which closes its window.
+func (x *executor) giveUp(id world.NodeID, err error) {
+	x.st.mu.Lock()
+	delete(x.st.crashed, id)
+	x.st.mu.Unlock()
+	x.record(history.FaultRestart, id.String()+" (given up: it stays down)", id, err)
 }
 
 func (x *executor) resume(ids []world.NodeID) {

@@ -211,3 +211,35 @@ func TestGivenUpReplacementIsRetried(t *testing.T) {
 	}
 	st.checkWindowsClosed()
 }
+
+// refusing is a sim world that refuses to remove nodes, as a cluster that
+// lost its quorum does.
+type refusing struct{ *spy }
+
+func (r refusing) RemoveNode(id world.NodeID) error {
+	return fmt.Errorf("refused: no quorum to remove %s", id)
+}
+
+// TestFinalHealClosesWhatItCannotRestore: a wiped node that the final
+// heal-all cannot replace (the removal fails) is recorded as restarted
+// with the error, so its window closes and the run is judged, rather than
+// left with a fault "never healed" (an unknown verdict).
+func TestFinalHealClosesWhatItCannotRestore(t *testing.T) {
+	st := newSimTest(t, 24)
+	st.run(func() {
+		w := refusing{st.w}
+		if err := Apply(w, Op{Kind: Wipe, Target: Nodes(2)}, st.rec); err != nil {
+			t.Fatal(err)
+		}
+		st.w.Sleep(time.Second)
+		HealAll(w, st.rec)
+	})
+	var closed bool
+	for _, e := range st.rec.Events() {
+		closed = closed || e.F == history.FaultRestart && strings.HasPrefix(*e.Value, "n2 (given up") && strings.Contains(e.Error, "refused")
+	}
+	if !closed {
+		t.Errorf("no restart of n2 recorded with the error; history:\n%s", strings.Join(st.events(0), "\n"))
+	}
+	st.checkWindowsClosed()
+}
