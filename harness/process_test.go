@@ -2,14 +2,20 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/proc"
+	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/model"
 )
 
@@ -56,17 +62,25 @@ func needRoot(t *testing.T) {
 
 // TestProcessModeRuns: the same test in the process world — real
 // processes, TCP, nftables partitions, SIGKILL — is valid for the
-// reference node and invalid with the local-reads canary.
+// reference node and invalid with the local-reads canary, whether the
+// node is the built-in system or the same node described by a system file
+// read from disk (the canary passed through the file's {{.Bugs}}).
 func TestProcessModeRuns(t *testing.T) {
 	needRoot(t)
 	bin := splitbrainBinary(t)
+	_, file, _, _ := runtime.Caller(0)
+	sysFile := filepath.Join(filepath.Dir(file), "proc", "systems", "raftkv.toml")
 	for _, c := range []struct {
-		bug  string
-		want model.Validity
-	}{{"", model.Valid}, {"local-reads", model.Invalid}} {
-		t.Run("bug="+c.bug, func(t *testing.T) {
+		system, bug string
+		want        model.Validity
+	}{{"", "", model.Valid}, {"", "local-reads", model.Invalid}, {sysFile, "", model.Valid}, {sysFile, "local-reads", model.Invalid}} {
+		name := "builtin"
+		if c.system != "" {
+			name = "file"
+		}
+		t.Run(name+"/bug="+c.bug, func(t *testing.T) {
 			tt := Test{Mode: "process", Seed: 1, Duration: Duration(20 * time.Second), Nemesis: []string{"partition", "kill"},
-				LivenessBound: Duration(5 * time.Second), Results: t.TempDir(), Binary: bin}
+				LivenessBound: Duration(5 * time.Second), Results: t.TempDir(), Binary: bin, System: c.system}
 			if c.bug != "" {
 				tt.Bugs = []string{c.bug}
 			}
@@ -77,10 +91,137 @@ func TestProcessModeRuns(t *testing.T) {
 			if out.Results.Valid != c.want {
 				t.Fatalf("verdict %s, want %s\n%s", out.Results.Valid, c.want, Summary(out.Results, &out.Test, false))
 			}
+			if conv := out.Results.Convergence; c.want == model.Valid && (conv == nil || !conv.Available || !conv.Converged) {
+				t.Errorf("convergence: %+v", conv)
+			}
 			logs, _ := filepath.Glob(filepath.Join(out.Dir, LogsDir, "n*.log"))
 			if len(logs) < 5 {
 				t.Errorf("node logs in the run dir: %v", logs)
 			}
 		})
+	}
+}
+
+// TestEtcdRuns: short runs against etcd — Debian's 3.4 and the newest
+// release built from its Go module — under partitions, kills and pauses
+// are valid, and the members converge to the same KV hash.
+func TestEtcdRuns(t *testing.T) {
+	needRoot(t)
+	bin := splitbrainBinary(t)
+	for _, system := range []string{"etcd@debian", "etcd@v3.7.3"} {
+		t.Run(system, func(t *testing.T) {
+			if system == "etcd@debian" {
+				if _, err := os.Stat("/usr/bin/etcd"); err != nil {
+					t.Skip("Debian's etcd-server is not installed (sudo .ci/setup installs it)")
+				}
+			}
+			out, err := Run(context.Background(), Test{System: system, Seed: 1, Duration: Duration(18 * time.Second),
+				Nemesis: []string{"partition", "kill", "pause"}, LivenessBound: Duration(6 * time.Second), Results: t.TempDir(), Binary: bin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := out.Results
+			if r.Valid != model.Valid || r.Mode != "process" || r.Convergence == nil || !r.Convergence.Converged {
+				t.Fatalf("verdict %s\n%s", r.Valid, Summary(r, &out.Test, false))
+			}
+			if !strings.HasPrefix(r.SystemVersion, "etcd 3.") {
+				t.Errorf("system version %q", r.SystemVersion)
+			}
+			tj, err := ReadTest(out.Dir)
+			if err != nil || tj.System != system {
+				t.Errorf("test.json system: %+v %v", tj, err)
+			}
+		})
+	}
+}
+
+// TestEtcdCleanAfterHarnessKilled: a harness SIGKILLed in the middle of
+// an etcd run leaves no etcd (or adapter) process and no nftables table
+// once `splitbrain clean` has run.
+func TestEtcdCleanAfterHarnessKilled(t *testing.T) {
+	needRoot(t)
+	if _, err := os.Stat("/usr/bin/etcd"); err != nil {
+		t.Skip("Debian's etcd-server is not installed (sudo .ci/setup installs it)")
+	}
+	bin := splitbrainBinary(t)
+	cmd := exec.Command(bin, "run", "--system", "etcd@debian", "--time", "60s", "--seed", "1", "--results", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	etcds := func() (n int) {
+		pids, _, _ := proc.LeftoversOf(cmd.Process.Pid)
+		for _, p := range pids {
+			if b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p), "comm")); err == nil && strings.TrimSpace(string(b)) == "etcd" {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for etcds() < 5 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the run did not start 5 etcd members within 60s (it has %d)", etcds())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // mid-run: clients and faults under way
+	if _, tables, _ := proc.LeftoversOf(cmd.Process.Pid); len(tables) != 1 {
+		t.Fatalf("the running harness has tables %v, want one", tables)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+	out, err := exec.Command(bin, "clean").CombinedOutput()
+	if err != nil {
+		t.Fatalf("splitbrain clean: %v\n%s", err, out)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		pids, tables, err := proc.LeftoversOf(cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pids) == 0 && len(tables) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after splitbrain clean (%s): processes %v, tables %v remain", strings.TrimSpace(string(out)), pids, tables)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestProcessModeRefusesAnotherSystem: a node of one's own in process mode
+// runs from a binary that must serve it; a binary that serves another
+// node (here splitbrain's own, the reference node) is refused at its
+// first start, with what to do, rather than tested by mistake.
+func TestProcessModeRefusesAnotherSystem(t *testing.T) {
+	needRoot(t)
+	sys := raftkv.System(nil)
+	sys.Name = "mine"
+	out, err := Run(context.Background(), Test{Mode: "process", Seed: 1, Duration: Duration(10 * time.Second),
+		LivenessBound: Duration(5 * time.Second), Results: t.TempDir(), Binary: splitbrainBinary(t), SystemImpl: sys, Quick: true})
+	if err == nil && out.Results.Valid == model.Valid {
+		t.Fatalf("a binary serving the reference node passed for %q", sys.Name)
+	}
+	msg := fmt.Sprint(err)
+	if out != nil {
+		msg += out.Results.Error
+	}
+	if !strings.Contains(msg, `serves system "raftkv", want "mine"`) || !strings.Contains(msg, "node.ServeIfNode") {
+		t.Fatalf("the refusal does not say what is wrong: %s", msg)
+	}
+}
+
+// TestRunRefusesInANodeProcess: a test binary started as a node process
+// that runs its tests instead (its TestMain lacks node.ServeIfNode) does
+// not start a world of its own.
+func TestRunRefusesInANodeProcess(t *testing.T) {
+	t.Setenv(proc.RunEnv, "sb-test")
+	_, err := Run(context.Background(), Test{Seed: 1, Duration: Duration(time.Second), LivenessBound: Duration(time.Second / 2), Results: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "node.ServeIfNode") {
+		t.Fatalf("Run in a node process: %v", err)
 	}
 }

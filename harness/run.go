@@ -6,18 +6,20 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/splitbrain/splitbrain/harness/gitstamp"
 	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/harness/proc"
+	"github.com/splitbrain/splitbrain/harness/proc/etcd"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
-	"github.com/splitbrain/splitbrain/harness/report"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/harness/world"
 	"github.com/splitbrain/splitbrain/model"
@@ -46,6 +48,11 @@ type Outcome struct {
 // verdict in Outcome even if the world failed half-way (Results.Error).
 // Cancelling ctx stops the run early; what was recorded is still checked.
 func Run(ctx context.Context, t Test) (*Outcome, error) {
+	if tag := os.Getenv(proc.RunEnv); tag != "" {
+		// A test binary started as a node that runs its tests instead
+		// would start nodes of its own, and so on.
+		return nil, fmt.Errorf("this process is a node of the process-world run %s (%s is set), yet it runs a test: a test binary that serves nodes must call node.ServeIfNode first in its TestMain", tag, proc.RunEnv)
+	}
 	t.Defaults()
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -66,6 +73,14 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		t.Seed = binary.LittleEndian.Uint64(b[:])>>1 | 1
 	}
 	bugs, _ := raftkv.ParseBugs(strings.Join(t.Bugs, ","))
+	system, err := resolveSystem(ctx, &t)
+	if err != nil {
+		return nil, err
+	}
+	systemVersion := ""
+	if system != nil {
+		systemVersion = system.Version()
+	}
 	sched := t.Schedule
 	if t.Scenario != "" {
 		sched = &nemesis.Schedule{}
@@ -86,7 +101,7 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	}
 	absSched, _ := filepath.Abs(schedPath)
 	repro := t.ReproCommand(absSched)
-	if err := writeJSON(filepath.Join(dir, TestFile), testRecord{Test: t, Schedule: sched.String(), Versions: versions(), Repro: repro}); err != nil {
+	if err := writeJSON(filepath.Join(dir, TestFile), testRecord{Test: t, SystemVersion: systemVersion, Schedule: sched.String(), Versions: versions(), Repro: repro}); err != nil {
 		return nil, err
 	}
 	if err := writeFileSync(filepath.Join(dir, ReproFile), []byte(repro+"\n")); err != nil {
@@ -96,14 +111,30 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		return nil, fmt.Errorf("results/latest: %w", err)
 	}
 
-	w, err := newWorld(&t, bugs, dir)
+	phases := &Phases{}
+	phase := time.Now()
+	lap := func(d *float64) {
+		now := time.Now()
+		*d += now.Sub(phase).Seconds()
+		phase = now
+	}
+	w, err := newWorld(&t, bugs, dir, system)
 	if err != nil {
 		return nil, err
 	}
+	lap(&phases.World)
 	rec, err := history.NewRecorder(filepath.Join(dir, HistoryFile), func() int64 { return int64(w.Now()) })
 	if err != nil {
 		w.Close()
 		return nil, err
+	}
+	var recorder interface {
+		Record(history.Event) history.Event
+	} = rec
+	var prog *progress
+	if t.Progress != nil {
+		prog = newProgress(t.Progress, rec, time.Duration(t.Duration))
+		recorder = prog
 	}
 	var stopped atomic.Bool
 	done := make(chan struct{})
@@ -115,12 +146,25 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		}
 	}()
 	var scriptErr error
-	runErr := w.Run(func() { scriptErr = drive(w, &t, *sched, rec, stopped.Load) })
+	var conv world.Convergence
+	runErr := w.Run(func() {
+		scriptErr = drive(w, &t, *sched, recorder, stopped.Load)
+		if !stopped.Load() {
+			conv = w.Converge(time.Duration(t.ConvergeBound))
+		} else {
+			conv = world.Convergence{Detail: "not checked: the run was stopped early"}
+		}
+	})
 	close(done)
+	lap(&phases.Test)
 	if err := w.WriteLogs(filepath.Join(dir, LogsDir)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("writing node logs: %w", err)
 	}
 	checks := w.Checks()
+	var limits map[string]string
+	if l, ok := w.(interface{ Limits() map[string]string }); ok {
+		limits = l.Limits()
+	}
 	closeErr := w.Close()
 	if err := rec.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("history: %w", err)
@@ -129,10 +173,23 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		runErr = closeErr
 	}
 
-	res := analyze(ctx, dir, rec.Events(), analyzeOptions{
+	lap(&phases.Write)
+	if prog != nil {
+		prog.check(int(rec.Len()))
+	}
+	ao := analyzeOptions{
 		initial: nil, liveness: time.Duration(t.LivenessBound), timeout: time.Duration(t.CheckTimeout),
-		checks: checks, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
-	})
+		checks: checks, limits: limits, runErr: runErr, mode: t.Mode, nodes: t.Nodes, quick: t.Quick,
+		onFailure: t.ArtefactsOnFailure, phases: phases, convergence: &conv,
+	}
+	res, nemesisEvents := analyzeRun(ctx, dir, ao)
+	if t.System != "raftkv" {
+		res.System = t.System
+	}
+	res.SystemVersion, res.ReadConsistency = systemVersion, t.ReadConsistency
+	if prog != nil {
+		prog.close()
+	}
 	res.Name, res.Mode, res.Seed, res.Nodes, res.Bugs = t.Name, t.Mode, t.Seed, t.Nodes, t.Bugs
 	res.Started, res.Finished = started.UTC(), time.Now().UTC()
 	res.WallSeconds = res.Finished.Sub(res.Started).Seconds()
@@ -140,10 +197,11 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 	res.Schedule = ScheduleFile
 	res.FaultKinds = sched.Kinds()
 	if t.Scenario != "" {
-		res.FaultKinds = recordedFamilies(rec.Events())
+		res.FaultKinds = recordedFamilies(nemesisEvents)
 	}
 	if stopped.Load() {
-		res.Error = joinErr(res.Error, "interrupted: the run was stopped early")
+		res.Incomplete = fmt.Sprintf("interrupted after %s of the %v test: only an anomaly in what was recorded would stand",
+			secondsText(res.TestSeconds), time.Duration(t.Duration))
 	}
 	if scriptErr != nil {
 		res.Error = joinErr(res.Error, "scenario: "+scriptErr.Error())
@@ -152,11 +210,18 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 			res.Valid = model.Unknown
 		}
 	}
+	res.capVerdict()
+	phase = time.Now()
+	res.Phases = phases
 	if err := writeJSON(filepath.Join(dir, ResultsFile), res); err != nil {
 		return nil, err
 	}
+	lap(&phases.Write) // recorded in the Outcome; results.json has the rest
 	return &Outcome{Dir: dir, Results: res, Test: t}, nil
 }
+
+// secondsText prints a test time in seconds: "25.3s".
+func secondsText(s float64) string { return fmt.Sprintf("%.1fs", s) }
 
 func joinErr(a, b string) string {
 	if a == "" {
@@ -167,9 +232,12 @@ func joinErr(a, b string) string {
 
 type testRecord struct {
 	Test
-	Schedule string            `json:"schedule"`
-	Versions map[string]string `json:"versions"`
-	Repro    string            `json:"repro"`
+	// SystemVersion is what the system under test says of its version
+	// (etcd: its version string and binary), where known.
+	SystemVersion string            `json:"system_version,omitempty"`
+	Schedule      string            `json:"schedule"`
+	Versions      map[string]string `json:"versions"`
+	Repro         string            `json:"repro"`
 }
 
 // ScenarioRunner runs a scenario script as the fault timeline, from the
@@ -194,9 +262,9 @@ var (
 // drive is the main task: the workload and the nemesis (a schedule or a
 // scenario) run side by side until the test time is up; then every fault
 // is healed and the clients finish their last operations. A scenario
-// error stops the fault timeline, heals the cluster and is returned; the
-// history is checked all the same.
-func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder, stopped func() bool) (scriptErr error) {
+// error stops the fault timeline, heals the cluster, ends the test and
+// is returned; the history is checked all the same.
+func drive(w world.World, t *Test, sched nemesis.Schedule, rec nemesis.Recorder, stopped func() bool) (scriptErr error) {
 	end := time.Duration(t.Duration)
 	wl, err := workloads.NewRegister(w, rec, t.Workload)
 	if err != nil {
@@ -206,13 +274,21 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 	// a second) past the final heal, however late the nemesis got there:
 	// blocking faults (waiting for a leader, membership changes) can push
 	// it back, and the liveness verdict needs that time to be decided.
-	healed := time.Duration(-1)
+	// The nemesis task sets healed while the client tasks read it: in the
+	// process world they are goroutines, hence an atomic (-1: not yet).
+	var healed atomic.Int64
+	healed.Store(-1)
+	// A scenario that fails ends the test as soon as the cluster is
+	// healed: the error is bad input (exit 2), and the rest of the test
+	// time would only delay saying so.
+	var scriptFailed atomic.Bool
 	clientsDone := func() bool {
-		if stopped() {
+		if stopped() || scriptFailed.Load() {
 			return true
 		}
 		now := w.Now()
-		return now >= end && healed >= 0 && now >= healed+time.Duration(t.LivenessBound)+time.Second
+		h := time.Duration(healed.Load())
+		return now >= end && h >= 0 && now >= h+time.Duration(t.LivenessBound)+time.Second
 	}
 	clients := w.NewGroup()
 	wl.Run(clients, clientsDone)
@@ -228,14 +304,75 @@ func drive(w world.World, t *Test, sched nemesis.Schedule, rec *history.Recorder
 			nemesis.ExecuteUntil(w, sched, rec, stopped)
 		}
 		nemesis.HealAll(w, rec)
-		healed = w.Now()
+		healed.Store(int64(w.Now()))
+		if scriptErr != nil {
+			scriptFailed.Store(true)
+		}
 	})
 	nem.Wait()
 	clients.Wait()
 	return scriptErr
 }
 
-func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
+// resolveSystem turns t's system into the process world's: nil for the
+// reference node (the world's default), etcd by name (building it if
+// needed), a system file by path. A bad name or file is a usage error.
+func resolveSystem(ctx context.Context, t *Test) (proc.System, error) {
+	if _, ok := t.SystemImpl.(raftnode.System); ok {
+		return nil, nil // the reference node's launcher, serving the user's node (proc.Config.NodeSystem)
+	}
+	if t.SystemImpl != nil {
+		s, ok := t.SystemImpl.(proc.System)
+		if !ok || t.Mode != "process" {
+			return nil, usagef("SystemImpl %T: the %s world cannot host it (the process world takes a proc.System)", t.SystemImpl, t.Mode)
+		}
+		return s, nil
+	}
+	if t.System == "" || t.System == "raftkv" {
+		return nil, nil
+	}
+	s, err := ResolveSystem(ctx, t.System)
+	if err != nil {
+		return nil, err
+	}
+	if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" && !slices.Contains(s.Caps().ReadConsistency, t.ReadConsistency) {
+		return nil, usagef("read consistency %s: %s offers only linearizable reads", t.ReadConsistency, s.Name())
+	}
+	return s, nil
+}
+
+// ResolveSystem turns a system name into the process world's system:
+// "raftkv" (the reference node), etcd by name (built once if needed, with
+// a line on stderr), or a system file by path. A name or file at fault is
+// an error wrapping ErrUsage.
+func ResolveSystem(ctx context.Context, name string) (proc.System, error) {
+	var s proc.System
+	var err error
+	switch {
+	case name == "" || name == "raftkv":
+		return proc.ReferenceSystem(), nil
+	case etcd.IsName(name):
+		s, err = etcd.New(ctx, name, os.Stderr)
+	case strings.ContainsAny(name, "/\\") || strings.HasSuffix(name, ".toml") || fileExists(name):
+		s, err = proc.LoadSystemFile(name)
+	default:
+		return nil, usagef("system %q: want raftkv, etcd, etcd@vX.Y.Z, etcd@debian, or the path of a system file", name)
+	}
+	if errors.Is(err, proc.ErrBadSystem) {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("system %s: %w", name, err)
+	}
+	return s, nil
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
+
+func newWorld(t *Test, bugs raftkv.Bugs, dir string, system proc.System) (world.World, error) {
 	node := raftkv.Config{
 		SnapshotEvery: t.SnapshotEvery, CompactKeep: t.CompactKeep, Bugs: bugs,
 		// Give up a little before the client does, so the client hears why.
@@ -243,10 +380,17 @@ func newWorld(t *Test, bugs raftkv.Bugs, dir string) (world.World, error) {
 	}
 	switch t.Mode {
 	case "sim":
-		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Skip: t.SkipInvariants})
+		return sim.New(sim.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, System: t.nodeSystem(bugs),
+			Node: raftnode.Config{SnapshotEvery: node.SnapshotEvery, CompactKeep: node.CompactKeep, RequestTimeoutTicks: node.RequestTimeoutTicks},
+			Skip: t.SkipInvariants, LogDir: filepath.Join(dir, LogsDir)})
 	case "process":
-		w, err := proc.New(proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
-			NoNetFaults: t.NoNetFaults, Binary: t.Binary})
+		pc := proc.Config{Seed: t.Seed, Nodes: t.Nodes, TickPeriod: tickPeriod, Node: node, Dir: dir,
+			NoNetFaults: t.NoNetFaults, Binary: t.Binary, System: system, ReadConsistency: t.ReadConsistency,
+			RequestTimeout: t.Workload.Timeout * 4 / 5}
+		if _, ok := t.SystemImpl.(raftnode.System); ok {
+			pc.NodeSystem = t.nodeSystem(nil).Name
+		}
+		w, err := proc.New(pc)
 		if err != nil {
 			return nil, fmt.Errorf("process world: %w", err)
 		}
@@ -273,93 +417,18 @@ func versions() map[string]string {
 	return v
 }
 
-type analyzeOptions struct {
-	initial  *string
-	liveness time.Duration
-	timeout  time.Duration
-	checks   map[string]int
-	runErr   error
-	mode     string
-	nodes    int // the initial cluster size; 0 if unknown
-	torn     int
-	quick    bool // verdict only: no plots, timeline or diagram
-	// noLiveness, when set, says why the history cannot be judged for
-	// liveness (an imported Jepsen history: see check.go); liveness is
-	// then valid with that Detail, and Results.LivenessNotJudged is set.
-	noLiveness string
-}
-
-// analyze checks a history and writes the artefacts next to it:
-// linearizability.html on failure, the plots and the timeline.
-func analyze(ctx context.Context, dir string, events []history.Event, o analyzeOptions) *Results {
-	res := &Results{Dir: dir, HistoryOps: len(events), TornLine: o.torn}
-	if len(events) > 0 {
-		res.TestSeconds = time.Duration(events[len(events)-1].Time).Seconds()
+// limitsText lists what the world could not check, sorted by invariant.
+func limitsText(limits map[string]string) string {
+	names := make([]string, 0, len(limits))
+	for n := range limits {
+		names = append(names, n)
 	}
-	html := filepath.Join(dir, LinearHTML)
-	if o.quick {
-		html = ""
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + limits[n]
 	}
-	lin, err := model.CheckLinearizable(events, model.Options{Initial: o.initial, Timeout: o.timeout, HTMLPath: html})
-	if err != nil {
-		res.Error = joinErr(res.Error, "linearizability check: "+err.Error())
-	}
-	res.Linearizability = lin
-	res.Ops = model.ComputeStats(events)
-	res.Shares = res.Ops.Shares()
-	res.LowOKShare = res.Shares.Low()
-	if o.nodes > 0 {
-		d := model.NoNodeUp(events, o.nodes)
-		res.NoNodeUp = &d
-	}
-	if o.noLiveness != "" {
-		res.Liveness, res.LivenessNotJudged = notJudgedLiveness(events, o.liveness, o.noLiveness), true
-	} else {
-		res.Liveness = model.CheckLiveness(events, o.liveness)
-	}
-	res.Faults = countFaults(events)
-	res.Invariants = invariantVerdict(o.mode, o.checks, o.runErr)
-	if o.runErr != nil {
-		var iv *world.InvariantError
-		if !errors.As(o.runErr, &iv) {
-			res.Error = joinErr(res.Error, o.runErr.Error())
-		}
-	}
-	res.Valid = lin.Valid.And(res.Liveness.Valid).And(res.Invariants.Valid)
-	if res.Error != "" && res.Valid == model.Valid {
-		// The run broke: a valid history of a broken run proves little.
-		res.Valid = model.Unknown
-	}
-	res.Git = gitstamp.Read(ctx, "")
-	if o.quick {
-		return res
-	}
-	if plots, err := report.WritePlots(dir, events); err == nil {
-		res.Plots = plots
-	} else {
-		res.Error = joinErr(res.Error, "plots: "+err.Error())
-	}
-	if err := report.WriteTimeline(filepath.Join(dir, TimelineFile), events, report.TimelineOptions{Title: filepath.Base(dir), Focus: -1}); err == nil {
-		res.Timeline = TimelineFile
-	} else {
-		res.Error = joinErr(res.Error, "timeline: "+err.Error())
-	}
-	return res
-}
-
-func invariantVerdict(mode string, checks map[string]int, runErr error) Invariants {
-	var iv *world.InvariantError
-	if errors.As(runErr, &iv) {
-		return Invariants{Valid: model.Invalid, Checked: checks, Violation: iv, Detail: iv.Error()}
-	}
-	if len(checks) == 0 {
-		return Invariants{Valid: model.Valid, Skipped: true, Detail: "not checked: the " + mode + " world cannot see inside its nodes"}
-	}
-	total := 0
-	for _, n := range checks {
-		total += n
-	}
-	return Invariants{Valid: model.Valid, Checked: checks, Detail: fmt.Sprintf("%d invariants held over %d checks", len(checks), total)}
+	return strings.Join(parts, "; ")
 }
 
 // recordedFamilies names the fault families a history's nemesis events

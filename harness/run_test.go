@@ -147,3 +147,44 @@ func TestValidateUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemChoice: a system other than the reference node runs in the
+// process world by default and never in the sim; names and files that
+// cannot be a system, and reads a system does not offer, are usage errors
+// before anything starts; the repro names the system.
+func TestSystemChoice(t *testing.T) {
+	tt := Test{System: "etcd"}
+	tt.Defaults()
+	if tt.Mode != "process" {
+		t.Fatalf("etcd defaults to mode %q, want process", tt.Mode)
+	}
+	if r := tt.ReproCommand(""); !strings.Contains(r, "--system etcd") || strings.Contains(r, "--mode") {
+		t.Fatalf("repro %q", r)
+	}
+	tt = Test{System: "etcd@debian", ReadConsistency: "serializable"}
+	tt.Defaults()
+	if r := tt.ReproCommand(""); !strings.Contains(r, "--read-consistency serializable") {
+		t.Fatalf("repro %q", r)
+	}
+	for _, c := range []Test{
+		{System: "etcd", Mode: "sim"},
+		{ReadConsistency: "serializable"},
+		{ReadConsistency: "eventual", System: "etcd"},
+		{System: "nosuchsystem", Mode: "process"},
+		{System: "etcd@v3.4.0"},
+		{System: "etcd@3.5.0"},
+		{System: filepath.Join(t.TempDir(), "missing.toml")},
+		{System: "etcd@/no/such/etcd"},
+	} {
+		c.Results = t.TempDir()
+		if _, err := Run(context.Background(), c); !errors.Is(err, ErrUsage) {
+			t.Errorf("%+v: %v, want a usage error", c, err)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("start = [\"x\"]\nbogus = 1\n"), 0o644)
+	_, err := Run(context.Background(), Test{System: bad, Results: t.TempDir()})
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), bad+":2: unknown key") {
+		t.Fatalf("bad system file: %v", err)
+	}
+}

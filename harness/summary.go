@@ -50,30 +50,48 @@ func ExitCode(v model.Validity) int {
 func Summary(r *Results, t *Test, color bool) string {
 	var b strings.Builder
 	if t != nil {
-		fmt.Fprintf(&b, "ran:      %s in the %s world, %d nodes, seed %d, %v, %d clients at %g ops/s, %d keys",
-			t.Name, t.Mode, t.Nodes, t.Seed, time.Duration(t.Duration), t.Workload.Clients, t.Workload.Rate, t.Workload.Keys)
+		against := ""
+		if t.System != "" && t.System != "raftkv" {
+			against = " against " + t.System
+			if r.SystemVersion != "" {
+				against += " [" + r.SystemVersion + "]"
+			}
+		}
+		fmt.Fprintf(&b, "ran:      %s%s in the %s world, %d nodes, seed %d, %v, %d clients at %g ops/s, %d keys",
+			t.Name, against, t.Mode, t.Nodes, t.Seed, time.Duration(t.Duration), t.Workload.Clients, t.Workload.Rate, t.Workload.Keys)
+		if t.ReadConsistency != "" && t.ReadConsistency != "linearizable" {
+			fmt.Fprintf(&b, ", %s reads", t.ReadConsistency)
+		}
 		if len(t.Bugs) > 0 {
 			fmt.Fprintf(&b, ", bugs %s", strings.Join(t.Bugs, ","))
 		}
 		b.WriteByte('\n')
+	} else if r.HistoryUnread() {
+		fmt.Fprintf(&b, "checked:  %s (its history not read whole)\n", r.Dir)
 	} else {
 		fmt.Fprintf(&b, "checked:  %s (%d events)\n", r.Dir, r.HistoryOps)
 	}
-	var faults []string
-	total := 0
-	for _, f := range r.Faults {
-		faults = append(faults, fmt.Sprintf("%s %d", f.F, f.Count))
-		total += f.Count
-	}
-	if total == 0 {
-		b.WriteString("faults:   none\n")
+	if r.HistoryUnread() {
+		// Nothing was counted: "no faults", "no client operations" would
+		// be claims about a history nobody read.
+		b.WriteString("history:  not read whole (the check timed out while reading it): faults, operations and shares not counted\n")
 	} else {
-		fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
-	}
-	fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
-	fmt.Fprintf(&b, "shares:   %s\n", sharesLine(r.Shares))
-	if r.LowOKShare {
-		fmt.Fprintf(&b, "warning:  %s\n", lowShareWarning(r.Shares))
+		var faults []string
+		total := 0
+		for _, f := range r.Faults {
+			faults = append(faults, fmt.Sprintf("%s %d", f.F, f.Count))
+			total += f.Count
+		}
+		if total == 0 {
+			b.WriteString("faults:   none\n")
+		} else {
+			fmt.Fprintf(&b, "faults:   %d events: %s\n", total, strings.Join(faults, ", "))
+		}
+		fmt.Fprintf(&b, "ops:      %s\n", opsLine(r.Ops))
+		fmt.Fprintf(&b, "shares:   %s\n", sharesLine(r.Shares))
+		if r.LowOKShare {
+			fmt.Fprintf(&b, "warning:  %s\n", lowShareWarning(r.Shares))
+		}
 	}
 	if r.NoNodeUp != nil {
 		fmt.Fprintf(&b, "outage:   %s\n", noNodeUpLine(*r.NoNodeUp, r.TestSeconds))
@@ -93,15 +111,36 @@ func Summary(r *Results, t *Test, color bool) string {
 	} else {
 		b.WriteString(r.Invariants.Valid.String())
 	}
+	if c := r.Convergence; c != nil && c.Available {
+		fmt.Fprintf(&b, " · convergence %v", c.Converged)
+	}
 	b.WriteByte('\n')
+	if c := r.Convergence; c != nil && (c.Available || r.Mode == "process") && c.Detail != "" {
+		fmt.Fprintf(&b, "converge: %s\n", c.Detail)
+	}
 	if r.Liveness.Detail != "" {
 		fmt.Fprintf(&b, "liveness: %s\n", r.Liveness.Detail)
 	}
 	if r.Invariants.Violation != nil {
 		fmt.Fprintf(&b, "raft:     %s\n", r.Invariants.Violation)
 	}
+	if len(r.Invariants.Limits) > 0 {
+		fmt.Fprintf(&b, "limits:   %s\n", limitsText(r.Invariants.Limits))
+	}
 	if lin.Explanation != "" {
 		fmt.Fprintf(&b, "anomaly:  %s on key %s\n%s\n", lin.Anomaly, lin.FirstFailingKey, indent(lin.Explanation))
+	}
+	if r.Incomplete != "" {
+		fmt.Fprintf(&b, "stopped:  %s\n", r.Incomplete)
+	}
+	if r.CheckTimedOut != "" {
+		fmt.Fprintf(&b, "timeout:  %s\n", r.CheckTimedOut)
+	}
+	if r.ArtefactsNotDrawn != "" {
+		fmt.Fprintf(&b, "artefacts: %s\n", r.ArtefactsNotDrawn)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "skipped:  %s\n", s)
 	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "error:    %s\n", r.Error)
@@ -113,7 +152,11 @@ func Summary(r *Results, t *Test, color bool) string {
 		}
 		fmt.Fprintf(&b, "git:      %s\n", g)
 	}
-	fmt.Fprintf(&b, "verdict:  %s\n", VerdictWord(r.Valid, color))
+	fmt.Fprintf(&b, "verdict:  %s", VerdictWord(r.Valid, color))
+	if why := UnknownReasons(r); r.Valid == model.Unknown && len(why) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(why, "; "))
+	}
+	b.WriteByte('\n')
 	fmt.Fprintf(&b, "results:  %s\n", r.Dir)
 	if lin.HTML != "" {
 		fmt.Fprintf(&b, "diagram:  %s/%s\n", r.Dir, lin.HTML)
@@ -122,6 +165,42 @@ func Summary(r *Results, t *Test, color bool) string {
 		fmt.Fprintf(&b, "repro:    %s\n", r.Repro)
 	}
 	return b.String()
+}
+
+// HistoryUnread reports a check that timed out while it read the
+// history: nothing in it was counted, so counts of zero claim nothing.
+func (r *Results) HistoryUnread() bool {
+	return r.CheckTimedOut != "" && r.Liveness.Detail == notChecked
+}
+
+// UnknownReasons says, briefly, why a verdict is not VALID when nothing
+// was found INVALID: the run was cut short, the check timed out, a check
+// could not decide, the scenario or the run broke.
+func UnknownReasons(r *Results) []string {
+	var why []string
+	switch {
+	case strings.HasPrefix(r.Incomplete, "interrupted"):
+		why = append(why, "interrupted")
+	case r.Incomplete != "":
+		why = append(why, "the run did not finish")
+	}
+	if r.CheckTimedOut != "" {
+		why = append(why, r.CheckTimedOut)
+	} else if r.Linearizability.Valid == model.Unknown {
+		why = append(why, "linearizability undecided")
+	}
+	if r.Liveness.Valid == model.Unknown && r.Liveness.Detail != notChecked {
+		why = append(why, "liveness unknown")
+	}
+	if r.Invariants.Valid == model.Unknown {
+		why = append(why, "raft invariants unknown")
+	}
+	if r.ScriptError != "" {
+		why = append(why, "the scenario failed")
+	} else if r.Error != "" && len(why) == 0 {
+		why = append(why, "the run broke (see error)")
+	}
+	return why
 }
 
 func indent(s string) string {

@@ -3,10 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -46,6 +43,11 @@ type Options struct {
 	// an ok read and an ok write (see CheckLiveness). Default
 	// DefaultLivenessBound. Used by Check.
 	LivenessBound time.Duration
+	// Deadline, if set, bounds the whole of CheckLinearizable: the fast
+	// check stops at it (as at Timeout: keys not decided are Unknown), the
+	// explaining check gets only the time left (at most VerboseTimeout),
+	// and neither it nor the visualization starts once it has passed.
+	Deadline time.Time
 }
 
 func (o Options) validate() error {
@@ -93,6 +95,13 @@ type Linearizability struct {
 	// Anomaly is the kind of failure; see the package documentation for the
 	// taxonomy.
 	Anomaly string `json:"anomaly,omitempty"`
+	// AnomalyTime is when the operation the explanation blames returned
+	// (ns since the start of the test, the history's Time): the moment a
+	// client saw the anomaly. 0 when no single operation is blamed.
+	AnomalyTime int64 `json:"anomaly_time_ns,omitempty"`
+	// BlamedIndex is the history index of the invocation of the operation
+	// the explanation blames, when it blames one.
+	BlamedIndex *int64 `json:"blamed_index,omitempty"`
 	// HTML is the base name of the visualization written, if any: a
 	// window of the first failing key around the first operation that
 	// cannot be placed.
@@ -124,97 +133,36 @@ type Linearizability struct {
 // visualization could not be written (ErrVisualization); in the last case
 // the verdict is returned along with the error.
 func CheckLinearizable(events []history.Event, opts Options) (Linearizability, error) {
-	if err := opts.validate(); err != nil {
+	if err := wellFormed(events); err != nil {
 		return Linearizability{}, err
 	}
-	opts = opts.withDefaults()
-	var deadline time.Time
-	if opts.Timeout > 0 {
-		deadline = time.Now().Add(opts.Timeout)
-	}
-	h, err := newKVHistory(events, opts.Initial)
+	c, err := NewKeyChecker(opts, 0)
 	if err != nil {
 		return Linearizability{}, err
 	}
-	m := kvModel(h.values, h.initial)
-	verdicts := h.checkKeys(m, deadline)
-
-	res := Linearizability{Valid: Valid, Keys: make([]KeyResult, len(h.keys))}
-	var failing []string
-	for i, k := range h.keys {
-		res.Keys[i] = KeyResult{Key: k, Valid: verdicts[i], Ops: len(h.checked[k])}
-		res.Valid = res.Valid.And(verdicts[i])
-		if verdicts[i] == Invalid {
-			failing = append(failing, k)
+	byKey := map[string][]history.Event{}
+	var keys []string
+	var nemesis []history.Event
+	for _, e := range events {
+		if e.Process == history.Nemesis {
+			nemesis = append(nemesis, e)
+			continue
 		}
-	}
-	if len(failing) == 0 {
-		return res, nil
-	}
-	res.FailingKeys = len(failing)
-	res.FirstFailingKey = failing[0]
-
-	// The verbose check: only the first failing key is needed to explain;
-	// all of them to draw.
-	verbose := failing[:1]
-	if opts.HTMLPath != "" {
-		verbose = failing
-	}
-	result, info := porcupine.CheckOperationsVerbose(m, h.operations(verbose...), opts.VerboseTimeout)
-	res.VerboseTimedOut = result == porcupine.Unknown
-	windows := history.FaultWindows(events)
-	var prefix []int
-	if partials := info.PartialLinearizations(); len(partials) > 0 {
-		prefix = longestPartial(partials[0])
-	}
-	ex := explainKey(h, failing[0], prefix, windows)
-	res.Explanation, res.Anomaly = ex.text, ex.anomaly
-	if res.VerboseTimedOut {
-		res.Explanation += fmt.Sprintf(" (The explaining check ran out of its %v budget, so this rests on a partial search.)", opts.VerboseTimeout)
-	}
-	if opts.HTMLPath != "" {
-		info.AddAnnotations(faultAnnotations(windows, h.end))
-		full, err := writeDiagrams(m, info, diagramKeys{First: failing[0], Count: len(failing)}, opts.HTMLPath)
-		if err != nil {
-			return res, fmt.Errorf("%w %s: %w", ErrVisualization, opts.HTMLPath, err)
+		if byKey[e.Key] == nil {
+			keys = append(keys, e.Key)
 		}
-		res.HTML, res.HTMLFull = filepath.Base(opts.HTMLPath), full
+		byKey[e.Key] = append(byKey[e.Key], e)
 	}
-	return res, nil
-}
-
-// checkKeys runs porcupine's fast check on every key, in parallel, and
-// returns the verdicts in key order. A zero deadline means no limit; a key
-// not started or not finished by the deadline is Unknown.
-func (h *kvHistory) checkKeys(m porcupine.Model, deadline time.Time) []Validity {
-	// Each call checks one key, so partitioning it again is wasted work.
-	m.Partition = nil
-	verdicts := make([]Validity, len(h.keys))
 	// Largest keys first, so one big key does not start last.
-	order := make([]int, len(h.keys))
-	for i := range order {
-		order[i] = i
+	sort.SliceStable(keys, func(a, b int) bool { return len(byKey[keys[a]]) > len(byKey[keys[b]]) })
+	for _, k := range keys {
+		c.Add(k, byKey[k])
 	}
-	sort.SliceStable(order, func(a, b int) bool {
-		return len(h.checked[h.keys[order[a]]]) > len(h.checked[h.keys[order[b]]])
-	})
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(h.keys)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				verdicts[i] = h.checkKey(m, h.keys[i], deadline)
-			}
-		}()
+	end := int64(0)
+	if len(events) > 0 {
+		end = events[len(events)-1].Index + 1
 	}
-	for _, i := range order {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	return verdicts
+	return c.Finish(nemesis, end)
 }
 
 func (h *kvHistory) checkKey(m porcupine.Model, key string, deadline time.Time) Validity {

@@ -273,3 +273,27 @@ func TestVisualizationErrorKeepsVerdict(t *testing.T) {
 		t.Fatalf("verdict lost with the error: %+v", res)
 	}
 }
+
+// TestAnomalyTime: the verdict says when the operation it blames returned,
+// both for an anomaly the history proves by itself (a phantom read) and for
+// one found from the checker's longest prefix (a stale read).
+func TestAnomalyTime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    *builder
+		want int64
+	}{
+		{"stale read", served().at(1).write(0, k, "1").at(2).write(1, k, "2").at(3).read(2, k, v("2")).at(4).read(3, k, v("1")).at(5).read(2, k, v("2")), 4_010_000_000},
+		{"phantom read", served().at(1).write(0, k, "1").at(6).read(1, k, v("7")).at(7).read(1, k, v("1")), 6_010_000_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := check(t, tc.b.events, Options{})
+			if res.Valid != Invalid || res.AnomalyTime != tc.want {
+				t.Fatalf("valid %v, anomaly time %d, want %d: %s", res.Valid, res.AnomalyTime, tc.want, res.Explanation)
+			}
+		})
+	}
+	if res := check(t, served().at(1).write(0, k, "1").at(2).read(1, k, v("1")).events, Options{}); res.AnomalyTime != 0 {
+		t.Fatalf("a valid history has anomaly time %d", res.AnomalyTime)
+	}
+}

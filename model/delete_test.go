@@ -96,3 +96,48 @@ func TestDeleteDescribed(t *testing.T) {
 		t.Fatalf("kind word %q", got)
 	}
 }
+
+// TestDeleteExplanationsSayDelete: an explanation that cites a delete
+// words it as one — it deleted the key, it did not "write absent".
+func TestDeleteExplanationsSayDelete(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		initial *string
+		b       *builder
+		want    []string // in the explanation
+		not     []string // not in it, besides "wrote absent" and the like
+	}{
+		{"the only delete failed", v("0"), newBuilder().inv(1, history.FDelete, k).fail(1).read(2, k, nil),
+			[]string{"the only operation that deleted the key, the delete by process 1"}, nil},
+		{"every delete failed", v("0"), newBuilder().inv(1, history.FDelete, k).fail(1).inv(1, history.FDelete, k).fail(1).read(2, k, nil),
+			[]string{"every one of the 2 operations that deleted the key failed"}, nil},
+		{"the first delete came later", v("0"), newBuilder().read(2, k, nil).del(1, k),
+			[]string{"the first delete of the key, the delete by process 1"}, nil},
+		{"a lost delete", nil, newBuilder().write(0, k, "1").del(1, k).read(2, k, v("1")),
+			[]string{"the delete by process 1 was acknowledged", "The delete ran while"}, []string{"The write ran"}},
+		{"a stale read after a delete", nil, newBuilder().write(0, k, "1").del(1, k).read(3, k, nil).read(2, k, v("1")),
+			[]string{"The delete was not lost: a read by process 3 returned absent"}, []string{"The write was not lost"}},
+		{"absent left by a delete", nil, newBuilder().write(0, k, "1").del(1, k).write(0, k, "2").read(2, k, nil),
+			[]string{"saw the older value absent, left by the delete by process 1"}, nil},
+		{"a delete was the last change", nil, newBuilder().write(0, k, "1").del(1, k).read(2, k, v("2")).write(0, k, "2"),
+			[]string{"It should have seen absent, from the delete by process 1", "the last write or delete completed before it began"},
+			[]string{"the last write completed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := check(t, tc.b.events, Options{Initial: tc.initial})
+			if res.Valid != Invalid {
+				t.Fatalf("valid = %v, want false", res.Valid)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(res.Explanation, w) {
+					t.Errorf("explanation lacks %q:\n%s", w, res.Explanation)
+				}
+			}
+			for _, bad := range append([]string{"wrote absent", "write of absent", "written by the delete"}, tc.not...) {
+				if strings.Contains(res.Explanation, bad) {
+					t.Errorf("explanation words a delete as a write (%q):\n%s", bad, res.Explanation)
+				}
+			}
+		})
+	}
+}

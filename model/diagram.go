@@ -69,8 +69,17 @@ func diagramModel(m porcupine.Model) porcupine.Model {
 
 // diagramKeys describes the failing keys drawn, for the page's note.
 type diagramKeys struct {
-	First string // the key of partition 0, the one the window shows
-	Count int    // failing keys drawn in the full diagram
+	First   string // the key of partition 0, the one the window shows
+	Count   int    // failing keys drawn in the full diagram
+	Failing int    // failing keys in all (more than Count past MaxKeptFailingKeys)
+}
+
+// drawnNote says, when not every failing key is drawn, which are.
+func (k diagramKeys) drawnNote() string {
+	if k.Failing <= k.Count {
+		return ""
+	}
+	return fmt.Sprintf(" (of the %d keys that are not linearizable, the first %d by name are drawn)", k.Failing, k.Count)
 }
 
 // writeDiagrams writes the diagram of info to path: a window of the first
@@ -115,13 +124,13 @@ func windowNote(keys diagramKeys, shown windowShown, full string) string {
 	fmt.Fprintf(&b, `<p id="sb-note">Key <code>%s</code>: %d of its %d operations, around the first one that the longest linearizable order found (%d operations) cannot place`,
 		html.EscapeString(keys.First), shown.Ops, shown.Total, shown.Prefix)
 	if keys.Count > 1 {
-		fmt.Fprintf(&b, "; %d keys are not linearizable", keys.Count)
+		fmt.Fprintf(&b, "; %d keys are not linearizable", max(keys.Count, keys.Failing))
 	}
 	fmt.Fprintf(&b, `. <a id="sb-full" href="%s">The full diagram</a> shows every operation of `, html.EscapeString(full))
 	if keys.Count > 1 {
-		b.WriteString("every failing key.</p>")
+		b.WriteString("every failing key" + keys.drawnNote() + ".</p>")
 	} else {
-		b.WriteString("the key.</p>")
+		b.WriteString("the key" + keys.drawnNote() + ".</p>")
 	}
 	return b.String()
 }
@@ -132,7 +141,7 @@ func fullNote(keys diagramKeys) string {
 	if keys.Count > 1 {
 		what = fmt.Sprintf("the %d keys that are not linearizable", keys.Count)
 	}
-	return `<p id="sb-note">Every operation of ` + what + `. Use "jump to first error" to find where the longest linearizable order gets stuck.</p>`
+	return `<p id="sb-note">Every operation of ` + what + keys.drawnNote() + `. Use "jump to first error" to find where the longest linearizable order gets stuck.</p>`
 }
 
 // vizData mirrors the data porcupine v1.3 embeds in its page

@@ -28,7 +28,12 @@
 //     changes the verdict, and keeping it would double the search.
 //
 // Each key is checked on its own, in parallel, by porcupine's fast check
-// within Options.Timeout; a key not decided in time is Unknown. Only if a
+// within Options.Timeout; a key not decided in time is Unknown. A
+// KeyChecker takes the keys one at a time, as a caller reading a history
+// too large for memory completes them (keycheck.go), and keeps only the
+// failing keys it needs to explain (the first MaxKeptFailingKeys by
+// name); CheckLinearizable is a KeyChecker fed from memory, and the
+// result does not depend on the order or the number of workers. Only if a
 // key fails does the slower verbose check run, on the failing keys, within
 // Options.VerboseTimeout: it yields porcupine's longest partial
 // linearizations, which explain the first failing key (the one that sorts
@@ -80,6 +85,12 @@
 //     value it leaves.
 //
 // # Liveness and stats
+//
+// A history read one event at a time is judged for liveness and downtime
+// from the few events LivenessEvents keeps (every nemesis event and, after
+// each, the first ok read, the first ok write and the first write sent to
+// each node), and counted by a StatsCounter: both give exactly what the
+// whole history gives.
 //
 // CheckLiveness asks whether the system served clients again after the
 // faults: within a bound of the final heal (the end of the last fault

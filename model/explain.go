@@ -21,7 +21,12 @@ const (
 	AnomalyOther       = "non-linearizable"
 )
 
-type explanation struct{ text, anomaly string }
+// explanation is what explainKey says about a failing key: the text, the
+// anomaly kind, and the operation blamed (nil when none is).
+type explanation struct {
+	text, anomaly string
+	blamed        *op
+}
 
 // explainer builds the explanation of one failing key.
 type explainer struct {
@@ -67,7 +72,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 	}
 	if ex, ok := x.static(); ok {
 		ex.text += progress
-		return ex
+		return ex // blamed set by static
 	}
 	var blocker *op
 	if prefix != nil {
@@ -96,6 +101,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 			}
 			if ex := x.superseded(o); ex.text != "" {
 				ex.text += x.faultsDuring(o) + progress
+				ex.blamed = o
 				return ex
 			}
 		}
@@ -109,6 +115,7 @@ func explainKey(h *kvHistory, key string, prefix []int, windows []history.Window
 		progress = ""
 	}
 	ex.text += x.faultsDuring(blocker) + progress
+	ex.blamed = blocker
 	return ex
 }
 
@@ -160,14 +167,22 @@ func (x *explainer) static() (explanation, bool) {
 		if len(fails) < len(x.producersBut(v, first)) {
 			before = " before the " + kindWord(first) + " returned"
 		}
+		wrote := "wrote " + val
+		if v == absent {
+			wrote = "deleted the key" // only a delete makes it absent
+		}
 		if len(fails) == 1 {
-			fmt.Fprintf(&b, "the only operation that wrote %s%s, %s, failed: a failed operation must not take effect.", val, before, x.writer(fails[0]))
+			fmt.Fprintf(&b, "the only operation that %s%s, %s, failed: a failed operation must not take effect.", wrote, before, x.writer(fails[0]))
 		} else {
-			fmt.Fprintf(&b, "every one of the %d operations that wrote %s%s failed (the last: %s): a failed operation must not take effect.", len(fails), val, before, x.writer(fails[len(fails)-1]))
+			fmt.Fprintf(&b, "every one of the %d operations that %s%s failed (the last: %s): a failed operation must not take effect.", len(fails), wrote, before, x.writer(fails[len(fails)-1]))
 		}
 	case AnomalyFutureRead:
 		p := x.producersBut(v, first)[0]
-		fmt.Fprintf(&b, "the first write of %s, %s, began after the %s had returned.", val, x.writer(p), kindWord(first))
+		what := "write of " + val
+		if v == absent {
+			what = "delete of the key"
+		}
+		fmt.Fprintf(&b, "the first %s, %s, began after the %s had returned.", what, x.writer(p), kindWord(first))
 	}
 	if first.in.kind == opCAS {
 		b.WriteString(" The cas should have failed.")
@@ -178,7 +193,7 @@ func (x *explainer) static() (explanation, bool) {
 	if first.in.kind == opCAS {
 		anomaly = AnomalyCAS
 	}
-	return explanation{text: b.String(), anomaly: anomaly}, true
+	return explanation{text: b.String(), anomaly: anomaly, blamed: first}, true
 }
 
 // superseded explains an operation that observed v although a completed
@@ -226,7 +241,7 @@ func (x *explainer) superseded(b *op) explanation {
 			fmt.Fprintf(&sb, "Key %q: %s was acknowledged at %s (invoked at %s) and then lost: %s, and %s saw the older value %s, %s, although it should have seen %s or a later value.",
 				x.key, x.writerShort(wWrite), secs(wWrite.comp.Time), secs(wWrite.inv.Time), never,
 				x.subject(b), val, x.origin(v, b), nval)
-			sb.WriteString(x.faultsDuringOp("The write", wWrite))
+			sb.WriteString(x.faultsDuringOp("The "+kindWord(wWrite), wWrite))
 			return explanation{text: sb.String(), anomaly: AnomalyLostWrite}
 		}
 		fmt.Fprintf(&sb, "Key %q: %s, but %s had already completed at %s (invoked at %s), %s",
@@ -251,8 +266,8 @@ func (x *explainer) superseded(b *op) explanation {
 	fmt.Fprintf(&sb, "; the read should have seen %s or a later value.", x.h.values.describe(nv))
 	if wWrite != nil {
 		if seen := x.observerOfWrite(nv, b, wWrite); seen != nil {
-			fmt.Fprintf(&sb, " The write was not lost: %s %s %s at %s, so this read was stale.",
-				x.who(seen), observedVerb(seen), x.h.values.describe(nv), secs(seen.comp.Time))
+			fmt.Fprintf(&sb, " The %s was not lost: %s %s %s at %s, so this read was stale.",
+				kindWord(wWrite), x.who(seen), observedVerb(seen), x.h.values.describe(nv), secs(seen.comp.Time))
 		}
 	}
 	return explanation{text: sb.String(), anomaly: AnomalyStaleRead}
@@ -263,7 +278,7 @@ func (x *explainer) superseded(b *op) explanation {
 func (x *explainer) generic(b *op, state valueID, setter *op, placed, total int) explanation {
 	from := "its initial value"
 	if setter != nil {
-		from = "set by " + x.writer(setter)
+		from = setBy(setter) + " " + x.writer(setter)
 	}
 	v, _ := b.observes()
 	what := "give the read " + x.h.values.describe(v)
@@ -407,8 +422,12 @@ func (x *explainer) shouldHaveSeen(o *op) string {
 			kindWord(o), x.h.values.describe(x.h.initial))
 	}
 	v, _ := last.produces()
-	return fmt.Sprintf(" It should have seen %s, from %s, the last write completed before it began, or the value of a write concurrent with it.",
-		x.h.values.describe(v), x.writer(last))
+	what := "write"
+	if last.in.kind == opDelete {
+		what = "write or delete" // the last change of the key was a delete
+	}
+	return fmt.Sprintf(" It should have seen %s, from %s, the last %s completed before it began, or the value of a write concurrent with it.",
+		x.h.values.describe(v), x.writer(last), what)
 }
 
 // origin says where the value v that o observed came from: "the initial
@@ -418,7 +437,16 @@ func (x *explainer) origin(v valueID, o *op) string {
 	if last == nil {
 		return "the initial value"
 	}
-	return "written by " + x.writer(last)
+	return setBy(last) + " " + x.writer(last)
+}
+
+// setBy is how an operation gave the key its value: "written by", or
+// "left by" for a delete, which writes nothing.
+func setBy(o *op) string {
+	if o.in.kind == opDelete {
+		return "left by"
+	}
+	return "written by"
 }
 
 // after says that a write came after every source of the value v that o

@@ -105,6 +105,13 @@ type kvHistory struct {
 // completion with no open invocation, mismatched f or key, a client event
 // without a key) are an error naming the index.
 func newKVHistory(events []history.Event, initial *string) (*kvHistory, error) {
+	return newKVHistoryEnd(events, initial, -1)
+}
+
+// newKVHistoryEnd is newKVHistory with the end of the history given (the
+// index past every event of the whole history, when events are only some
+// keys' of it), or -1 to take it from events.
+func newKVHistoryEnd(events []history.Event, initial *string, end int64) (*kvHistory, error) {
 	invokes := 0
 	for i := range events {
 		if events[i].Process != history.Nemesis && events[i].Type == history.Invoke {
@@ -172,6 +179,12 @@ func newKVHistory(events []history.Event, initial *string) (*kvHistory, error) {
 		}
 	}
 	h.end = last + 1
+	if end >= 0 {
+		if end < h.end {
+			panic(fmt.Sprintf("model: history end %d before its event %d", end, last))
+		}
+		h.end = end
+	}
 	for k, ops := range h.all {
 		h.keys = append(h.keys, k)
 		h.checked[k] = keep(ops, h.end)

@@ -22,27 +22,61 @@ type Stats map[string]map[string]int
 
 // ComputeStats counts the outcomes of a history.
 func ComputeStats(events []history.Event) Stats {
+	c := NewStatsCounter()
+	for i := range events {
+		c.Add(&events[i])
+	}
+	return c.Stats()
+}
+
+// StatsCounter counts a history's outcomes one event at a time, in memory
+// that holds only the open operations: Stats is ComputeStats of the events
+// added.
+type StatsCounter struct {
+	s    Stats
+	open map[history.Process]string
+}
+
+// NewStatsCounter returns an empty counter.
+func NewStatsCounter() *StatsCounter {
+	return &StatsCounter{s: Stats{}, open: map[history.Process]string{}}
+}
+
+func (c *StatsCounter) add(f, t string) {
+	if c.s[f] == nil {
+		c.s[f] = map[string]int{}
+	}
+	c.s[f][t]++
+}
+
+// Add counts e.
+func (c *StatsCounter) Add(e *history.Event) {
+	switch {
+	case e.Process == history.Nemesis:
+		c.add(NemesisStats, e.F)
+	case e.Type == history.Invoke:
+		c.open[e.Process] = e.F
+	default:
+		delete(c.open, e.Process)
+		c.add(e.F, string(e.Type))
+	}
+}
+
+// Stats returns the counts so far, the operations still open counted as
+// info.
+func (c *StatsCounter) Stats() Stats {
 	s := Stats{}
-	add := func(f, t string) {
+	for f, ts := range c.s {
+		s[f] = map[string]int{}
+		for t, n := range ts {
+			s[f][t] = n
+		}
+	}
+	for _, f := range c.open {
 		if s[f] == nil {
 			s[f] = map[string]int{}
 		}
-		s[f][t]++
-	}
-	open := map[history.Process]string{}
-	for _, e := range events {
-		switch {
-		case e.Process == history.Nemesis:
-			add(NemesisStats, e.F)
-		case e.Type == history.Invoke:
-			open[e.Process] = e.F
-		default:
-			delete(open, e.Process)
-			add(e.F, string(e.Type))
-		}
-	}
-	for _, f := range open {
-		add(f, string(history.Info))
+		s[f][string(history.Info)]++
 	}
 	return s
 }

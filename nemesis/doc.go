@@ -21,6 +21,11 @@
 // Parse reads it back: parse(print(s)) == s, and print(parse(t)) == t for
 // canonical text t. Parse errors name the place as file:line. Kinds gives
 // the fault families a schedule uses, its signature in a campaign.
+// CheckCluster (and ParseFor, which names file:line) refuses a schedule
+// that cannot run as written on a cluster: an event at or after the end
+// of the test, or a node named that can never exist (not one of the
+// initial nodes, nor one an earlier add-node, replace or wipe could have
+// created).
 //
 // # Execution
 //

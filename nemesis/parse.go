@@ -19,34 +19,42 @@ import (
 // test started ("5.0s", "12.5s", or any Go duration such as "500ms") and
 // must not decrease. Errors name the place as name:line.
 func Parse(r io.Reader, name string) (Schedule, error) {
+	s, _, err := parse(r, name)
+	return s, err
+}
+
+// parse is Parse, also returning the line of each event.
+func parse(r io.Reader, name string) (Schedule, []int, error) {
 	var s Schedule
+	var lines []int
 	br := bufio.NewReader(r)
 	prevLine := 0
 	for line := 1; ; line++ {
 		text, err := br.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return Schedule{}, fmt.Errorf("%s:%d: read: %w", name, line, err)
+			return Schedule{}, nil, fmt.Errorf("%s:%d: read: %w", name, line, err)
 		}
 		if text == "" && err != nil {
 			break
 		}
 		e, ok, perr := parseLine(text)
 		if perr != nil {
-			return Schedule{}, fmt.Errorf("%s:%d: %w", name, line, perr)
+			return Schedule{}, nil, fmt.Errorf("%s:%d: %w", name, line, perr)
 		}
 		if ok {
 			if n := len(s.Events); n > 0 && e.At < s.Events[n-1].At {
-				return Schedule{}, fmt.Errorf("%s:%d: time %s is before %s of the event on line %d (events must be in time order)",
+				return Schedule{}, nil, fmt.Errorf("%s:%d: time %s is before %s of the event on line %d (events must be in time order)",
 					name, line, fmtAt(e.At), fmtAt(s.Events[n-1].At), prevLine)
 			}
 			s.Events = append(s.Events, e)
+			lines = append(lines, line)
 			prevLine = line
 		}
 		if err != nil {
 			break
 		}
 	}
-	return s, nil
+	return s, lines, nil
 }
 
 // ParseString parses a schedule held in a string.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
@@ -69,7 +70,7 @@ func newSimTest(t *testing.T, seed uint64) *simTest {
 
 func newSimTestN(t *testing.T, seed uint64, nodes int) *simTest {
 	t.Helper()
-	w, err := sim.New(sim.Config{Seed: seed, Nodes: nodes, Node: raftkv.Config{SnapshotEvery: 20, CompactKeep: 5}})
+	w, err := sim.New(sim.Config{Seed: seed, Nodes: nodes, System: raftkv.System(nil), Node: raftnode.Config{SnapshotEvery: 20, CompactKeep: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}

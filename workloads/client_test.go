@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/history"
+	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
@@ -31,7 +32,7 @@ func (m *memRecorder) Record(e history.Event) history.Event {
 // returns the workload (its pins as they ended) and the history.
 func runSim(t *testing.T, seed uint64, n int, opts RegisterOptions, end time.Duration, script func(w *sim.World, r *Register)) (*Register, []history.Event) {
 	t.Helper()
-	w, err := sim.New(sim.Config{Seed: seed, Nodes: n})
+	w, err := sim.New(sim.Config{Seed: seed, Nodes: n, System: raftkv.System(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -21,6 +20,7 @@ func init() {
 }
 
 func newCampaignCmd() *cobra.Command {
+	def := campaign.DefaultParams()
 	var (
 		p         campaign.Params
 		budget    time.Duration
@@ -41,7 +41,7 @@ simulation per process). Seeds are --first-seed, --first-seed+1, …; with
 --budget the campaign starts runs until the budget is spent.
 
 Fault mixes: sets separated by ';', the families of a set by ',':
-  --nemesis 'partition;kill;partition,kill,pause'   (default all)
+  --nemesis 'partition;kill;partition,kill,pause'   (default ` + defaultSets(def) + `)
   families: ` + strings.Join(nemesis.Families(), ", ") + `, all, or a partition
   family narrowed to one shape: partition:one-way.
 
@@ -94,6 +94,12 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 				p.Shard = s
 			}
 			p.Bugs = splitList(bugs)
+			if p.System == "raftkv" {
+				p.System = ""
+			}
+			if p.System != "" && !f.Changed("mode") {
+				p.Mode = "process" // systems other than the reference node run as processes
+			}
 			if _, err := raftkv.ParseBugs(strings.Join(p.Bugs, ",")); err != nil {
 				return usageErr(fmt.Errorf("--bug: %w", err))
 			}
@@ -111,10 +117,9 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 					}
 				}
 				p.Scenarios = paths
+			} else if len(sets) == 0 {
+				p.Nemesis = def.Nemesis
 			} else {
-				if len(sets) == 0 {
-					sets = []string{"all"}
-				}
 				parsed, err := campaign.ParseSets(strings.Join(sets, ";"))
 				if err != nil {
 					return usageErr(err)
@@ -138,13 +143,15 @@ Exit code: 1 if a run failed (invalid), else 3 if a run has no verdict
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&p.Seeds, "seeds", 20, "seeds per cell (with --budget: unbounded unless given)")
-	f.Uint64Var(&p.FirstSeed, "first-seed", 1, "the first seed (a nightly job can pass the date, e.g. 20260401000)")
-	f.DurationVar(&budget, "budget", 0, "wall-clock budget: keep starting runs until it is spent")
-	f.IntVar(&p.Workers, "workers", runtime.NumCPU(), "runs at a time (worker processes)")
+	f.IntVar(&p.Seeds, "seeds", def.Seeds, "seeds per cell (with --budget: unbounded unless given)")
+	f.Uint64Var(&p.FirstSeed, "first-seed", def.FirstSeed, "the first seed (a nightly job can pass the date, e.g. 20260401000)")
+	f.DurationVar(&budget, "budget", 0, "wall-clock budget: keep starting runs until it is spent (which seeds run then depends on the machine's speed; --seeds alone does not)")
+	f.IntVar(&p.Workers, "workers", def.Workers, "runs at a time (worker processes)")
+	f.BoolVar(&p.AllArtefacts, "all-artefacts", false, "draw every run's plots and timeline (by default only runs that do not pass draw them)")
 	f.StringVar(&shard, "shard", "", "run only shard i of n of the run list (i/n, 1 ≤ i ≤ n)")
-	f.StringVar(&p.Mode, "mode", "sim", "world of every run: sim or process")
-	f.StringArrayVar(&sets, "nemesis", nil, "fault mixes: sets separated by ';', families by ',' (default all)")
+	f.StringVar(&p.Mode, "mode", def.Mode, "world of every run: sim or process (process by default with --system)")
+	f.StringVar(&p.System, "system", "", "system under test of every run (see run --system): raftkv, etcd, etcd@vX.Y.Z, etcd@debian, or a system file")
+	f.StringArrayVar(&sets, "nemesis", nil, "fault mixes: sets separated by ';', families by ',' (default "+defaultSets(def)+")")
 	f.StringArrayVar(&scenarios, "scenario", nil, "Lua scenario files (glob patterns) to run instead of fault mixes")
 	f.StringSliceVar(&bugs, "bug", nil, "enable a known-bug canary in every run (repeatable)")
 	f.DurationVar(&runTime, "time", 0, "test length of every run (default: run's, 1m)")
@@ -186,4 +193,13 @@ func campaignExit(x *campaign.Index) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// defaultSets spells the default fault mixes as --nemesis takes them.
+func defaultSets(p campaign.Params) string {
+	sets := make([]string, len(p.Nemesis))
+	for i, set := range p.Nemesis {
+		sets[i] = strings.Join(set, ",")
+	}
+	return strings.Join(sets, ";")
 }

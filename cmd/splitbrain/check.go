@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,8 +41,13 @@ Jepsen histories are judged by the rules of Jepsen's own linearizability checker
     liveness either. It is reported as "not judged" and counts as valid. Nemesis
     ops are kept as instant events named by their keyword (":kill", ":start").
 
-Malformed input is reported with file:line and exit code 2. A torn final line
-(a writer killed mid-line) is dropped with a warning; the rest is checked.`,
+A run directory without results.json is a run killed before it finished (or one
+still running): what it recorded is checked, but the verdict is at best unknown
+(exit 3) and says so; an anomaly found in it still makes it invalid.
+
+Malformed input is reported with file:line and exit code 2, and so is a history
+without client operations ("no operations"). A torn final line (a writer killed
+mid-line) is dropped with a warning; the rest is checked.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch initial {
@@ -50,6 +56,9 @@ Malformed input is reported with file:line and exit code 2. A torn final line
 				o.Initial = history.Str(initial)
 			}
 			o.LivenessBound, o.Timeout = liveness, timeout
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(harness.CheckGCPercent)
+			}
 			out, err := harness.Check(cmd.Context(), args[0], o)
 			if err != nil {
 				return classify(err)
@@ -66,7 +75,7 @@ Malformed input is reported with file:line and exit code 2. A torn final line
 	f.StringVar(&initial, "initial", "nil", "initial register value: nil, or a value such as 0 (Jepsen cas-register tests)")
 	f.StringVar(&o.Results, "results", "results", "results directory (for history files)")
 	f.DurationVar(&liveness, "liveness-bound", 0, "liveness bound (default: the run's, else 10s)")
-	f.DurationVar(&timeout, "check-timeout", 0, "bound on the linearizability check (0: none)")
+	f.DurationVar(&timeout, "check-timeout", 0, "wall-clock bound on the whole check, reading included (0: none); past it the verdict is unknown (\"check timed out\") unless already invalid, and plots not yet drawn are skipped")
 	f.StringVar(&o.NilRead, "nil-read", "auto", "what an :ok read of nil means in a Jepsen history: unknown (legal in any state), absent, or auto (unknown in EDN, absent in jepsen-log)")
 	return cmd
 }

@@ -10,6 +10,10 @@ func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.jsonl")
 	os.WriteFile(bad, []byte("{\"index\":0,\n"), 0o644)
+	emptyEDN := filepath.Join(dir, "empty.edn")
+	os.WriteFile(emptyEDN, []byte("[]\n"), 0o644)
+	emptyJSONL := filepath.Join(dir, "empty.jsonl")
+	os.WriteFile(emptyJSONL, nil, 0o644)
 	sched := filepath.Join(dir, "s.txt")
 	os.WriteFile(sched, []byte("1.0s partition halfs\n"), 0o644)
 	cases := []struct {
@@ -21,6 +25,9 @@ func TestExitCodes(t *testing.T) {
 		{"invalid run", []string{"run", "--seed", "7", "--time", "20s", "--liveness-bound", "5s", "--bug", "local-reads", "--results", dir}, 1},
 		{"check latest", []string{"check", filepath.Join(dir, "latest")}, 1},
 		{"malformed history", []string{"check", bad, "--results", dir}, 2},
+		{"empty EDN history", []string{"check", emptyEDN, "--results", dir}, 2},
+		{"empty JSONL history", []string{"check", emptyJSONL, "--results", dir}, 2},
+		{"negative check timeout", []string{"check", filepath.Join(dir, "latest"), "--check-timeout", "-1s"}, 2},
 		{"bad flag", []string{"run", "--nodes", "many"}, 2},
 		{"unknown bug", []string{"run", "--bug", "nope", "--results", dir}, 2},
 		{"bad schedule", []string{"run", "--schedule", sched, "--results", dir}, 2},

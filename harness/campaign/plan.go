@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,9 @@ import (
 // scenarios) × seeds, each run a child `splitbrain run`.
 type Params struct {
 	Mode string `json:"mode"` // sim or process
+	// System is the system under test of every run ("" the reference
+	// node): run --system.
+	System string `json:"system,omitempty"`
 	// Seeds is the number of seeds per cell (FirstSeed, FirstSeed+1, …);
 	// 0 with a Budget means as many as the budget allows.
 	Seeds     int              `json:"seeds"`
@@ -36,7 +40,21 @@ type Params struct {
 	// on the command line), e.g. --nodes 3.
 	RunArgs []string `json:"run_args,omitempty"`
 	Workers int      `json:"workers"`
-	Shard   Shard    `json:"shard"`
+	// AllArtefacts draws every run's plots and timeline; by default only
+	// the runs that do not pass draw them (run --artefacts-on-failure).
+	AllArtefacts bool  `json:"all_artefacts,omitempty"`
+	Shard        Shard `json:"shard"`
+}
+
+// DefaultParams are what `splitbrain campaign` runs when no flag says
+// otherwise: the sim, seeds 1–20, one cell with the fault families a
+// plain `splitbrain run` uses, a worker per CPU. `selftest --defaults`
+// starts from them too, so that the bug-finding power it measures is the
+// power of the campaign a user runs.
+func DefaultParams() Params {
+	var t harness.Test
+	t.Defaults()
+	return Params{Mode: "sim", Seeds: 20, FirstSeed: 1, Nemesis: [][]string{t.Nemesis}, Workers: runtime.NumCPU()}
 }
 
 // Shard is the part of the run list one machine runs: runs whose index in
@@ -263,7 +281,7 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("--shard %s: want i/n with 1 ≤ i ≤ n", p.Shard)
 	}
 	for _, a := range p.RunArgs {
-		for _, own := range []string{"--seed", "--results", "--nemesis", "--scenario", "--schedule", "--mode", "--time", "--bug"} {
+		for _, own := range []string{"--seed", "--results", "--nemesis", "--scenario", "--schedule", "--mode", "--time", "--bug", "--system"} {
 			if a == own || strings.HasPrefix(a, own+"=") {
 				return fmt.Errorf("run flag %s after -- is set by the campaign itself (use the campaign's flag)", own)
 			}
@@ -277,7 +295,7 @@ func (p *Params) Validate() error {
 // budget, workers and shard do not change which run has which index.
 func (p *Params) Fingerprint() string {
 	q := *p
-	q.Budget, q.Workers, q.Shard = 0, 0, Shard{}
+	q.Budget, q.Workers, q.Shard, q.AllArtefacts = 0, 0, Shard{}, false
 	b, _ := json.Marshal(q)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
@@ -288,6 +306,9 @@ func (p *Params) args(s Spec, root string) []string {
 	a := []string{"run", "--seed", strconv.FormatUint(s.Seed, 10)}
 	if p.Mode != "sim" {
 		a = append(a, "--mode", p.Mode)
+	}
+	if p.System != "" {
+		a = append(a, "--system", p.System)
 	}
 	if p.Time > 0 {
 		a = append(a, "--time", time.Duration(p.Time).String())

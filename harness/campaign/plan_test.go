@@ -178,6 +178,10 @@ func TestSpecOrderAndArgs(t *testing.T) {
 	if specs[0].Key != "x-s1" || specs[1].Key != "x.2-s1" || strings.Join(s.args(specs[1], "R"), " ") != "run --seed 1 --mode process --scenario b/x.lua --results R" {
 		t.Fatalf("scenario specs %+v, args %q", specs, s.args(specs[1], "R"))
 	}
+	e := Params{Mode: "process", System: "etcd@debian", Seeds: 1, FirstSeed: 3, Nemesis: [][]string{{"all"}}, Workers: 1}
+	if got := strings.Join(e.args(e.Planned()[0], "R"), " "); got != "run --seed 3 --mode process --system etcd@debian --nemesis all --results R" {
+		t.Fatalf("system args %q", got)
+	}
 }
 
 func TestValidate(t *testing.T) {
@@ -193,6 +197,7 @@ func TestValidate(t *testing.T) {
 		"neither":      func(p *Params) { p.Nemesis = nil },
 		"workers":      func(p *Params) { p.Workers = 0 },
 		"own run flag": func(p *Params) { p.RunArgs = []string{"--seed=3"} },
+		"own system":   func(p *Params) { p.RunArgs = []string{"--system", "etcd"} },
 	} {
 		p := ok
 		mut(&p)

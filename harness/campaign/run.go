@@ -116,7 +116,9 @@ func Run(ctx context.Context, p Params, o Options) (*Index, error) {
 }
 
 // produce hands out the shard's runs in order until the list ends, the
-// budget is spent or ctx is cancelled.
+// budget is spent or ctx is cancelled. The first run is handed out
+// whatever the budget, so that a campaign with a budget runs at least one
+// run on any machine, however loaded.
 func produce(ctx context.Context, p *Params, started time.Time, specs chan<- Spec) {
 	defer close(specs)
 	var budget <-chan time.Time
@@ -126,13 +128,18 @@ func produce(ctx context.Context, p *Params, started time.Time, specs chan<- Spe
 		budget = t.C
 	}
 	total := p.Total()
+	first := true
 	for i := 0; total < 0 || i < total; i++ {
 		if !p.Shard.Has(i) {
 			continue
 		}
+		wait := budget
+		if first {
+			wait, first = nil, false
+		}
 		select {
 		case specs <- p.Spec(i):
-		case <-budget:
+		case <-wait:
 			return
 		case <-ctx.Done():
 			return
@@ -186,6 +193,9 @@ func runOne(ctx context.Context, p *Params, exe, dir string, s Spec) (Entry, boo
 	root := filepath.Join(dir, RunsDir, s.Key)
 	args := p.args(s, root)
 	e.Repro = "splitbrain " + strings.Join(quoteArgs(args[:len(args)-2]), " ")
+	if !p.AllArtefacts {
+		args = append(args, "--artefacts-on-failure")
+	}
 	e.Dir = filepath.Join(RunsDir, s.Key)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return runError(e, err.Error()), true
@@ -201,7 +211,8 @@ func runOne(ctx context.Context, p *Params, exe, dir string, s Spec) (Entry, boo
 	ownProcessGroup(cmd)
 	start := time.Now()
 	runErr := cmd.Run()
-	e.WallSeconds = time.Since(start).Seconds()
+	exited := time.Now()
+	e.WallSeconds = exited.Sub(start).Seconds()
 	if ctx.Err() != nil {
 		return Entry{}, false
 	}
@@ -220,6 +231,10 @@ func runOne(ctx context.Context, p *Params, exe, dir string, s Spec) (Entry, boo
 		return runError(e, childFailure(runErr, filepath.Join(root, OutputFile))), true
 	}
 	fill(&e, r, runDir)
+	if r.Phases != nil {
+		e.Phases = &Phases{Start: max(0, r.Started.Sub(start).Seconds()), Phases: *r.Phases,
+			Exit: max(0, exited.Sub(r.Finished).Seconds())}
+	}
 	return e, true
 }
 
@@ -247,6 +262,7 @@ func fill(e *Entry, r *harness.Results, runDir string) {
 		e.Explanation = r.Liveness.Detail
 	}
 	e.Error = r.Error
+	e.Incomplete, e.CheckTimedOut, e.Skipped = r.Incomplete, r.CheckTimedOut, r.Skipped
 	if r.Repro != "" {
 		e.Repro = r.Repro
 	}

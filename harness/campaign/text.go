@@ -56,6 +56,9 @@ func Text(x *Index, color bool) string {
 		if g.Verdict == Error && g.Runs[0].Error != "" {
 			fmt.Fprintf(&b, "         error: %s\n", oneLine(g.Runs[0].Error, 200))
 		}
+		if first := g.Runs[0]; g.Verdict == Unknown && (first.Incomplete != "" || first.CheckTimedOut != "") {
+			fmt.Fprintf(&b, "         why:   %s\n", oneLine(strings.Trim(first.Incomplete+"; "+first.CheckTimedOut, "; "), 200))
+		}
 	}
 	var low []Entry
 	for _, e := range x.Runs {
@@ -72,6 +75,9 @@ func Text(x *Index, color bool) string {
 			g = x.Git.ANSI()
 		}
 		fmt.Fprintf(&b, "git:      %s\n", g)
+	}
+	if t := timeLine(x); t != "" {
+		fmt.Fprintf(&b, "time:     %s\n", t)
 	}
 	fmt.Fprintf(&b, "index:    %s\n", filepath.Join(x.dir, IndexFile))
 	fmt.Fprintf(&b, "summary:  %s\n", filepath.Join(x.dir, SummaryFile))
@@ -109,4 +115,33 @@ func oneLine(s string, n int) string {
 		s = s[:n] + "…"
 	}
 	return s
+}
+
+// timeLine says how fast the campaign ran and where a run's time went:
+// "40 runs in 65.2s, 36.8 runs/min with 2 workers; a run's mean: start
+// 0.021s · world 0.004s · test 2.913s · check 0.402s · artefacts 0.000s ·
+// write 0.012s · exit 0.003s".
+func timeLine(x *Index) string {
+	var sum Phases
+	n := 0
+	for _, e := range x.Runs {
+		if e.Phases != nil {
+			sum.add(*e.Phases)
+			n++
+		}
+	}
+	var b strings.Builder
+	if x.WallSeconds > 0 && len(x.Runs) > 0 {
+		fmt.Fprintf(&b, "%d runs in %.1fs, %.1f runs/min with %d workers", len(x.Runs), x.WallSeconds,
+			float64(len(x.Runs))/(x.WallSeconds/60), x.Params.Workers)
+	}
+	if n > 0 {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		f := func(v float64) string { return fmt.Sprintf("%.3fs", v/float64(n)) }
+		fmt.Fprintf(&b, "a run's mean: start %s · world %s · test %s · check %s · artefacts %s · write %s · exit %s",
+			f(sum.Start), f(sum.World), f(sum.Test), f(sum.Check), f(sum.Artefacts), f(sum.Write), f(sum.Exit))
+	}
+	return b.String()
 }

@@ -533,20 +533,40 @@ func fakeGit(t *testing.T, script string) {
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
+// TestReadTimeoutKillsHungGit: a git that hangs is killed when the
+// context ends. The context ends once git status has started (not after a
+// wall-clock delay, which a loaded machine could spend before git even
+// answers rev-parse).
 func TestReadTimeoutKillsHungGit(t *testing.T) {
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		t.Skip("no sleep command to make a hung git with")
 	}
 	top := t.TempDir()
-	// rev-parse answers; status hangs until killed.
-	fakeGit(t, fmt.Sprintf("case \"$1\" in rev-parse) echo '%s';; *) exec '%s' 3600;; esac\n", top, sleep))
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	started := filepath.Join(t.TempDir(), "status-started")
+	// rev-parse answers; status says it started, then hangs until killed.
+	fakeGit(t, fmt.Sprintf("case \"$1\" in rev-parse) echo '%s';; *) : >'%s'; exec '%s' 3600;; esac\n", top, started, sleep))
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if _, err := os.Stat(started); err == nil {
+				cancel()
+				return
+			}
+		}
+	}()
 	s := Read(ctx, top)
+	close(done)
 	if s.Status != StatusNone || s.Repo != top || !strings.Contains(s.Error, "git status") ||
-		!strings.Contains(s.Error, context.DeadlineExceeded.Error()) {
-		t.Fatalf("hung git status: got %+v, want none, repo %s, a deadline error naming git status", s, top)
+		!strings.Contains(s.Error, context.Canceled.Error()) {
+		t.Fatalf("hung git status: got %+v, want none, repo %s, a context error naming git status", s, top)
 	}
 }
 

@@ -3,10 +3,19 @@
 // they happened.
 //
 // A Recorder appends events as the test runs and syncs the file at least
-// once a second, so a run killed mid-way leaves a readable history. Read
-// parses a history strictly: a torn final line (the mark of a killed
-// writer) is tolerated and reported; anything else malformed is an error
-// naming file and line.
+// once a second, so a run killed mid-way leaves a readable history. With a
+// file it keeps no events in memory: a run's memory does not grow with its
+// history, and the checker reads the file back. Read parses a history
+// strictly: a torn final line (the mark of a killed writer) is tolerated
+// and reported; anything else malformed is an error naming file and line.
+// A Scanner does the same one event at a time, in memory that holds only
+// the open operations.
+//
+// Lines in the canonical form — the one the Recorder and WriteFile write,
+// the bytes json.Marshal writes — are read by a fast path that gives
+// exactly what Event.UnmarshalJSON gives (FuzzCanonicalAgrees) in a tenth
+// of the time; any other line goes through Event.UnmarshalJSON, the
+// definition of a valid line.
 //
 // The line format:
 //

@@ -46,44 +46,109 @@ func ReadFile(path string) (ReadResult, error) {
 // up from 0 in line order, times never decrease, a process has at most one
 // operation open, and every completion matches the open invoke's f and key.
 // A torn final line is dropped and reported in the result; every other
-// problem is a *ParseError.
+// problem is a *ParseError. Read holds the whole history in memory; a
+// Scanner reads it one event at a time.
 func Read(r io.Reader, name string) (ReadResult, error) {
 	var res ReadResult
-	br := bufio.NewReaderSize(r, 64<<10)
-	v := newValidator()
-	for line := 1; ; line++ {
-		raw, err := br.ReadBytes('\n')
-		if err != nil && err != io.EOF {
-			return res, fmt.Errorf("%s:%d: %w", name, line, err)
-		}
-		terminated := len(raw) > 0 && raw[len(raw)-1] == '\n'
-		if len(raw) == 0 {
-			return res, nil
-		}
-		text := bytes.TrimSpace(raw)
-		if len(text) == 0 {
-			if !terminated {
-				return res, nil
-			}
-			return res, &ParseError{name, line, "empty line"}
-		}
-		var e Event
-		if perr := json.Unmarshal(text, &e); perr != nil {
-			if !terminated && err == io.EOF {
-				res.Torn, res.TornLine = true, line
-				return res, nil
-			}
-			return res, &ParseError{name, line, printableMessage(perr.Error())}
-		}
-		if msg := v.check(e); msg != "" {
-			return res, &ParseError{name, line, msg}
-		}
-		res.Events = append(res.Events, e)
-		if err == io.EOF {
-			return res, nil
-		}
+	s := NewScanner(r, name)
+	for s.Scan() {
+		res.Events = append(res.Events, *s.Event())
 	}
+	res.Torn, res.TornLine = s.Torn()
+	return res, s.Err()
 }
+
+// Scanner reads a JSONL history one event at a time, checking it as Read
+// does, in memory that does not grow with the history (beyond the open
+// operations of its processes). Lines in the canonical form the Recorder
+// writes are parsed by a fast path that gives exactly what
+// Event.UnmarshalJSON gives; others go through it.
+type Scanner struct {
+	br       *bufio.Reader
+	name     string
+	line     int
+	v        *validator
+	in       *interner
+	e        Event
+	err      error
+	done     bool
+	torn     bool
+	tornLine int
+	long     []byte // a line longer than the reader's buffer
+}
+
+// NewScanner returns a scanner of the history r; name is used in error
+// messages.
+func NewScanner(r io.Reader, name string) *Scanner {
+	return &Scanner{br: bufio.NewReaderSize(r, 256<<10), name: name, v: newValidator(), in: newInterner()}
+}
+
+// Scan reads the next event. It returns false at the end of the history
+// or at the first error (Err).
+func (s *Scanner) Scan() bool {
+	if s.done {
+		return false
+	}
+	s.line++
+	raw, err := s.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		s.long = append(s.long[:0], raw...)
+		for err == bufio.ErrBufferFull {
+			raw, err = s.br.ReadSlice('\n')
+			s.long = append(s.long, raw...)
+		}
+		raw = s.long
+	}
+	if err != nil && err != io.EOF {
+		return s.fail(fmt.Errorf("%s:%d: %w", s.name, s.line, err))
+	}
+	terminated := len(raw) > 0 && raw[len(raw)-1] == '\n'
+	if len(raw) == 0 {
+		s.done = true
+		return false
+	}
+	text := bytes.TrimSpace(raw)
+	if len(text) == 0 {
+		s.done = true
+		if !terminated {
+			return false
+		}
+		return s.fail(&ParseError{s.name, s.line, "empty line"})
+	}
+	if perr := parseLine(text, &s.e, s.in); perr != nil {
+		if !terminated && err == io.EOF {
+			s.torn, s.tornLine, s.done = true, s.line, true
+			return false
+		}
+		return s.fail(&ParseError{s.name, s.line, printableMessage(perr.Error())})
+	}
+	if msg := s.v.check(s.e); msg != "" {
+		return s.fail(&ParseError{s.name, s.line, msg})
+	}
+	if err == io.EOF {
+		s.done = true // the event stands; the next Scan ends
+	}
+	return true
+}
+
+func (s *Scanner) fail(err error) bool {
+	s.err, s.done = err, true
+	return false
+}
+
+// Event is the event Scan read. It is overwritten by the next Scan.
+func (s *Scanner) Event() *Event { return &s.e }
+
+// Err is the error that ended the scan, if any: a *ParseError for a
+// malformed history.
+func (s *Scanner) Err() error { return s.err }
+
+// Torn reports whether the final line was torn (and dropped), and its
+// 1-based line number.
+func (s *Scanner) Torn() (bool, int) { return s.torn, s.tornLine }
+
+// Line is the 1-based line of the event Scan read.
+func (s *Scanner) Line() int { return s.line }
 
 // QuoteBytes is how much of a piece of input Quote keeps.
 const QuoteBytes = 48
@@ -173,10 +238,17 @@ func WriteFile(path string, events []Event) error {
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for _, e := range events {
-		if err := enc.Encode(e); err != nil {
+	w := bufio.NewWriterSize(f, 256<<10)
+	var line []byte
+	for i := range events {
+		e := &events[i]
+		if e.Process < Nemesis {
+			_, err := json.Marshal(e) // says what is wrong with it
+			f.Close()
+			return err
+		}
+		line = append(appendCanonical(line[:0], e), '\n')
+		if _, err := w.Write(line); err != nil {
 			f.Close()
 			return err
 		}

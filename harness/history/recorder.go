@@ -13,13 +13,19 @@ import (
 const SyncInterval = time.Second
 
 // Recorder appends events to a history, assigning each its index and time
-// under one lock so that index order is time order. It keeps the events in
-// memory for the checker and, when given a file, writes them there as they
-// come. It is safe for concurrent use.
+// under one lock so that index order is time order. Given a file, it
+// writes the events there as they come and keeps none of them: its memory
+// does not grow with the test, and the checker reads the file (a Scanner).
+// Without one, it keeps them in memory (Events), for tests. It is safe for
+// concurrent use.
 type Recorder struct {
 	mu     sync.Mutex
 	now    func() int64
-	events []Event
+	events []Event // only without a file
+	n      int64   // events recorded
+	last   int64   // the time of the last event
+	line   []byte
+	path   string
 	f      *os.File
 	w      *bufio.Writer
 	err    error
@@ -28,8 +34,8 @@ type Recorder struct {
 }
 
 // NewRecorder returns a recorder that stamps events with now() and writes
-// them to path (if path is not empty), syncing at least every SyncInterval
-// and on Close.
+// them to path, syncing at least every SyncInterval and on Close; with an
+// empty path it keeps them in memory instead.
 func NewRecorder(path string, now func() int64) (*Recorder, error) {
 	r := &Recorder{now: now}
 	if path == "" {
@@ -39,7 +45,7 @@ func NewRecorder(path string, now func() int64) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.f, r.w = f, bufio.NewWriterSize(f, 64<<10)
+	r.f, r.w, r.path = f, bufio.NewWriterSize(f, 64<<10), path
 	r.stop, r.done = make(chan struct{}), make(chan struct{})
 	go r.syncLoop()
 	return r, nil
@@ -81,17 +87,25 @@ func (r *Recorder) syncLocked() {
 func (r *Recorder) Record(e Event) Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e.Index = int64(len(r.events))
+	e.Index = r.n
 	e.Time = r.now()
-	if n := len(r.events); n > 0 && e.Time < r.events[n-1].Time {
-		e.Time = r.events[n-1].Time // a clock may not run backwards in a history
+	if r.n > 0 && e.Time < r.last {
+		e.Time = r.last // a clock may not run backwards in a history
 	}
-	r.events = append(r.events, e)
+	r.n++
+	r.last = e.Time
+	if r.f == nil && r.stop == nil {
+		r.events = append(r.events, e)
+	}
 	if r.w != nil && r.err == nil {
-		b, err := json.Marshal(e)
+		var err error
+		if e.Process >= Nemesis {
+			r.line = append(appendCanonical(r.line[:0], &e), '\n')
+		} else {
+			r.line, err = json.Marshal(e) // fails, naming the bad process
+		}
 		if err == nil {
-			b = append(b, '\n')
-			_, err = r.w.Write(b)
+			_, err = r.w.Write(r.line)
 		}
 		if err != nil {
 			r.err = fmt.Errorf("writing history: %w", err)
@@ -100,11 +114,33 @@ func (r *Recorder) Record(e Event) Event {
 	return e
 }
 
-// Events returns a copy of the events recorded so far.
+// Len is the number of events recorded so far.
+func (r *Recorder) Len() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// Events returns the events recorded so far: a copy of those kept by a
+// recorder without a file; a recorder with a file keeps none, and reads
+// them back from its file (the whole history in memory: for tests and
+// small histories; the checker streams the file instead).
 func (r *Recorder) Events() []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
+	if r.stop == nil {
+		return append([]Event(nil), r.events...)
+	}
+	if r.f != nil && r.err == nil {
+		if err := r.w.Flush(); err != nil {
+			r.err = err
+		}
+	}
+	res, err := ReadFile(r.path)
+	if err != nil {
+		panic(fmt.Sprintf("history: reading back %s: %v", r.path, err))
+	}
+	return res.Events
 }
 
 // Close syncs and closes the file. It returns the first write error, if

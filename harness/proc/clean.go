@@ -198,3 +198,22 @@ func Watch(tag string) (CleanReport, error) {
 	}
 	return Clean(tag), nil
 }
+
+// LeftoversOf lists what runs started by harness process pid still have
+// on the machine: live processes marked with their run tags, and their
+// nftables tables. Tests of the cleanup use it.
+func LeftoversOf(pid int) (pids []int, tables []string, err error) {
+	for p, t := range runProcesses() {
+		if t.pid == pid {
+			pids = append(pids, p)
+		}
+	}
+	sort.Ints(pids)
+	names, err := splitbrainTables()
+	for _, name := range names {
+		if t, ok := parseRunTag(strings.TrimPrefix(name, TablePrefix)); ok && t.pid == pid {
+			tables = append(tables, name)
+		}
+	}
+	return pids, tables, err
+}

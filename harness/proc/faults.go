@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/proc/node"
+	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
 
@@ -37,8 +37,8 @@ func (w *World) Crash(id world.NodeID, fate world.DiskFate) error {
 		w.mu.Lock()
 		n.wiped = true
 		w.mu.Unlock()
-		if err := os.RemoveAll(n.dataDir); err != nil {
-			return fmt.Errorf("proc: wipe %s: %w", id, err)
+		if err := w.cfg.System.Wipe(w.spec(n)); err != nil {
+			return fmt.Errorf("proc: %w", err)
 		}
 		w.mark(n, "WIPED %s", n.dataDir)
 	}
@@ -46,8 +46,10 @@ func (w *World) Crash(id world.NodeID, fate world.DiskFate) error {
 }
 
 // Restart implements world.World: the node starts again from its data
-// directory. A node whose data was wiped fails with raftkv.ErrDataLost
-// (wrapped): it must be replaced under a new ID.
+// directory. A node whose data was wiped is not started: Restart fails
+// with raftkv.ErrDataLost (wrapped), and the node must be replaced under a
+// new ID (a system started without its data could rejoin under its old
+// identity with its votes forgotten).
 func (w *World) Restart(id world.NodeID) error {
 	n, err := w.node(id)
 	if err != nil {
@@ -56,13 +58,16 @@ func (w *World) Restart(id world.NodeID) error {
 	n.lock()
 	defer n.unlock()
 	w.mu.Lock()
-	member, up := n.member, n.proc != nil
+	member, up, wiped := n.member, n.proc != nil, n.wiped
 	w.mu.Unlock()
 	if !member {
 		return fmt.Errorf("proc: %s was removed from the cluster", id)
 	}
 	if up {
 		return nil
+	}
+	if wiped {
+		return fmt.Errorf("proc: %s: its data was wiped: %w", id, raftkv.ErrDataLost)
 	}
 	if err := w.startNode(n); err != nil {
 		return err
@@ -130,6 +135,9 @@ func (w *World) Resume(id world.NodeID) error {
 // SetClockRate implements world.World through the node's tick-rate admin
 // call; a stopped or paused node gets the rate when it is back.
 func (w *World) SetClockRate(id world.NodeID, rate float64) error {
+	if !w.cfg.System.Caps().ClockRate {
+		return fmt.Errorf("proc: %s has no clock-rate control (clock skew): %w", w.cfg.System.Name(), world.ErrUnsupported)
+	}
 	if !(rate > 0) {
 		return fmt.Errorf("proc: clock rate must be positive, got %v", rate)
 	}
@@ -207,6 +215,9 @@ func (w *World) SetPacket(p world.Packet) error {
 	if p.Loss > 0 && w.fw == nil {
 		return fmt.Errorf("proc: packet loss needs nftables (root, CAP_NET_ADMIN) and this world runs with --no-net-faults: %w", world.ErrUnsupported)
 	}
+	if (p.Delay != 0 || p.Jitter != 0 || p.Duplicate != 0 || p.Reorder != 0) && !w.cfg.System.Caps().SenderPackets {
+		return fmt.Errorf("proc: packet delay, jitter, duplication and reordering are done by the sending node, and %s does not take them (packet loss is the kernel's and works): %w", w.cfg.System.Name(), world.ErrUnsupported)
+	}
 	if p.Loss < 0 || p.Loss > 1 || p.Duplicate < 0 || p.Duplicate > 1 || p.Reorder < 0 || p.Reorder > 1 || p.Delay < 0 || p.Jitter < 0 {
 		return fmt.Errorf("proc: bad packet fault %+v", p)
 	}
@@ -254,11 +265,21 @@ func (w *World) linksLocked() [][2]world.NodeID {
 	return out
 }
 
+// rule is the firewall rule that drops the packets of link from→to
+// (always if lossPPM is 0).
+func (w *World) rule(from, to world.NodeID, lossPPM uint32) dropRule {
+	r := dropRule{src: nodeIP(from), dst: nodeIP(to), dport: uint16(w.cfg.PeerPort), lossPPM: lossPPM}
+	if w.fw != nil && w.fw.byProcess {
+		r.srcGID, r.dstGID = nodeGID(from), nodeGID(to)
+	}
+	return r
+}
+
 // rulesLocked is the firewall for the reachability and loss in force.
 func (w *World) rulesLocked() []dropRule {
 	var rules []dropRule
 	for _, l := range w.reach.Links() {
-		rules = append(rules, dropRule{src: nodeIP(l[0]), dst: nodeIP(l[1]), dport: uint16(w.cfg.PeerPort)})
+		rules = append(rules, w.rule(l[0], l[1], 0))
 	}
 	if len(w.packets) == 0 {
 		return rules
@@ -272,7 +293,7 @@ func (w *World) rulesLocked() []dropRule {
 			if ppm >= 1_000_000 {
 				ppm = 0 // always
 			}
-			rules = append(rules, dropRule{src: nodeIP(l[0]), dst: nodeIP(l[1]), dport: uint16(w.cfg.PeerPort), lossPPM: max(ppm, 0)})
+			rules = append(rules, w.rule(l[0], l[1], ppm))
 		}
 	}
 	return rules
@@ -281,6 +302,9 @@ func (w *World) rulesLocked() []dropRule {
 // pushNet sends n the packet faults of its outgoing links; a stopped or
 // paused node gets them when it is back.
 func (w *World) pushNet(n *nodeProc) error {
+	if !w.cfg.System.Caps().SenderPackets {
+		return nil // SetPacket refuses what it would carry
+	}
 	w.mu.Lock()
 	if n.proc == nil || n.paused {
 		n.stale = n.stale || n.proc != nil

@@ -9,11 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/proc/node"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
@@ -22,10 +22,10 @@ import (
 // running it (if any). Lifecycle operations on a node are serialized by
 // op; the fields below it are guarded by World.mu.
 type nodeProc struct {
-	id                world.NodeID
-	peerAddr, apiAddr string
-	dataDir, logPath  string
-	bootstrap, join   bool // how it first started
+	id                            world.NodeID
+	peerAddr, apiAddr, clientAddr string
+	dataDir, logPath              string
+	bootstrap, join               bool // how it first started
 
 	op chan struct{} // a one-slot lock: lifecycle operations
 
@@ -37,6 +37,7 @@ type nodeProc struct {
 	starting bool // an exit now is startNode's to report
 	paused   bool
 	wiped    bool
+	leaving  bool // being removed: it may exit on its own (etcd does)
 	rate     float64
 	stale    bool // clock rate or packet faults not yet delivered to the process
 }
@@ -51,10 +52,11 @@ func (w *World) newNode(bootstrap, join bool) *nodeProc {
 	w.nextID++
 	id := w.nextID
 	n := &nodeProc{id: id, bootstrap: bootstrap, join: join, member: true, rate: 1, op: make(chan struct{}, 1),
-		peerAddr: fmt.Sprintf("%s:%d", nodeIP(id), w.cfg.PeerPort),
-		apiAddr:  fmt.Sprintf("%s:%d", nodeIP(id), w.cfg.APIPort),
-		dataDir:  filepath.Join(w.dir, "data", id.String()),
-		logPath:  filepath.Join(w.dir, "logs", id.String()+".log")}
+		peerAddr:   fmt.Sprintf("%s:%d", nodeIP(id), w.cfg.PeerPort),
+		apiAddr:    fmt.Sprintf("%s:%d", nodeIP(id), w.cfg.APIPort),
+		clientAddr: fmt.Sprintf("%s:%d", nodeIP(id), w.cfg.ClientPort),
+		dataDir:    filepath.Join(w.dir, "data", id.String()),
+		logPath:    filepath.Join(w.dir, "logs", id.String()+".log")}
 	w.nodes[id] = n
 	w.order = append(w.order, id)
 	return n
@@ -84,60 +86,46 @@ func (w *World) mark(n *nodeProc, format string, args ...any) {
 	fmt.Fprintf(f, "time=%s level=INFO msg=%q source=harness\n", time.Now().Format(time.RFC3339Nano), "harness: "+fmt.Sprintf(format, args...))
 }
 
-// peersFlag lists every node's peer address but n's own.
-func (w *World) peersFlag(n *nodeProc) string {
+// spec is n's NodeSpec as of now: the members and settings in force.
+func (w *World) spec(n *nodeProc) NodeSpec {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var parts []string
+	sp := NodeSpec{ID: uint64(n.id), Name: n.id.String(), Host: nodeIP(n.id).String(),
+		PeerPort: w.cfg.PeerPort, APIPort: w.cfg.APIPort, ClientPort: w.cfg.ClientPort,
+		PeerAddr: n.peerAddr, APIAddr: n.apiAddr, ClientAddr: n.clientAddr,
+		DataDir: n.dataDir, LogFile: n.logPath, Bootstrap: n.bootstrap, Join: n.join,
+		Tick: w.cfg.TickPeriod, ClockRate: n.rate, Seed: w.cfg.Seed, Raft: w.cfg.Node,
+		RequestTimeout: w.cfg.RequestTimeout, ReadConsistency: w.cfg.ReadConsistency,
+		Splitbrain: w.cfg.Binary, Cluster: "splitbrain-" + w.tag.String()}
 	for _, id := range w.order {
-		if o := w.nodes[id]; id != n.id && o.member {
-			parts = append(parts, fmt.Sprintf("%d=%s", uint64(id), o.peerAddr))
+		o := w.nodes[id]
+		if !o.member && id != n.id {
+			continue
+		}
+		p := Peer{ID: uint64(id), Name: id.String(), Host: nodeIP(id).String(), PeerAddr: o.peerAddr, PeerPort: w.cfg.PeerPort}
+		sp.Members = append(sp.Members, p)
+		if id != n.id {
+			sp.Peers = append(sp.Peers, p)
 		}
 	}
-	return strings.Join(parts, ",")
+	return sp
 }
 
-// args builds the `splitbrain node` command line for n.
-func (w *World) args(n *nodeProc) []string {
-	c := w.cfg.Node
-	w.mu.Lock()
-	rate, wiped := n.rate, n.wiped
-	w.mu.Unlock()
-	args := []string{"node",
-		"--id", strconv.FormatUint(uint64(n.id), 10),
-		"--data", n.dataDir,
-		"--log", n.logPath,
-		"--peer-addr", n.peerAddr,
-		"--api-addr", n.apiAddr,
-		"--peers", w.peersFlag(n),
-		"--tick", w.cfg.TickPeriod.String(),
-		"--clock-rate", strconv.FormatFloat(rate, 'g', -1, 64),
-		"--seed", strconv.FormatUint(w.cfg.Seed, 10),
-	}
-	// A node whose disk was wiped restarts with neither: it must find its
-	// data or refuse (raftkv.ErrDataLost).
-	if n.bootstrap && !wiped {
-		args = append(args, "--bootstrap")
-	}
-	if n.join && !wiped {
-		args = append(args, "--join")
-	}
-	for flag, v := range map[string]uint64{"--election-tick": uint64(c.ElectionTick), "--heartbeat-tick": uint64(c.HeartbeatTick),
-		"--snapshot-every": c.SnapshotEvery, "--compact-keep": c.CompactKeep, "--request-timeout-ticks": uint64(c.RequestTimeoutTicks)} {
-		if v != 0 {
-			args = append(args, flag, strconv.FormatUint(v, 10))
-		}
-	}
-	if names := c.Bugs.Names(); len(names) > 0 {
-		args = append(args, "--bug", strings.Join(names, ","))
-	}
-	return args
-}
+// nodeGID is the group ID node id's processes run with: the firewall
+// tells the nodes' packets apart by it (see firewall). The processes stay
+// root (uid 0); only their group differs.
+func nodeGID(id world.NodeID) uint32 { return gidBase + uint32(id) }
 
-// Exit codes of `splitbrain node` the harness tells apart.
+// gidBase is far above any group a system defines.
+const gidBase = 1_900_000_000
+
+// errClosed is a start refused because the world is closing.
+var errClosed = errors.New("proc: world closed")
+
+// Exit codes of a node process the harness tells apart (node's).
 const (
-	ExitDataLost = 3 // raftkv.ErrDataLost: replace the node under a new ID
-	ExitCorrupt  = 4 // the store failed its checks
+	ExitDataLost = node.ExitDataLost // raftnode.ErrDataLost: replace the node under a new ID
+	ExitCorrupt  = node.ExitCorrupt  // the store failed its checks
 )
 
 // startNode starts n's process and waits until its API answers.
@@ -145,7 +133,7 @@ func (w *World) startNode(n *nodeProc) error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		return fmt.Errorf("proc: world closed")
+		return errClosed
 	}
 	w.mu.Unlock()
 	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -153,7 +141,11 @@ func (w *World) startNode(n *nodeProc) error {
 		return fmt.Errorf("proc: %s log: %w", n.id, err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(w.cfg.Binary, w.args(n)...)
+	argv, err := w.cfg.System.Command(w.spec(n))
+	if err != nil {
+		return fmt.Errorf("proc: %s: %w", n.id, err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), RunEnv+"="+w.tag.String())
 	if w.cfg.NodeProcs > 0 {
 		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", w.cfg.NodeProcs))
@@ -161,8 +153,10 @@ func (w *World) startNode(n *nodeProc) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group (pause and kill reach all of it; a terminal's
 	// Ctrl-C does not), and killed when the harness dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	w.mark(n, "START %s", strings.Join(cmd.Args[1:], " "))
+	// Its own group ID marks its packets for the firewall.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL,
+		Credential: &syscall.Credential{Uid: uint32(os.Geteuid()), Gid: nodeGID(n.id), Groups: []uint32{}}}
+	w.mark(n, "START %s", strings.Join(cmd.Args, " "))
 	if err := w.spawn.start(cmd); err != nil {
 		return fmt.Errorf("proc: start %s: %w", n.id, err)
 	}
@@ -187,7 +181,7 @@ func (w *World) reap(n *nodeProc, cmd *exec.Cmd, exited chan struct{}) {
 	err := cmd.Wait()
 	w.mu.Lock()
 	n.waitErr = err
-	expected := n.killed || n.starting
+	expected := n.killed || n.starting || n.leaving
 	if n.exited == exited {
 		n.proc = nil
 	}
@@ -210,6 +204,10 @@ func (w *World) awaitReady(n *nodeProc, exited chan struct{}) error {
 		st, err := w.kv.Status(ctx, n.apiAddr)
 		cancel()
 		if err == nil && st.ID == uint64(n.id) {
+			if want := w.cfg.NodeSystem; want != "" && st.System != want {
+				return fmt.Errorf("proc: %s serves system %q, want %q: %s must serve it (node.Main, or node.ServeIfNode first in a test binary's TestMain)",
+					n.id, st.System, want, w.cfg.Binary)
+			}
 			return nil
 		}
 		select {
@@ -226,7 +224,11 @@ func (w *World) awaitReady(n *nodeProc, exited chan struct{}) error {
 					return fmt.Errorf("proc: %s refused its store: %s", n.id, lastLines(n.logPath, 1))
 				}
 			}
-			return fmt.Errorf("proc: %s exited during start (%v): %s", n.id, werr, lastLines(n.logPath, 3))
+			hint := ""
+			if w.cfg.NodeSystem != "" {
+				hint = fmt.Sprintf(" (does %s serve %s? node.Main, or node.ServeIfNode first in a test binary's TestMain)", w.cfg.Binary, w.cfg.NodeSystem)
+			}
+			return fmt.Errorf("proc: %s exited during start (%v)%s: %s", n.id, werr, hint, lastLines(n.logPath, 3))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

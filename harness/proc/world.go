@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,17 +39,36 @@ type Config struct {
 	// KeepData keeps Dir/data after Close (default: removed; the logs
 	// stay).
 	KeepData bool
-	// Binary is the splitbrain executable to run nodes with (default: this
-	// process's own executable).
+	// System is the system under test (default: the reference node,
+	// ReferenceSystem).
+	System System
+	// Binary is the splitbrain executable (default: this process's own):
+	// the reference node's command line and the cleanup watchdog run it.
+	// Any binary that takes `splitbrain node`'s command line will do: one
+	// whose main is node.Main, or a test binary whose TestMain calls
+	// node.ServeIfNode.
 	Binary string
+	// NodeSystem, if set, names the node system (a raftnode.System) the
+	// reference node's processes must serve: a node whose status names
+	// another is refused at start, so that a binary serving the wrong node
+	// (or none) is never tested by mistake.
+	NodeSystem string
+	// RequestTimeout is how long a node may take over a client request
+	// before answering unknown, for systems that take it on their command
+	// line (default 4s).
+	RequestTimeout time.Duration
+	// ReadConsistency is "linearizable" (default) or a consistency the
+	// system offers (Caps.ReadConsistency).
+	ReadConsistency string
 	// NoNetFaults runs without nftables (and so without root): partitions
 	// and packet loss are refused with world.ErrUnsupported; delay,
 	// duplication and reordering (done by the nodes) still work.
 	NoNetFaults bool
-	// PeerPort and APIPort are every node's raft and HTTP ports on its own
-	// loopback address 127.0.0.(10+id). Default: a free pair below the
-	// kernel's ephemeral port range, picked by New.
-	PeerPort, APIPort int
+	// PeerPort, APIPort and ClientPort are every node's raft, KV protocol
+	// and own client ports on its own loopback address 127.0.0.(10+id).
+	// Default: three free ports below the kernel's ephemeral port range,
+	// picked by New.
+	PeerPort, APIPort, ClientPort int
 	// AdminTimeout bounds a membership change (default 5s); StartTimeout
 	// a node's start (default 15s); StatusTimeout a status query
 	// (default 500ms).
@@ -86,6 +106,18 @@ func (c *Config) defaults() error {
 	if c.StatusTimeout == 0 {
 		c.StatusTimeout = 500 * time.Millisecond
 	}
+	if c.System == nil {
+		c.System = ReferenceSystem()
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 4 * time.Second
+	}
+	switch rc := c.ReadConsistency; {
+	case rc == "":
+		c.ReadConsistency = "linearizable"
+	case rc != "linearizable" && !slices.Contains(c.System.Caps().ReadConsistency, rc):
+		return fmt.Errorf("proc: %s offers no %q reads: %w", c.System.Name(), rc, world.ErrUnsupported)
+	}
 	if c.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -103,7 +135,7 @@ const maxNodeID = 245
 func nodeIP(id world.NodeID) net.IP { return net.IPv4(127, 0, 0, byte(10+id)).To4() }
 
 // World is the process world: every node a `splitbrain node` process with
-// its own loopback address, bbolt store and log; faults are signals,
+// its own loopback address, store (a write-ahead log) and log; faults are signals,
 // nftables rules and the nodes' admin API. Its methods are safe for
 // concurrent use: tasks are goroutines.
 type World struct {
@@ -129,6 +161,11 @@ type World struct {
 	errs    []error        // unexpected node exits, task panics
 	closed  bool
 
+	// stopping is closed by Close; background starters (see
+	// keepStarting) wait on it and are waited for by starters.
+	stopping chan struct{}
+	starters sync.WaitGroup
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -143,7 +180,7 @@ func New(cfg Config) (w *World, err error) {
 		return nil, err
 	}
 	if _, err := os.Stat(cfg.Binary); err != nil {
-		return nil, fmt.Errorf("proc: node binary: %w", err)
+		return nil, fmt.Errorf("proc: splitbrain binary: %w", err)
 	}
 	tag, err := newRunTag()
 	if err != nil {
@@ -151,19 +188,21 @@ func New(cfg Config) (w *World, err error) {
 	}
 	w = &World{cfg: cfg, tag: tag, dir: cfg.Dir, nodes: map[world.NodeID]*nodeProc{},
 		rng: rand.New(&lockedSource{src: rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)})}
-	if cfg.PeerPort == 0 || cfg.APIPort == 0 {
-		if w.cfg.PeerPort, w.cfg.APIPort, err = pickPorts(tag); err != nil {
+	w.stopping = make(chan struct{})
+	self := w // w is nil by the time a failed New's deferred cleanup runs
+	if cfg.PeerPort == 0 || cfg.APIPort == 0 || cfg.ClientPort == 0 {
+		if w.cfg.PeerPort, w.cfg.APIPort, w.cfg.ClientPort, err = pickPorts(tag); err != nil {
 			return nil, err
 		}
 	}
 	if !cfg.NoNetFaults {
-		if w.fw, err = newFirewall(TablePrefix + tag.String()); err != nil {
+		if w.fw, err = newFirewall(TablePrefix+tag.String(), cfg.System.Caps().DialerSends, uint16(w.cfg.PeerPort)); err != nil {
 			return nil, err
 		}
 	}
 	defer func() {
 		if err != nil {
-			w.Close()
+			self.Close()
 			w = nil
 		}
 	}()
@@ -210,11 +249,11 @@ func New(cfg Config) (w *World, err error) {
 // Config.Dir is empty): splitbrain-<run tag>-….
 const TempPrefix = "splitbrain-"
 
-// pickPorts finds a peer and an API port free on every address, below the
-// ephemeral port range: a node's outgoing connections then never use a
-// peer port as their source port, which the one-way partition rules rely
-// on.
-func pickPorts(tag runTag) (peer, api int, err error) {
+// pickPorts finds a peer, an API and a client port free on every address,
+// below the ephemeral port range: a node's outgoing connections then never
+// use a peer port as their source port, which the one-way partition rules
+// rely on.
+func pickPorts(tag runTag) (peer, api, client int, err error) {
 	low := 32768
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
 		if f := strings.Fields(string(b)); len(f) == 2 {
@@ -224,18 +263,18 @@ func pickPorts(tag runTag) (peer, api int, err error) {
 		}
 	}
 	const base = 10000
-	if low < base+200 {
-		return 0, 0, fmt.Errorf("proc: the ephemeral port range starts at %d; process mode needs free ports below it (above %d)", low, base)
+	if low < base+300 {
+		return 0, 0, 0, fmt.Errorf("proc: the ephemeral port range starts at %d; process mode needs free ports below it (above %d)", low, base)
 	}
-	span := (low - base) / 2
+	span := (low - base) / 3
 	start := int((uint64(tag.pid)*7919 + tag.n*104729) % uint64(span))
 	for i := 0; i < span; i++ {
-		p := base + 2*((start+i)%span)
-		if portFree(p) && portFree(p+1) {
-			return p, p + 1, nil
+		p := base + 3*((start+i)%span)
+		if portFree(p) && portFree(p+1) && portFree(p+2) {
+			return p, p + 1, p + 2, nil
 		}
 	}
-	return 0, 0, fmt.Errorf("proc: no free pair of TCP ports between %d and %d", base, low)
+	return 0, 0, 0, fmt.Errorf("proc: no three free TCP ports in a row between %d and %d", base, low)
 }
 
 func portFree(p int) bool {
@@ -246,6 +285,9 @@ func portFree(p int) bool {
 	ln.Close()
 	return true
 }
+
+// System is the system under test.
+func (w *World) System() System { return w.cfg.System }
 
 // Dir is where the world keeps data/ and logs/.
 func (w *World) Dir() string { return w.dir }
@@ -466,6 +508,10 @@ func (w *World) Close() error {
 func (w *World) close() error {
 	w.mu.Lock()
 	w.closed = true
+	w.mu.Unlock()
+	close(w.stopping)
+	w.starters.Wait()
+	w.mu.Lock()
 	var running []*nodeProc
 	for _, id := range w.order {
 		running = append(running, w.nodes[id])

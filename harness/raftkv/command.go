@@ -5,81 +5,32 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
 
-// Op is a client operation on the key-value store.
-type Op uint8
-
-// The operations. Get reads a key; Put writes it; CAS writes New only if
-// the current value equals Expected (nil Expected: only if the key is
-// absent); Delete removes it.
-const (
-	OpGet Op = iota + 1
-	OpPut
-	OpCAS
-	OpDelete
+// The request types are the node contract's (package raftnode), under
+// the names raftkv has always used.
+type (
+	Op        = raftnode.Op
+	RequestID = raftnode.RequestID
+	Request   = raftnode.Request
+	Outcome   = raftnode.Outcome
+	Response  = raftnode.Response
 )
 
-var opNames = [...]string{OpGet: "get", OpPut: "put", OpCAS: "cas", OpDelete: "delete"}
-
-func (o Op) String() string {
-	if int(o) < len(opNames) && opNames[o] != "" {
-		return opNames[o]
-	}
-	return fmt.Sprintf("op(%d)", uint8(o))
-}
-
-// RequestID names a client request uniquely: the client's session number
-// and a sequence number that grows with every request of that session. A
-// session has at most one request in flight, so the state machine can drop
-// a duplicated proposal by remembering the last sequence applied per
-// session.
-type RequestID struct {
-	Client uint64
-	Seq    uint64
-}
-
-func (id RequestID) String() string { return fmt.Sprintf("%d.%d", id.Client, id.Seq) }
-
-// Request is a client request to a node.
-type Request struct {
-	ID       RequestID
-	Op       Op
-	Key      string
-	Value    string  // Put, and CAS's new value
-	Expected *string // CAS: the value expected; nil means "absent"
-}
-
-// Outcome is how a request ended, from the node's point of view.
-type Outcome uint8
-
-// Outcomes. Fail is only reported when the node knows the operation did
-// not and will not take effect; when it cannot know, the outcome is
-// Unknown.
+// The operations and outcomes (raftnode's).
 const (
-	OK Outcome = iota + 1
-	Fail
-	Unknown
+	OpGet    = raftnode.OpGet
+	OpPut    = raftnode.OpPut
+	OpCAS    = raftnode.OpCAS
+	OpDelete = raftnode.OpDelete
+
+	OK      = raftnode.OK
+	Fail    = raftnode.Fail
+	Unknown = raftnode.Unknown
 )
-
-var outcomeNames = [...]string{OK: "ok", Fail: "fail", Unknown: "unknown"}
-
-func (o Outcome) String() string {
-	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
-		return outcomeNames[o]
-	}
-	return fmt.Sprintf("outcome(%d)", uint8(o))
-}
-
-// Response answers a Request.
-type Response struct {
-	ID      RequestID
-	Outcome Outcome
-	Value   *string // Get: the value read (nil: absent)
-	Err     string  // why it failed or is unknown
-}
 
 // command is what a write proposal carries in a log entry.
 type command struct {

@@ -2,7 +2,10 @@
 // replicated by etcd raft (go.etcd.io/raft/v3).
 //
 // Its core, Node, is sans-IO, in the layering of etcd raft itself (a pure
-// raft.go, a synchronous rawnode.go, goroutine drivers outside): a value
+// raft.go, a synchronous rawnode.go, goroutine drivers outside), and one
+// implementation of the node contract (package raftnode: Node, Write,
+// Durable, Request and Response are the contract's types, under raftkv's
+// names; System is the reference node as the harness runs it): a value
 // fed with inputs — Tick, Step (a peer's message), Request (a client's),
 // ProposeConfChange, WriteDone (storage made a write durable) — that
 // returns outputs from Ready: writes to persist, messages to send,
@@ -29,6 +32,12 @@
 // expectation failed, a proposal dropped before entering any log); when it
 // cannot know (a timeout after proposing) the outcome is Unknown. PreVote
 // and CheckQuorum are on; followers forward proposals.
+//
+// Inputs are batched until the next Ready (batch.go): the proposals that
+// arrived since (the node's clients' and those its peers forwarded) go to
+// raft as one MsgProp, the reads as one ReadIndex, so a driver that feeds
+// many inputs per Ready gets one round of messages for all of them. A
+// batch of one reaches raft exactly as without batching.
 //
 // The node snapshots every SnapshotEvery applied entries and compacts its
 // log (and takes a snapshot right after a conf change once compacted, as

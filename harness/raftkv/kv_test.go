@@ -12,25 +12,25 @@ func strp(s string) *string { return &s }
 func TestKVSemantics(t *testing.T) {
 	kv := NewKV()
 	apply := func(c command) (bool, bool) { return kv.apply(&c) }
-	if ok, _ := apply(command{ID: RequestID{1, 1}, Op: OpPut, Key: "k", Value: "1"}); !ok {
+	if ok, _ := apply(command{ID: RequestID{Client: 1, Seq: 1}, Op: OpPut, Key: "k", Value: "1"}); !ok {
 		t.Fatal("put failed")
 	}
-	if ok, _ := apply(command{ID: RequestID{1, 2}, Op: OpCAS, Key: "k", Value: "2", Expected: strp("9")}); ok {
+	if ok, _ := apply(command{ID: RequestID{Client: 1, Seq: 2}, Op: OpCAS, Key: "k", Value: "2", Expected: strp("9")}); ok {
 		t.Fatal("cas with a wrong expectation succeeded")
 	}
-	if ok, _ := apply(command{ID: RequestID{1, 3}, Op: OpCAS, Key: "k", Value: "2", Expected: strp("1")}); !ok {
+	if ok, _ := apply(command{ID: RequestID{Client: 1, Seq: 3}, Op: OpCAS, Key: "k", Value: "2", Expected: strp("1")}); !ok {
 		t.Fatal("cas with the right expectation failed")
 	}
-	if ok, _ := apply(command{ID: RequestID{1, 4}, Op: OpCAS, Key: "new", Value: "x", Expected: nil}); !ok {
+	if ok, _ := apply(command{ID: RequestID{Client: 1, Seq: 4}, Op: OpCAS, Key: "new", Value: "x", Expected: nil}); !ok {
 		t.Fatal("cas expecting absence failed on an absent key")
 	}
-	if _, dup := apply(command{ID: RequestID{1, 3}, Op: OpPut, Key: "k", Value: "dup"}); !dup {
+	if _, dup := apply(command{ID: RequestID{Client: 1, Seq: 3}, Op: OpPut, Key: "k", Value: "dup"}); !dup {
 		t.Fatal("a replayed request was applied again")
 	}
 	if v := kv.Get("k"); v == nil || *v != "2" {
 		t.Fatalf("k = %v, want 2", v)
 	}
-	apply(command{ID: RequestID{1, 5}, Op: OpDelete, Key: "k"})
+	apply(command{ID: RequestID{Client: 1, Seq: 5}, Op: OpDelete, Key: "k"})
 	if kv.Get("k") != nil {
 		t.Fatal("delete left the key")
 	}
@@ -43,7 +43,7 @@ func TestKVHashAndSnapshot(t *testing.T) {
 		kv := NewKV()
 		n := rapid.IntRange(0, 50).Draw(t, "n")
 		for i := 0; i < n; i++ {
-			c := command{ID: RequestID{uint64(rapid.IntRange(1, 3).Draw(t, "client")), uint64(i + 1)},
+			c := command{ID: RequestID{Client: uint64(rapid.IntRange(1, 3).Draw(t, "client")), Seq: uint64(i + 1)},
 				Op:  Op(rapid.IntRange(int(OpPut), int(OpDelete)).Draw(t, "op")),
 				Key: rapid.SampledFrom([]string{"a", "b", "c"}).Draw(t, "key"), Value: rapid.StringN(0, 3, 3).Draw(t, "v")}
 			if c.Op == OpCAS && rapid.Bool().Draw(t, "expect") {
@@ -77,7 +77,7 @@ func TestKVHashAndSnapshot(t *testing.T) {
 
 func TestCommandRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		c := command{ID: RequestID{rapid.Uint64().Draw(t, "c"), rapid.Uint64().Draw(t, "s")},
+		c := command{ID: RequestID{Client: rapid.Uint64().Draw(t, "c"), Seq: rapid.Uint64().Draw(t, "s")},
 			Op: Op(rapid.IntRange(int(OpPut), int(OpDelete)).Draw(t, "op")), Key: rapid.String().Draw(t, "k"), Value: rapid.String().Draw(t, "v")}
 		if rapid.Bool().Draw(t, "exp") {
 			c.Expected = strp(rapid.String().Draw(t, "e"))
@@ -94,7 +94,7 @@ func TestCommandRoundTrip(t *testing.T) {
 }
 
 func FuzzCommandUnmarshal(f *testing.F) {
-	f.Add((&command{ID: RequestID{1, 2}, Op: OpCAS, Key: "k", Value: "v", Expected: strp("e")}).marshal())
+	f.Add((&command{ID: RequestID{Client: 1, Seq: 2}, Op: OpCAS, Key: "k", Value: "v", Expected: strp("e")}).marshal())
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var c command

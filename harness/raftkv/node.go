@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -39,10 +39,9 @@ type Config struct {
 	Logger Logger
 }
 
-// Logger receives log lines. The core adds no timestamps: its driver does.
-type Logger interface {
-	Logf(format string, args ...any)
-}
+// Logger receives log lines (raftnode's). The core adds no timestamps:
+// its driver does.
+type Logger = raftnode.Logger
 
 func (c *Config) validate() error {
 	if c.ID == 0 {
@@ -76,36 +75,13 @@ type discard struct{}
 
 func (discard) Logf(string, ...any) {}
 
-// Output is what the node asks of its driver after an input. The driver
-// performs Writes, sends Messages, delivers Responses, and may inspect
-// Applied for invariant checks.
-type Output struct {
-	// Writes to persist, in order. Only the last may have Sync set; the
-	// node then waits for WriteDone(that write's Seq).
-	Writes    []*Write
-	Messages  []*pb.Message
-	Responses []Response
-	Applied   []Applied
-	// Snapshots lists the MsgSnap messages in Messages by destination; the
-	// driver calls ReportSnapshot for each once it knows the outcome.
-	Snapshots []uint64
-}
-
-// Empty reports whether there is nothing to do.
-func (o *Output) Empty() bool {
-	return len(o.Writes) == 0 && len(o.Messages) == 0 && len(o.Responses) == 0 && len(o.Applied) == 0
-}
-
-// Applied records one step of the state machine, for invariant checks:
-// the entry applied at Index (or a snapshot installed at Index, when
-// Snapshot is set) and the state's hash afterwards.
-type Applied struct {
-	Index     uint64
-	Term      uint64
-	EntryHash uint64 // of the entry's type and data; 0 for a snapshot
-	StateHash uint64
-	Snapshot  bool
-}
+// Output and Applied are the node contract's (package raftnode): what
+// the node asks of its driver after an input, and one step of the state
+// machine as the sim's invariants see it.
+type (
+	Output  = raftnode.Output
+	Applied = raftnode.Applied
+)
 
 type pendingWrite struct {
 	req   Request
@@ -157,13 +133,38 @@ type Node struct {
 	writes map[RequestID]*pendingWrite
 	reads  map[RequestID]*pendingRead
 	confs  map[RequestID]*pendingConf
+	batch  batch // proposals and reads for raft at the next Ready (batch.go)
 
 	out Output
 }
 
 // ErrDataLost is returned by New for a member whose storage is empty: it
-// must be replaced under a new ID, not restarted.
-var ErrDataLost = errors.New("raftkv: no durable state for an existing member (data lost); replace it under a new ID")
+// must be replaced under a new ID, not restarted (raftnode.ErrDataLost).
+var ErrDataLost = raftnode.ErrDataLost
+
+var _ raftnode.Node = (*Node)(nil)
+
+// System is the reference node as the harness runs it, with the given
+// canaries enabled (none by default): it reports every applied entry and
+// the state's hash after it, so the sim checks every invariant. The
+// config the harness passes sets the tuning fields of Config; Bugs are
+// raftkv's own.
+func System(bugs Bugs) raftnode.System {
+	return raftnode.System{
+		Name:    "raftkv",
+		Reports: raftnode.Reports{Applied: true, StateHash: true},
+		New: func(c raftnode.Config, d *raftnode.Durable, peers []uint64) (raftnode.Node, error) {
+			return New(FromContract(c, bugs), d, peers)
+		},
+	}
+}
+
+// FromContract is the raftkv Config for a node the harness starts with c.
+func FromContract(c raftnode.Config, bugs Bugs) Config {
+	return Config{ID: c.ID, Join: c.Join, ElectionTick: c.ElectionTick, HeartbeatTick: c.HeartbeatTick,
+		RequestTimeoutTicks: c.RequestTimeoutTicks, SnapshotEvery: c.SnapshotEvery, CompactKeep: c.CompactKeep,
+		Logger: c.Logger, Bugs: bugs}
+}
 
 // New starts a node from what its storage holds. If durable is empty and
 // peers is not, the node bootstraps a new cluster of peers (which must
@@ -241,13 +242,10 @@ func New(cfg Config, durable *Durable, peers []uint64) (*Node, error) {
 // state machine, the log the entries after it (which raft hands back as
 // committed entries to replay up to the durable commit index).
 func (n *Node) restore(d *Durable) error {
-	if err := d.checkContiguous(); err != nil {
-		return fmt.Errorf("raftkv: restore: %w", err)
+	if err := d.Restore(n.ms); err != nil {
+		return fmt.Errorf("raftkv: %w", err)
 	}
 	if !isEmptySnap(d.Snapshot) {
-		if err := n.ms.ApplySnapshot(d.Snapshot); err != nil {
-			return fmt.Errorf("raftkv: restore snapshot: %w", err)
-		}
 		kv, err := unmarshalKV(d.Snapshot.GetData())
 		if err != nil {
 			return fmt.Errorf("raftkv: snapshot at index %d is corrupt: %w", d.Snapshot.GetMetadata().GetIndex(), err)
@@ -257,21 +255,7 @@ func (n *Node) restore(d *Durable) error {
 		n.snapIndex = n.applied
 		n.confState = d.Snapshot.GetMetadata().GetConfState()
 	}
-	if d.HardState != nil {
-		if err := n.ms.SetHardState(d.HardState); err != nil {
-			return fmt.Errorf("raftkv: restore hard state: %w", err)
-		}
-		n.replaying = d.HardState.GetCommit()
-	}
-	var ents []*pb.Entry
-	for _, e := range d.Entries {
-		if e.GetIndex() > n.applied {
-			ents = append(ents, e)
-		}
-	}
-	if err := n.ms.Append(ents); err != nil {
-		return fmt.Errorf("raftkv: restore log: %w", err)
-	}
+	n.replaying = d.HardState.GetCommit()
 	return nil
 }
 
@@ -310,6 +294,19 @@ func (n *Node) Tick() {
 // Step feeds a message from a peer. Messages from unknown peers and stale
 // responses are dropped, as raft asks.
 func (n *Node) Step(m *pb.Message) {
+	switch {
+	case m.GetType() == pb.MsgProp && m.GetTerm() == 0 && len(m.GetEntries()) > 0:
+		n.stepProposal(m)
+		return
+	case n.batchable(m):
+		n.batch.remote = append(n.batch.remote, m)
+		return
+	}
+	n.stepRaft(m)
+}
+
+// stepRaft hands m to raft.
+func (n *Node) stepRaft(m *pb.Message) {
 	if err := n.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrStepLocalMsg) && !errors.Is(err, raft.ErrProposalDropped) {
 		n.cfg.Logger.Logf("step %s from %x: %v", m.GetType(), m.GetFrom(), err)
 	}
@@ -356,7 +353,7 @@ func (n *Node) read(req Request) {
 		return
 	}
 	n.reads[req.ID] = &pendingRead{req: req, since: n.ticks}
-	n.rn.ReadIndex(idBytes(req.ID))
+	n.batch.reads = append(n.batch.reads, req.ID)
 }
 
 func (n *Node) propose(req Request) {
@@ -365,21 +362,14 @@ func (n *Node) propose(req Request) {
 		return
 	}
 	cmd := command{ID: req.ID, Op: req.Op, Key: req.Key, Value: req.Value, Expected: req.Expected}
-	if err := n.rn.Propose(cmd.marshal()); err != nil {
-		// Not in any log: it will never take effect.
-		n.respond(Response{ID: req.ID, Outcome: Fail, Err: "proposal dropped: " + err.Error()})
-		return
-	}
-	if n.cfg.Bugs.Has(BugAckOnPropose) {
-		n.respond(Response{ID: req.ID, Outcome: OK})
-		return
-	}
 	n.writes[req.ID] = &pendingWrite{req: req, since: n.ticks}
+	n.queueProposal(req.ID, cmd.marshal())
 }
 
 // ProposeConfChange proposes a membership change; its Response (by id)
 // comes once it is applied, or Unknown on timeout.
 func (n *Node) ProposeConfChange(id RequestID, cc *pb.ConfChangeV2) {
+	n.flushProposals() // in the order they came
 	cc = proto.Clone(cc).(*pb.ConfChangeV2)
 	cc.Context = idBytes(id)
 	if err := n.rn.ProposeConfChange(cc); err != nil {
@@ -433,6 +423,7 @@ func (n *Node) expire() {
 			n.respond(Response{ID: id, Outcome: Fail, Err: "read timed out (no effect)"})
 		}
 	}
+	n.forgetReadSets()
 	for _, id := range sortedIDs(n.confs) {
 		if c := n.confs[id]; c.since <= old {
 			delete(n.confs, id)
@@ -454,17 +445,18 @@ func (n *Node) unknown(id RequestID, why string) Response {
 // the driver must do. Call it after every input. While a synced write is in
 // flight the node holds back everything that depends on it.
 func (n *Node) Ready() Output {
+	n.flushProposals()
+	n.flushReads()
 	for n.inflight == nil && n.rn.HasReady() {
 		rd := n.rn.Ready()
 		n.observeSoftState(rd.SoftState)
 		if rd.HardState != nil {
 			n.term = rd.HardState.GetTerm()
 		}
-		for _, rs := range rd.ReadStates {
-			if id, ok := bytesID(rs.RequestCtx); ok {
-				if r := n.reads[id]; r != nil {
-					r.index, r.known = rs.Index, true
-				}
+		if len(rd.ReadStates) > 0 {
+			term := n.rn.BasicStatus().GetTerm()
+			for _, rs := range rd.ReadStates {
+				n.readState(rs, term)
 			}
 		}
 		if rd.HardState == nil && len(rd.Entries) == 0 && raft.IsEmptySnap(rd.Snapshot) {
@@ -540,12 +532,9 @@ func (n *Node) finish(rd *raft.Ready) {
 			n.applyEntries(rd.Entries)
 		}
 	}
-	for _, m := range rd.Messages {
-		if m.GetType() == pb.MsgSnap {
-			n.out.Snapshots = append(n.out.Snapshots, m.GetTo())
-		}
-	}
 	n.out.Messages = append(n.out.Messages, rd.Messages...)
+	n.out.Messages = append(n.out.Messages, n.batch.readResps...)
+	n.batch.readResps = nil
 	n.applyEntries(rd.CommittedEntries)
 	n.rn.Advance(*rd)
 	n.maybeSnapshot()
@@ -580,15 +569,8 @@ func (n *Node) applyEntries(ents []*pb.Entry) {
 			n.applyConfChange(e)
 		}
 		n.applied = idx
-		n.out.Applied = append(n.out.Applied, Applied{Index: idx, Term: e.GetTerm(), EntryHash: entryHash(e), StateHash: n.kv.Hash()})
+		n.out.Applied = append(n.out.Applied, Applied{Index: idx, Term: e.GetTerm(), StateHash: n.kv.Hash()})
 	}
-}
-
-func entryHash(e *pb.Entry) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte{byte(e.GetType())})
-	h.Write(e.GetData())
-	return h.Sum64()
 }
 
 func (n *Node) applyCommand(e *pb.Entry) {
@@ -686,6 +668,7 @@ func (n *Node) observeSoftState(ss *raft.SoftState) {
 			n.respond(Response{ID: id, Outcome: Fail, Err: "leader changed before the read was confirmed (no effect)"})
 		}
 	}
+	n.batch.readSets = nil // their reads were all waiting: failed above
 }
 
 // maybeSnapshot snapshots the state machine every SnapshotEvery applied
@@ -727,19 +710,8 @@ func (n *Node) Leading() (term uint64, leader bool) {
 	return n.term, n.state == raft.StateLeader
 }
 
-// Status is a summary of the node's raft state.
-type Status struct {
-	ID        uint64
-	Term      uint64
-	Lead      uint64
-	State     raft.StateType
-	Commit    uint64
-	Applied   uint64
-	Voters    []uint64
-	Learners  []uint64
-	Removed   bool
-	Replaying bool
-}
+// Status is a summary of the node's raft state (raftnode's).
+type Status = raftnode.Status
 
 // Status returns the node's current state.
 func (n *Node) Status() Status {

@@ -15,21 +15,6 @@ func ents(from, to, term uint64) []*pb.Entry {
 	return es
 }
 
-// TestDurableApplyRefusesHole: entries that do not follow the durable log
-// are a broken storage driver, and Apply says so loudly.
-func TestDurableApplyRefusesHole(t *testing.T) {
-	d := &Durable{}
-	d.Apply(&Write{Seq: 1, Entries: ents(1, 50, 1)})
-	d.Apply(&Write{Seq: 2, Entries: ents(40, 60, 2)}) // overwrites a tail: fine
-	defer func() {
-		r := recover()
-		if r == nil || !strings.Contains(r.(string), "hole") {
-			t.Fatalf("Apply of entries 101..102 after 60: recovered %v, want a panic about a hole", r)
-		}
-	}()
-	d.Apply(&Write{Seq: 3, Entries: ents(101, 102, 3)})
-}
-
 // TestRestoreRefusesHole: a node does not start from a durable log with a
 // hole in it (raft's storage would panic later, far from the cause).
 func TestRestoreRefusesHole(t *testing.T) {

@@ -41,15 +41,19 @@ type sampling struct {
 }
 
 func sample(ops []op, limit int) sampling {
-	s := sampling{OKStride: 1, OtherStride: 1, Total: len(ops)}
 	nOK := 0
 	for i := range ops {
 		if ops[i].Type == history.OK {
 			nOK++
 		}
 	}
-	nOther := len(ops) - nOK
-	if len(ops) > limit {
+	return sampleCounts(nOK, len(ops)-nOK, limit)
+}
+
+// sampleCounts is the sampling of nOK ok ops and nOther others.
+func sampleCounts(nOK, nOther, limit int) sampling {
+	s := sampling{OKStride: 1, OtherStride: 1, Total: nOK + nOther}
+	if s.Total > limit {
 		keptOther := nOther
 		if nOther > limit/2 {
 			s.OtherStride = ceilDiv(nOther, limit/2)
@@ -89,45 +93,74 @@ type latencyData struct {
 
 // latencyPoints places one point per (sampled) op at its invoke time.
 func latencyPoints(p *parsed) latencyData {
-	d := latencyData{Points: map[seriesKey]plotter.XYs{}, ByType: map[history.Type]typedPoints{}, Sampling: sample(p.Ops, maxLatencyPoints),
-		Lo: math.Inf(1), Hi: math.Inf(-1)}
-	var seenOK, seenOther int
+	a := newLatencyAcc(sample(p.Ops, maxLatencyPoints))
 	for i := range p.Ops {
-		o := &p.Ops[i]
-		if o.Type == history.OK {
-			seenOK++
-			if (seenOK-1)%d.Sampling.OKStride != 0 {
-				continue
-			}
-		} else {
-			seenOther++
-			if (seenOther-1)%d.Sampling.OtherStride != 0 {
-				continue
-			}
-		}
-		if !o.HasDone {
-			d.OpenInfo++
-		}
-		ms := float64(o.Latency()) / 1e6
-		if ms < latencyFloorMs {
-			ms = latencyFloorMs
-			d.Floored++
-		}
-		d.Lo, d.Hi = math.Min(d.Lo, ms), math.Max(d.Hi, ms)
-		k := seriesKey{o.F, o.Type}
-		xy := plotter.XY{X: float64(o.Invoke.Time) / 1e9, Y: ms}
-		d.Points[k] = append(d.Points[k], xy)
-		tp := d.ByType[o.Type]
-		tp.XYs, tp.F = append(tp.XYs, xy), append(tp.F, o.F)
-		d.ByType[o.Type] = tp
+		a.add(&p.Ops[i])
 	}
-	return d
+	return a.d
+}
+
+// latencyAcc gathers the latency plot's points one op at a time: every
+// OKStride-th ok op and every OtherStride-th other op, in the order they
+// are added (history order in memory, completion order when streamed).
+type latencyAcc struct {
+	d                 latencyData
+	seenOK, seenOther int
+}
+
+func newLatencyAcc(s sampling) *latencyAcc {
+	return &latencyAcc{d: latencyData{Points: map[seriesKey]plotter.XYs{}, ByType: map[history.Type]typedPoints{}, Sampling: s,
+		Lo: math.Inf(1), Hi: math.Inf(-1)}}
+}
+
+func (a *latencyAcc) add(o *op) {
+	d := &a.d
+	if o.Type == history.OK {
+		a.seenOK++
+		if (a.seenOK-1)%d.Sampling.OKStride != 0 {
+			return
+		}
+	} else {
+		a.seenOther++
+		if (a.seenOther-1)%d.Sampling.OtherStride != 0 {
+			return
+		}
+	}
+	if !o.HasDone {
+		d.OpenInfo++
+	}
+	ms := float64(o.Latency()) / 1e6
+	if ms < latencyFloorMs {
+		ms = latencyFloorMs
+		d.Floored++
+	}
+	d.Lo, d.Hi = math.Min(d.Lo, ms), math.Max(d.Hi, ms)
+	k := seriesKey{o.F, o.Type}
+	xy := plotter.XY{X: float64(o.Invoke.Time) / 1e9, Y: ms}
+	d.Points[k] = append(d.Points[k], xy)
+	tp := d.ByType[o.Type]
+	tp.XYs, tp.F = append(tp.XYs, xy), append(tp.F, o.F)
+	d.ByType[o.Type] = tp
+}
+
+// figInput is what every plot draws besides its data.
+type figInput struct {
+	Windows, Marks []history.Window
+	End            int64
+	Ops, Orphans   int
+}
+
+func (p *parsed) figInput() figInput {
+	return figInput{Windows: p.Windows, Marks: p.Marks, End: p.End, Ops: len(p.Ops), Orphans: p.Orphans}
 }
 
 // latencyFigure is Jepsen's latency-raw: one point per op at its invoke
 // time, latency on a log axis, colour by f and shape by completion type.
 func latencyFigure(p *parsed, pl *palette) *figure {
-	d := latencyPoints(p)
+	return latencyFigureOf(latencyPoints(p), p.figInput(), pl)
+}
+
+func latencyFigureOf(d latencyData, p figInput, pl *palette) *figure {
 	pts, smp, lo, hi := d.Points, d.Sampling, d.Lo, d.Hi
 	openInfo, floored := d.OpenInfo, d.Floored
 	ax := newAxes(xMax(p.End), "latency (ms, log scale)")
@@ -170,7 +203,7 @@ func latencyFigure(p *parsed, pl *palette) *figure {
 		f.Data = append(f.Data, messagePlotter{"no client operations"})
 	}
 
-	f.Title = fmt.Sprintf("Latency (raw) — %s ops", thousands(len(p.Ops)))
+	f.Title = fmt.Sprintf("Latency (raw) — %s ops", thousands(p.Ops))
 	if smp.Shown < smp.Total {
 		f.Title += fmt.Sprintf(", %s shown (1 in %d ok", thousands(smp.Shown), smp.OKStride)
 		if smp.OtherStride > 1 {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"golang.org/x/net/html"
 	"image/color"
 	"strconv"
 	"strings"
@@ -137,5 +138,71 @@ func TestTimelineMarksAreNotFaults(t *testing.T) {
 	}
 	if bands := find(doc, byClass("band")); len(bands) != 2 {
 		t.Errorf("%d bands, want 2 (the partition and the kill of n2)", len(bands))
+	}
+}
+
+// TestFailedCloserStillCloses: a heal and a clock-reset recorded with an
+// error still close their windows (history.FaultWindows, which liveness
+// uses, says so), in the plots and the timeline alike, and are marked as
+// failed; a refused opener opens nothing. The windows are exactly those of
+// history.FaultWindows, less the marks.
+func TestFailedCloserStillCloses(t *testing.T) {
+	evs := steady(4000,
+		nem(5e9, history.FaultPartition, "halves [n1] [n2 n3]"),
+		nem(8e9, history.FaultClock, "n2 skew 2"),
+		noted(10e9, history.FaultHeal, "", "nft: table busy"),
+		noted(12e9, history.FaultClockReset, "n2", "n2: connection refused"),
+		noted(14e9, history.FaultPause, "n3", "no such process"),
+		nem(20e9, history.FaultNote, "done"),
+	)
+	p := parse(evs)
+	ends := map[string]int64{}
+	for _, w := range p.Windows {
+		ends[w.F] = w.End
+	}
+	if len(p.Windows) != 2 || ends[history.FaultPartition] != 10e9 || ends[history.FaultClock] != 12e9 {
+		t.Fatalf("windows %+v: want the partition closed at 10s by the failed heal and the clock at 12s by the failed reset", p.Windows)
+	}
+	var labels []string
+	for _, m := range p.Marks {
+		labels = append(labels, m.Label)
+	}
+	if len(labels) != 4 || !strings.HasPrefix(labels[0], "failed: heal (nft") || !strings.HasPrefix(labels[1], "failed: clock-reset n2") ||
+		!strings.HasPrefix(labels[2], "failed: pause n3") || labels[3] != "note done" {
+		t.Errorf("marks %q", labels)
+	}
+	var nemesis []history.Event
+	for _, e := range evs {
+		if e.Process == history.Nemesis {
+			nemesis = append(nemesis, e)
+		}
+	}
+	var want []history.Window
+	for _, w := range history.FaultWindows(nemesis) {
+		if w.F != history.FaultNote {
+			want = append(want, w)
+		}
+	}
+	if len(want) != len(p.Windows) {
+		t.Fatalf("report windows %+v, FaultWindows %+v", p.Windows, want)
+	}
+	for i := range want {
+		if want[i] != p.Windows[i] {
+			t.Errorf("window %d: report %+v, FaultWindows %+v", i, p.Windows[i], want[i])
+		}
+	}
+	// The timeline draws the partition to the failed heal.
+	doc := parseHTML(t, writeTimeline(t, evs, TimelineOptions{Title: "failed heal"}))
+	var part *html.Node
+	for _, n := range find(doc, byClass("fault")) {
+		if strings.Contains(textOf(n), "partition halves") {
+			part = n
+		}
+	}
+	if part == nil || strings.Contains(attr(part, "title"), "still in effect") || !strings.Contains(attr(part, "title"), "at 10.000000 s") {
+		t.Errorf("timeline partition box: %v", part)
+		if part != nil {
+			t.Errorf("title %q", attr(part, "title"))
+		}
 	}
 }

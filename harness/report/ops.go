@@ -36,8 +36,9 @@ type parsed struct {
 	// Marks are notes (a scenario's message), faults the nemesis skipped
 	// (recorded as notes saying why: no node matched, no leader) and
 	// faults that failed (recorded with their error), as instants of kind
-	// history.FaultNote whose label says which. They open and close no
-	// window.
+	// history.FaultNote whose label says which. They open no window; a
+	// closer among them (a heal recorded with an error) still closes
+	// what it closes, as history.FaultWindows pairs it.
 	Marks []history.Window
 	End   int64 // the latest time of any event, ns
 	// Orphans counts completions with no open invoke of their process;
@@ -108,20 +109,41 @@ func parse(events []history.Event) *parsed {
 			o.Complete = o.Invoke.Time
 		}
 	}
-	var faults []history.Event
+	p.Windows, p.Marks = splitFaults(events)
+	return p
+}
+
+// splitFaults pairs the nemesis events among events into the windows of
+// the faults that happened, and the marks: notes, skipped and failed
+// faults.
+//
+// Every nemesis event goes to history.FaultWindows, the one pairing of
+// windows that liveness uses too, so that the plots, the timeline and the
+// verdict agree: a heal or clock-reset recorded with an error still closes
+// its window there, and a refused opener opens none. What is a mark (a
+// note, an event with an error) is drawn as one, and is no instant window
+// besides.
+func splitFaults(events []history.Event) (windows, marks []history.Window) {
+	var nemesis []history.Event
+	marked := map[int64]bool{}
 	for i := range events {
 		e := &events[i]
 		if e.Process != history.Nemesis {
 			continue
 		}
 		if m, ok := markOf(e); ok {
-			p.Marks = append(p.Marks, m)
+			marks = append(marks, m)
+			marked[e.Index] = true
+		}
+		nemesis = append(nemesis, *e)
+	}
+	for _, w := range history.FaultWindows(nemesis) {
+		if w.StartIndex == w.EndIndex && marked[w.StartIndex] {
 			continue
 		}
-		faults = append(faults, *e)
+		windows = append(windows, w)
 	}
-	p.Windows = history.FaultWindows(faults)
-	return p
+	return windows, marks
 }
 
 // markOf returns the mark of nemesis event e, if e is not a fault that

@@ -58,19 +58,25 @@ type palette struct {
 }
 
 func newPalette(p *parsed) *palette {
-	pl := &palette{fault: map[string]color.NRGBA{}, f: map[string]color.NRGBA{}}
-	kinds := map[string]bool{}
-	for _, w := range p.Windows {
-		kinds[w.F] = true
-	}
-	for _, m := range p.Marks {
-		kinds[m.F] = true
-	}
-	pl.Faults, pl.fault = assign(kinds, faultOrder, faultColors, extraFaultColors)
 	fs := map[string]bool{}
 	for _, o := range p.Ops {
 		fs[o.F] = true
 	}
+	return newPaletteOf(p.Windows, p.Marks, fs)
+}
+
+// newPaletteOf is the palette of a history with these fault windows,
+// marks and client functions.
+func newPaletteOf(windows, marks []history.Window, fs map[string]bool) *palette {
+	pl := &palette{fault: map[string]color.NRGBA{}, f: map[string]color.NRGBA{}}
+	kinds := map[string]bool{}
+	for _, w := range windows {
+		kinds[w.F] = true
+	}
+	for _, m := range marks {
+		kinds[m.F] = true
+	}
+	pl.Faults, pl.fault = assign(kinds, faultOrder, faultColors, extraFaultColors)
 	pl.Fs, pl.f = assign(fs, fKinds, fColors, extraColors)
 	return pl
 }

@@ -54,24 +54,43 @@ type rateData struct {
 // rateSeries counts completions per f and type in buckets of
 // bucketWidth. Ops that never completed are not counted.
 func rateSeries(p *parsed) rateData {
-	width := bucketWidth(p.End)
-	n := max(1, int((p.End+width-1)/width))
-	counts := map[seriesKey][]int{}
-	d := rateData{Width: width, Series: map[seriesKey]plotter.XYs{}}
+	a := newRateAcc(p.End)
 	for i := range p.Ops {
-		o := &p.Ops[i]
-		if !o.HasDone {
-			continue
-		}
-		d.Completed++
-		k := seriesKey{o.F, o.Type}
-		if counts[k] == nil {
-			counts[k] = make([]int, n)
-		}
-		counts[k][min(int(o.Done.Time/width), n-1)]++
+		a.add(&p.Ops[i])
 	}
+	return a.data()
+}
+
+// rateAcc counts completions one op at a time.
+type rateAcc struct {
+	end, width int64
+	n          int
+	counts     map[seriesKey][]int
+	completed  int
+}
+
+func newRateAcc(end int64) *rateAcc {
+	width := bucketWidth(end)
+	return &rateAcc{end: end, width: width, n: max(1, int((end+width-1)/width)), counts: map[seriesKey][]int{}}
+}
+
+func (a *rateAcc) add(o *op) {
+	if !o.HasDone {
+		return
+	}
+	a.completed++
+	k := seriesKey{o.F, o.Type}
+	if a.counts[k] == nil {
+		a.counts[k] = make([]int, a.n)
+	}
+	a.counts[k][min(int(o.Done.Time/a.width), a.n-1)]++
+}
+
+func (a *rateAcc) data() rateData {
+	width, n := a.width, a.n
+	d := rateData{Width: width, Series: map[seriesKey]plotter.XYs{}, Completed: a.completed}
 	ws := float64(width) / 1e9
-	for k, cs := range counts {
+	for k, cs := range a.counts {
 		xy := make(plotter.XYs, 0, n)
 		for b, c := range cs {
 			x, cover := (float64(b)+0.5)*ws, ws
@@ -79,7 +98,7 @@ func rateSeries(p *parsed) rateData {
 				// The last bucket ends with the history: divide by the
 				// part it covers, and leave it out when that is too small
 				// to give a rate worth drawing.
-				cover = float64(p.End-int64(b)*width) / 1e9
+				cover = float64(a.end-int64(b)*width) / 1e9
 				if cover < ws/4 {
 					continue
 				}
@@ -96,7 +115,10 @@ func rateSeries(p *parsed) rateData {
 
 // rateFigure plots completions per second per f and type.
 func rateFigure(p *parsed, pl *palette) *figure {
-	d := rateSeries(p)
+	return rateFigureOf(rateSeries(p), p.figInput(), pl)
+}
+
+func rateFigureOf(d rateData, p figInput, pl *palette) *figure {
 	ax := newAxes(xMax(p.End), "throughput (completions/s)")
 	ax.Y.Min, ax.Y.Max = 0, 1
 	f := &figure{Plot: ax, Windows: p.Windows, Marks: p.Marks, End: p.End, Palette: pl}
@@ -127,7 +149,7 @@ func rateFigure(p *parsed, pl *palette) *figure {
 	f.Title = fmt.Sprintf("Throughput — %s completions in %s buckets", thousands(completed), bucketLabel(width))
 	f.Subtitle = "completed client operations per second, by function and outcome"
 	f.Legend = []legendSection{rateLegend(pl, counts), faultLegend(pl, p.Windows, p.Marks)}
-	if open := len(p.Ops) - completed; open > 0 {
+	if open := p.Ops - completed; open > 0 {
 		f.Notes = append(f.Notes, fmt.Sprintf("%s op(s) never completed and are not counted.", thousands(open)))
 	}
 	return f

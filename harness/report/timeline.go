@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"fmt"
+	"html/template"
 	"os"
 	"sort"
 	"strconv"
@@ -83,6 +84,9 @@ type (
 		Pages     []*tlPage
 		FocusNote string
 		FocusID   string // element (or page) to link the focus note to
+		// In a timeline spread over files: the index, and the files
+		// before and after this one ("" at the ends).
+		IndexHref, PrevPart, NextPart string
 	}
 	tlKind struct {
 		Class, Name string
@@ -132,15 +136,40 @@ type (
 )
 
 type timeline struct {
-	p       *parsed
-	opts    TimelineOptions
-	kinds   map[string]string // fault kind -> CSS class
-	hl      map[int]bool      // highlighted event positions
-	focus   int               // focus event position, -1 for none
-	nemPos  []int             // positions of nemesis events
-	windows []history.Window  // fault windows and marks, by start
-	winPos  [][2]int          // per window: start and end positions (end -1 when open)
-	byOpPos map[int]int       // event position -> op ordinal
+	// fileOf names the file holding page k when the pages are spread
+	// over several files; nil when they are all in one.
+	fileOf   func(k int) string
+	end      int64 // the end of the history
+	p        *parsed
+	opts     TimelineOptions
+	kinds    map[string]string // fault kind -> CSS class
+	hl       map[int]bool      // highlighted event positions
+	focus    int               // focus event position, -1 for none
+	nemPos   []int             // positions of nemesis events
+	windows  []history.Window  // fault windows and marks, by start
+	winPos   [][2]int          // per window: start and end positions (end -1 when open)
+	byOpPos  map[int]int       // event position -> op ordinal
+	pal      *palette
+	kindsDoc []tlKind // the fault kinds' legend
+}
+
+// kindsOf gives each fault kind of the palette its CSS class and legend
+// entry.
+func (t *timeline) kindsOf() {
+	instant := map[string]bool{}
+	for _, w := range t.windows {
+		instant[w.F] = isInstant(w)
+	}
+	for i, k := range t.pal.Faults {
+		c := t.pal.Fault(k)
+		cls := "fk" + strconv.Itoa(i)
+		t.kinds[k] = cls
+		name := k
+		if k == history.FaultNote {
+			name = "note, skipped or failed fault"
+		}
+		t.kindsDoc = append(t.kindsDoc, tlKind{Class: cls, Name: name, R: c.R, G: c.G, B: c.B, Instant: instant[k]})
+	}
 }
 
 func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error) {
@@ -150,9 +179,9 @@ func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error)
 	if opts.Title == "" {
 		opts.Title = "timeline"
 	}
-	t := &timeline{p: parse(events), opts: opts, kinds: map[string]string{}, hl: map[int]bool{}, focus: -1,
+	p := parse(events)
+	t := &timeline{p: p, end: p.End, opts: opts, kinds: map[string]string{}, hl: map[int]bool{}, focus: -1,
 		byOpPos: map[int]int{}}
-	p := t.p
 	if opts.Focus >= 0 {
 		pos, ok := p.position(opts.Focus)
 		if !ok {
@@ -192,22 +221,9 @@ func buildTimeline(events []history.Event, opts TimelineOptions) (*tlDoc, error)
 		t.winPos = append(t.winPos, [2]int{s, e})
 	}
 
-	pl := newPalette(p)
-	doc := &tlDoc{Title: opts.Title}
-	instant := map[string]bool{}
-	for _, w := range t.windows {
-		instant[w.F] = isInstant(w)
-	}
-	for i, k := range pl.Faults {
-		c := pl.Fault(k)
-		cls := "fk" + strconv.Itoa(i)
-		t.kinds[k] = cls
-		name := k
-		if k == history.FaultNote {
-			name = "note, skipped or failed fault"
-		}
-		doc.Kinds = append(doc.Kinds, tlKind{Class: cls, Name: name, R: c.R, G: c.G, B: c.B, Instant: instant[k]})
-	}
+	t.pal = newPalette(p)
+	t.kindsOf()
+	doc := &tlDoc{Title: opts.Title, Kinds: t.kindsDoc}
 
 	nPages := max(1, ceilDiv(len(p.Ops), opts.PageOps))
 	initial := 0
@@ -315,17 +331,38 @@ func (t *timeline) summary(nPages int) []string {
 // page lays out page k: rows are the page's events in history order.
 func (t *timeline) page(k, nPages int) *tlPage {
 	p := t.p
-	pg := &tlPage{N: k + 1, Of: nPages, ID: "page-" + strconv.Itoa(k+1)}
-	if k > 0 {
-		pg.Prev = "page-" + strconv.Itoa(k)
-	}
-	if k+1 < nPages {
-		pg.Next = "page-" + strconv.Itoa(k+2)
-	}
 	from := min(k*t.opts.PageOps, len(p.Ops))
 	to := min(from+t.opts.PageOps, len(p.Ops))
-	ops := p.Ops[from:to]
 	lo, hi := t.pageBounds(k, nPages)
+	return t.layout(k, nPages, p.Ops[from:to], from, lo, hi, func(pos int) *history.Event { return &p.Events[pos] })
+}
+
+// pageLink is the href of page k (0-based) from the file holding page
+// from: a fragment in the same file, else the other file's name and the
+// fragment.
+func (t *timeline) pageLink(k, from int) string {
+	id := "#page-" + strconv.Itoa(k+1)
+	if t.fileOf == nil {
+		return id
+	}
+	if f := t.fileOf(k); f != t.fileOf(from) {
+		return f + id
+	}
+	return id
+}
+
+// layout lays out page k of nPages: its ops (from the from-th op of the
+// history on), the nemesis events at positions [lo, hi), and ev, which
+// returns the event at a position of the page's rows.
+func (t *timeline) layout(k, nPages int, ops []op, from, lo, hi int, ev func(pos int) *history.Event) *tlPage {
+	pg := &tlPage{N: k + 1, Of: nPages, ID: "page-" + strconv.Itoa(k+1)}
+	if k > 0 {
+		pg.Prev = t.pageLink(k-1, k)
+	}
+	if k+1 < nPages {
+		pg.Next = t.pageLink(k+1, k)
+	}
+	to := from + len(ops)
 
 	var rows []int
 	for i := range ops {
@@ -350,14 +387,14 @@ func (t *timeline) page(k, nPages int) *tlPage {
 		pg.Empty = true
 		pg.Range = "no events"
 	} else {
-		first, last := p.Events[rows[0]], p.Events[rows[len(rows)-1]]
+		first, last := ev(rows[0]), ev(rows[len(rows)-1])
 		pg.Range = fmt.Sprintf("history indices %d–%d, %s – %s", first.Index, last.Index, seconds(first.Time), seconds(last.Time))
 		if to > from {
 			pg.Range = fmt.Sprintf("ops %s–%s, ", thousands(from+1), thousands(to)) + pg.Range
 		}
 	}
 	for r := 0; r < len(rows); r += tickEvery {
-		e := p.Events[rows[r]]
+		e := ev(rows[r])
 		pg.Ticks = append(pg.Ticks, tlTick{Top: r * rowPx, Text: strconv.FormatFloat(float64(e.Time)/1e9, 'f', 6, 64) + " s",
 			Title: fmt.Sprintf("history index %d at %s", e.Index, seconds(e.Time))})
 	}
@@ -433,7 +470,10 @@ func (t *timeline) opBox(o *op, top, bottom int) tlOp {
 		}
 	}
 	label := o.F + " " + truncate(o.Key, 12)
-	if o.F != history.FRead || (o.HasDone && o.Type == history.OK) {
+	switch {
+	case o.F == history.FDelete:
+		// A delete carries no value: "delete k3", not "delete k3 nil".
+	case o.F != history.FRead || (o.HasDone && o.Type == history.OK):
 		label += " " + shortValue(shown, boxRunes)
 	}
 	box := tlOp{ID: "op-" + strconv.FormatInt(o.Invoke.Index, 10), Class: cls, Label: label,
@@ -446,29 +486,54 @@ func (t *timeline) opBox(o *op, top, bottom int) tlOp {
 
 func (t *timeline) opTitle(o *op) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "op %s · process %s\n", thousands(o.Ordinal+1), o.Process)
-	if o.F == history.FRead {
-		fmt.Fprintf(&b, "%s %s\n", o.F, strconv.Quote(o.Key))
-	} else {
-		fmt.Fprintf(&b, "%s %s %s\n", o.F, strconv.Quote(o.Key), valueText(o.Invoke))
+	b.Grow(160)
+	b.WriteString("op ")
+	b.WriteString(thousands(o.Ordinal + 1))
+	b.WriteString(" · process ")
+	b.WriteString(o.Process.String())
+	b.WriteString("\n")
+	b.WriteString(o.F)
+	b.WriteByte(' ')
+	b.WriteString(strconv.Quote(o.Key))
+	if o.F != history.FRead && o.F != history.FDelete {
+		b.WriteByte(' ')
+		b.WriteString(valueText(o.Invoke))
 	}
-	fmt.Fprintf(&b, "invoke  #%d at %s\n", o.Invoke.Index, seconds(o.Invoke.Time))
+	b.WriteString("\ninvoke  #")
+	b.WriteString(strconv.FormatInt(o.Invoke.Index, 10))
+	b.WriteString(" at ")
+	b.WriteString(seconds(o.Invoke.Time))
 	if o.HasDone {
 		d := o.Done
-		fmt.Fprintf(&b, "%-7s #%d at %s (latency %s)\n", d.Type, d.Index, seconds(d.Time), duration(d.Time-o.Invoke.Time))
+		typ := string(d.Type)
+		b.WriteString("\n")
+		b.WriteString(typ)
+		for i := len(typ); i < 7; i++ {
+			b.WriteByte(' ')
+		}
+		b.WriteString(" #")
+		b.WriteString(strconv.FormatInt(d.Index, 10))
+		b.WriteString(" at ")
+		b.WriteString(seconds(d.Time))
+		b.WriteString(" (latency ")
+		b.WriteString(duration(d.Time - o.Invoke.Time))
+		b.WriteString(")")
 		if o.F == history.FRead {
-			fmt.Fprintf(&b, "value   %s\n", valueText(d))
+			b.WriteString("\nvalue   ")
+			b.WriteString(valueText(d))
 		}
 		if d.Node != "" {
-			fmt.Fprintf(&b, "node    %s\n", d.Node)
+			b.WriteString("\nnode    ")
+			b.WriteString(d.Node)
 		}
 		if d.Error != "" {
-			fmt.Fprintf(&b, "error   %s\n", d.Error)
+			b.WriteString("\nerror   ")
+			b.WriteString(d.Error)
 		}
 	} else {
-		b.WriteString("never completed: outcome unknown\n")
+		b.WriteString("\nnever completed: outcome unknown")
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return b.String()
 }
 
 // faults adds the page's fault boxes (Left holds the lane until the
@@ -529,7 +594,7 @@ func (t *timeline) faults(pg *tlPage, rows []int, lo, hi int) int {
 		if t.focus >= 0 && (t.focus == sp || t.focus == ep) && t.focus >= lo && t.focus < hi {
 			cls += " focus"
 		}
-		f := tlFault{Class: cls, Label: truncate(w.Label, 60), Title: faultTitle(w, t.p.End),
+		f := tlFault{Class: cls, Label: truncate(w.Label, 60), Title: faultTitle(w, t.end),
 			Top: top * rowPx, Height: (bottom-top+1)*rowPx - 2, Left: lane}
 		if sp >= lo && sp < hi {
 			f.ID = "ev-" + strconv.FormatInt(w.StartIndex, 10)
@@ -554,4 +619,90 @@ func faultTitle(w history.Window, end int64) string {
 		return s + fmt.Sprintf("never closed (history ends at %s)", seconds(end))
 	}
 	return s + fmt.Sprintf("to   #%d at %s (%s)", w.EndIndex, seconds(w.End), duration(w.End-w.Start))
+}
+
+// OpsHTML renders the column's op boxes: what the template would write
+// for each (every value escaped as html/template escapes text and quoted
+// attributes: TestTimelineEscapes), written directly, since a long run has
+// a million of them and the template's reflection would be most of the
+// time spent on the timeline.
+func (c *tlCol) OpsHTML() template.HTML {
+	var b strings.Builder
+	n := 0
+	for i := range c.Ops {
+		n += 96 + len(c.Ops[i].Class) + len(c.Ops[i].Title) + len(c.Ops[i].Label)
+	}
+	b.Grow(n + n/8)
+	esc := func(s string) { escapeTo(&b, s) }
+	for i := range c.Ops {
+		o := &c.Ops[i]
+		b.WriteString(`<div class="`)
+		esc(o.Class)
+		b.WriteString(`" id="`)
+		esc(o.ID)
+		b.WriteByte('"')
+		if o.Done != "" {
+			b.WriteString(` data-c="`)
+			esc(o.Done)
+			b.WriteByte('"')
+		}
+		b.WriteString(` style="top:`)
+		b.WriteString(strconv.Itoa(o.Top))
+		b.WriteString(`px;height:`)
+		b.WriteString(strconv.Itoa(o.Height))
+		b.WriteString(`px" title="`)
+		esc(o.Title)
+		b.WriteString(`">`)
+		esc(o.Label)
+		b.WriteString("</div>\n")
+	}
+	return template.HTML(b.String())
+}
+
+// escapeTo writes s to b escaped as template.HTMLEscapeString escapes it
+// (TestEscapeToIsHTMLEscape): safe as text and inside a quoted attribute.
+func escapeTo(b *strings.Builder, s string) {
+	if strings.IndexAny(s, "\"'&<>\x00") < 0 {
+		b.WriteString(s)
+		return
+	}
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var rep string
+		switch s[i] {
+		case '"':
+			rep = "&#34;"
+		case '\'':
+			rep = "&#39;"
+		case '&':
+			rep = "&amp;"
+		case '<':
+			rep = "&lt;"
+		case '>':
+			rep = "&gt;"
+		case 0:
+			rep = "\uFFFD"
+		default:
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(rep)
+		last = i + 1
+	}
+	b.WriteString(s[last:])
+}
+
+// TicksHTML renders the page's time labels, as OpsHTML renders op boxes.
+func (pg *tlPage) TicksHTML() template.HTML {
+	var b strings.Builder
+	for _, t := range pg.Ticks {
+		b.WriteString(`<div class="tick" style="top:`)
+		b.WriteString(strconv.Itoa(t.Top))
+		b.WriteString(`px" title="`)
+		escapeTo(&b, t.Title)
+		b.WriteString(`">`)
+		escapeTo(&b, t.Text)
+		b.WriteString("</div>\n")
+	}
+	return template.HTML(b.String())
 }

@@ -64,6 +64,7 @@ body:has(.page :target) .page.initial:not(:has(:target)){display:none}
 <header>
 <h1>{{.Title}}</h1>
 {{range .Summary}}<p class="muted">{{.}}</p>
+{{end}}{{with .IndexHref}}<p><a href="{{.}}">← the index of every page</a>{{with $.PrevPart}} · <a href="{{.}}">previous file</a>{{end}}{{with $.NextPart}} · <a href="{{.}}">next file</a>{{end}}</p>
 {{end}}{{with .FocusNote}}<p>{{.}} <a href="#{{$.FocusID}}">Go to it.</a></p>
 {{end}}<p class="legend"><span><i class="sw ok"></i>ok</span><span><i class="sw fail"></i>fail</span><span><i class="sw info"></i>info (unknown outcome)</span><span><i class="sw info" style="border-style:dashed"></i>never completed</span><span><i class="sw" style="outline:2px solid #2b50e0"></i>highlighted</span><span><i class="sw" style="outline:3px solid #d00000"></i>focus</span>
 {{range .Kinds}}<span><i class="sw {{.Class}}" style="background:rgb(var(--rgb))"></i>{{.Name}}{{if .Instant}} (instant){{end}}</span>{{end}}</p>
@@ -73,16 +74,14 @@ body:has(.page :target) .page.initial:not(:has(:target)){display:none}
 </header>
 <main>
 {{range .Pages}}<section class="page{{if .Initial}} initial{{end}}" id="{{.ID}}">
-<div class="pagehead"><b>page {{.N}} of {{.Of}}</b> — {{.Range}}{{if .Prev}} <a href="#{{.Prev}}">← previous</a>{{end}}{{if .Next}} <a href="#{{.Next}}">next →</a>{{end}}</div>
+<div class="pagehead"><b>page {{.N}} of {{.Of}}</b> — {{.Range}}{{if .Prev}} <a href="{{.Prev}}">← previous</a>{{end}}{{if .Next}} <a href="{{.Next}}">next →</a>{{end}}</div>
 <div class="heads" style="width:{{.Width}}px"><div style="left:0;width:{{gutter}}px;text-align:right;padding-right:10px;box-sizing:border-box">time</div><div style="left:{{.NemLeft}}px;width:{{.NemWidth}}px;padding-left:6px;box-sizing:border-box">nemesis</div>{{range .Cols}}<div style="left:{{.Left}}px;width:{{colw}}px">&nbsp;{{.Name}}</div>{{end}}</div>
 <div class="canvas" style="height:{{.Height}}px;width:{{.Width}}px">
 {{if .Empty}}<p class="muted" style="padding:8px 16px">This history has no events.</p>
-{{end}}{{range .Ticks}}<div class="tick" style="top:{{.Top}}px" title="{{.Title}}">{{.Text}}</div>
-{{end}}{{$pl := .ProcLeft}}{{range .Bands}}<div class="{{.Class}}" style="top:{{.Top}}px;height:{{.Height}}px;left:{{$pl}}px"></div>
+{{end}}{{.TicksHTML}}{{$pl := .ProcLeft}}{{range .Bands}}<div class="{{.Class}}" style="top:{{.Top}}px;height:{{.Height}}px;left:{{$pl}}px"></div>
 {{end}}{{range .Faults}}<div class="{{.Class}}"{{with .ID}} id="{{.}}"{{end}}{{with .Done}} data-c="{{.}}"{{end}} style="top:{{.Top}}px;height:{{.Height}}px;left:{{.Left}}px;width:{{.Width}}px" title="{{.Title}}">{{.Label}}</div>
 {{end}}{{range .Cols}}<div class="col" style="left:{{.Left}}px">
-{{range .Ops}}<div class="{{.Class}}" id="{{.ID}}"{{with .Done}} data-c="{{.}}"{{end}} style="top:{{.Top}}px;height:{{.Height}}px" title="{{.Title}}">{{.Label}}</div>
-{{end}}</div>
+{{.OpsHTML}}</div>
 {{end}}</div>
 </section>
 {{end}}</main>

@@ -375,3 +375,28 @@ func TestTimelineIndicesNotPositions(t *testing.T) {
 		t.Errorf("focus 6 in a history of 100–111: error %v", err)
 	}
 }
+
+// TestTimelineDelete: a delete's box and hover name the key and no value
+// ("delete k3", not "delete k3 nil"), whatever its outcome.
+func TestTimelineDelete(t *testing.T) {
+	evs := hist(
+		inv(1e6, 0, history.FDelete, "k3"),
+		done(2e6, 0, history.OK, history.FDelete, "k3"),
+		inv(3e6, 1, history.FDelete, "k3"),
+		done(4e6, 1, history.Info, history.FDelete, "k3"),
+		inv(5e6, 2, history.FDelete, "k3"), // never completes
+	)
+	doc := parseHTML(t, writeTimeline(t, evs, TimelineOptions{Title: "deletes"}))
+	ops := find(doc, byClass("op"))
+	if len(ops) != 3 {
+		t.Fatalf("%d op boxes, want 3", len(ops))
+	}
+	for _, n := range ops {
+		if got := textOf(n); got != "delete k3" {
+			t.Errorf("%s label %q, want \"delete k3\"", attr(n, "id"), got)
+		}
+		if title := attr(n, "title"); !strings.Contains(title, "delete \"k3\"\n") || strings.Contains(title, "nil") {
+			t.Errorf("%s hover %q: want the line delete \"k3\" and no nil", attr(n, "id"), title)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -229,15 +230,36 @@ func (in *interp) status() int {
 	return 1
 }
 
+// MaxNote bounds a note that log() records in the history (and prints):
+// a longer message is cut to this many bytes, at a character boundary,
+// and ends with a marker that says how long it was. A history is read
+// whole by check, the timeline and serve; a script must not be able to
+// fill it with one call.
+const MaxNote = 4 << 10
+
 // log(...): a note in the history (a nemesis "note" event, shown on the
-// timeline) and a line on Output.
+// timeline) and a line on Output, both cut to MaxNote bytes.
 func (in *interp) log() int {
-	msg := formatArgs(in.L)
+	msg := boundNote(formatArgs(in.L))
 	in.line(msg)
 	if in.rec != nil {
 		in.rec.Record(history.Event{Type: history.Info, Process: history.Nemesis, F: history.FaultNote, Value: history.Str(msg)})
 	}
 	return 0
+}
+
+// boundNote cuts msg to at most MaxNote bytes, marker included, at a
+// UTF-8 character boundary: "…… (note truncated: 123456 bytes in all)".
+func boundNote(msg string) string {
+	if len(msg) <= MaxNote {
+		return msg
+	}
+	marker := fmt.Sprintf("… (note truncated: %d bytes in all)", len(msg))
+	cut := MaxNote - len(marker)
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + marker
 }
 
 // print(...): a line on Output only.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/splitbrain/splitbrain/harness/world"
 )
@@ -230,6 +231,31 @@ print("only", "output")
 	}
 	if strings.Count(strings.Join(r.nemesis(), "\n"), "note") != 1 {
 		t.Fatalf("print must not reach the history: %q", r.nemesis())
+	}
+}
+
+// TestLogNoteIsBounded: a note log() records is at most MaxNote bytes,
+// cut at a character boundary with a marker giving its length; a note
+// within the bound is kept whole.
+func TestLogNoteIsBounded(t *testing.T) {
+	r := runScript(t, "t.lua", `log(string.rep("é", 3000000))
+log(string.rep("x", 4096))
+log("short")
+`, runOpts{}).mustOK(t)
+	got := r.logged()
+	if len(got) != 3 {
+		t.Fatalf("logged %d notes, want 3", len(got))
+	}
+	long := got[0]
+	if len(long) > MaxNote || !utf8.ValidString(long) || !strings.HasPrefix(long, "éé") ||
+		!strings.HasSuffix(long, "… (note truncated: 6000000 bytes in all)") {
+		t.Errorf("a 6 MB note recorded as %d bytes (valid UTF-8 %v), ending %q", len(long), utf8.ValidString(long), long[max(0, len(long)-60):])
+	}
+	if got[1] != strings.Repeat("x", MaxNote) || got[2] != "short" {
+		t.Errorf("notes within the bound were changed: %d bytes, %q", len(got[1]), got[2])
+	}
+	if len(r.out) > 3*MaxNote {
+		t.Errorf("the output holds %d bytes for three notes", len(r.out))
 	}
 }
 

@@ -60,6 +60,12 @@ func (b *budget) Done() <-chan struct{} {
 		b.tripped = errStopped
 		return b.closed
 	}
+	if b.in.mem != nil {
+		if err := b.in.mem.tick(1024); err != nil {
+			b.tripped = err
+			return b.closed
+		}
+	}
 	if now := b.in.w.Now(); now != b.lastNow {
 		b.lastNow, b.n = now, 0
 		return b.open

@@ -139,3 +139,27 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckRefusesMissingLibraries: os, io and the other libraries the
+// sandbox leaves out are refused before the run where the script names
+// them, not after the whole run has been spent; globals the script
+// defines anywhere, and scripts that reach globals dynamically, pass.
+func TestCheckRefusesMissingLibraries(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"sleep(1)\nos.execute('touch /tmp/x')\n", "n.lua:2: os is not available in a scenario (os.execute): the sandbox has no io, os, package, debug or coroutine library"},
+		{"local f = io.open('/etc/passwd')\n", "n.lua:1: io is not available in a scenario (io.open)"},
+		{"if false then\n  local d = debug.getinfo(1)\nend\n", "n.lua:2: debug is not available in a scenario (debug.getinfo)"},
+	} {
+		if err := checkSource(t, "n.lua", c.src); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %s", c.src, err, c.want)
+		}
+	}
+	for _, src := range []string{
+		"cfg = {}\ncfg.rate = 5\n", "if false then cfg.rate = 5 end\n", "local os = {time = 1}\nlog(os.time)\n", "function f() return later.x end\nlater = {x = 1}\n",
+		"local lib = _G['o' .. 's']\n", "local t = {}\nt.x = string.rep('a', 2) .. table.concat({}) .. math.floor(1.5)\n",
+	} {
+		if err := checkSource(t, "n.lua", src); err != nil {
+			t.Errorf("%q refused: %v", src, err)
+		}
+	}
+}

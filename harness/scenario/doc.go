@@ -11,8 +11,10 @@
 // nemesis task beside the workload. The script's faults are recorded as a
 // schedule's would be; when it ends, or the test is over, the harness
 // heals everything and checks the history. A runtime error stops the
-// timeline: the harness records a script-error event, heals, still checks
-// the history, and reports the error (results.json script_error).
+// timeline: the harness records a script-error event, heals, ends the
+// test at once (the error is bad input, exit 2: the rest of the test time
+// would only delay saying so), still checks the history, and reports the
+// error (results.json script_error).
 //
 // # The API
 //
@@ -49,7 +51,8 @@
 //	wait_for_leader([secs])   the leader once there is one, or nil after secs (default 10)
 //	nodes()                   the members, sorted: {"n1", "n2", …}
 //	status(node)              {id, term, leader, state, commit, applied, learner, voters} or nil
-//	log(...)                  a note in the history (on the timeline) and a line on Output
+//	log(...)                  a note in the history (on the timeline) and a line on Output,
+//	                          cut to MaxNote bytes (4 KiB) with a marker
 //	print(...)                a line on Output only
 //	rate(n)                   the workload's target rate, operations per second
 //	random.int(lo, hi)  random.float()  random.chance(p)  random.choice(list)  random.shuffle(list)
@@ -83,7 +86,23 @@
 //
 // The Lua state has the base library (without dofile, loadfile, require,
 // module, collectgarbage), table, string and math; no io, os, package,
-// debug or coroutine. A loop that never lets test time pass would hang
+// debug or coroutine: a script that names one of those (os.execute,
+// io.open) is refused by Check before anything runs, and one that reaches
+// them dynamically fails at that line and ends the test at once.
+//
+// A script may hold at most MemoryBudget bytes (strings, tables,
+// functions it can reach), counted by a meter of its own (see memory.go:
+// gopher-lua has no allocator hook): every '..' (rewritten into a metered
+// call), string.rep, format, gsub, table.concat and the other functions
+// that can build a large string in one step charge their result before
+// building it, and what the script holds is measured when the charges
+// could take it over, and every few million instructions. A script over
+// the budget is stopped with an error naming the line, as a runaway loop
+// is; it never reaches Go's fatal "out of memory". The meter counts what
+// the script does, not what Go's heap says, so it stops the same script
+// at the same place on every run.
+//
+// A loop that never lets test time pass would hang
 // the sim, whose clock only moves when tasks wait: the VM counts
 // instructions (through the context gopher-lua consults before each one)
 // and stops a script that runs InstructionBudget of them while the clock

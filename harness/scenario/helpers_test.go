@@ -11,6 +11,7 @@ import (
 	"github.com/splitbrain/splitbrain/harness"
 	"github.com/splitbrain/splitbrain/harness/history"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
@@ -49,7 +50,7 @@ func runScript(t *testing.T, name, src string, o runOpts) *scriptRun {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
-	w, err := sim.New(sim.Config{Seed: o.seed, Nodes: o.nodes, Node: raftkv.Config{SnapshotEvery: 50, CompactKeep: 10}})
+	w, err := sim.New(sim.Config{Seed: o.seed, Nodes: o.nodes, System: raftkv.System(nil), Node: raftnode.Config{SnapshotEvery: 50, CompactKeep: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}

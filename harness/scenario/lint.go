@@ -17,10 +17,13 @@ import (
 // typo such as partiton), and API calls whose arguments are all literals
 // and wrong (partition("halfs"), sleep(-1)). It checks literal arguments
 // with the same code the call runs, so the messages are the same. It
-// never rejects a script that could run: a name bound anywhere in the
-// script (a local, a parameter, a loop variable, a global assignment)
-// counts as defined, and scripts that reach globals dynamically (_G,
-// rawset, setfenv, load) skip the unknown-function check.
+// never rejects a script that could run, with one exception: a use of a
+// library the sandbox leaves out (os.execute, io.open: see sandboxed) is
+// refused wherever it appears, even in a branch that might not run, since
+// it can never work in a scenario. A name bound anywhere in the script (a
+// local, a parameter, a loop variable, a global assignment) counts as
+// defined, and scripts that reach globals dynamically (_G, rawset,
+// setfenv, load) skip these checks.
 func lint(name string, chunk []ast.Stmt) error {
 	v := &linter{bound: map[string]bool{}}
 	v.stmts(chunk)
@@ -47,6 +50,13 @@ func lint(name string, chunk []ast.Stmt) error {
 		}
 		if err := checkCall(c.name, args); err != nil {
 			errs = append(errs, lintErr{c.line, err.Error()})
+		}
+	}
+	if !dynamic {
+		for _, g := range v.indexed {
+			if sandboxed[g.name] && !v.bound[g.name] && !env[g.name] {
+				errs = append(errs, lintErr{g.line, fmt.Sprintf("%s is not available in a scenario (%s): the sandbox has no io, os, package, debug or coroutine library", g.name, g.what)})
+			}
 		}
 	}
 	if len(errs) == 0 {
@@ -184,12 +194,24 @@ type call struct {
 	args []ast.Expr
 }
 
+// sandboxed are the standard libraries the sandbox leaves out: a script
+// that uses one is refused before the run, not half-way through it.
+var sandboxed = map[string]bool{"io": true, "os": true, "package": true, "debug": true, "coroutine": true}
+
+// index is a global indexed by name (os.execute, io["open"]).
+type index struct {
+	name string
+	what string // the expression, for the message
+	line int
+}
+
 // linter walks the syntax tree collecting bound names, used names and
 // calls of plain names.
 type linter struct {
-	bound map[string]bool
-	used  map[string]bool
-	calls []call
+	bound   map[string]bool
+	used    map[string]bool
+	calls   []call
+	indexed []index
 }
 
 func (v *linter) bind(names ...string) {
@@ -270,6 +292,13 @@ func (v *linter) expr(e ast.Expr) {
 		}
 		v.used[e.Value] = true
 	case *ast.AttrGetExpr:
+		if id, ok := e.Object.(*ast.IdentExpr); ok {
+			what := id.Value + "[…]"
+			if k, ok := e.Key.(*ast.StringExpr); ok {
+				what = id.Value + "." + k.Value
+			}
+			v.indexed = append(v.indexed, index{name: id.Value, what: what, line: e.Line()})
+		}
 		v.expr(e.Object)
 		v.expr(e.Key)
 	case *ast.TableExpr:

@@ -76,7 +76,7 @@ func compile(name string, src []byte) (*lua.FunctionProto, error) {
 	if err := lint(name, chunk); err != nil {
 		return nil, err
 	}
-	proto, err := lua.Compile(chunk, name)
+	proto, err := lua.Compile(guardConcat(chunk), name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -119,6 +119,7 @@ type interp struct {
 	stop   func() bool
 	rng    *rand.Rand
 	budget *budget
+	mem    *memory
 }
 
 // errStopped unwinds a script when the test is over.
@@ -140,12 +141,18 @@ func runSource(w world.World, name string, src []byte, seed uint64, rec nemesis.
 		return err
 	}
 	in.install()
+	in.mem = newMemory(in, memoryBudget)
+	in.meterLibraries()
 	in.budget = newBudget(in, InstructionBudget)
+	main, err := in.mainFunction(proto)
+	if err != nil {
+		return err
+	}
 	L.SetContext(in.budget)
 	if stop() {
 		return nil
 	}
-	L.Push(L.NewFunctionFromProto(proto))
+	L.Push(main)
 	err = L.PCall(0, 0, nil)
 	switch {
 	case errors.Is(in.budget.tripped, errStopped):
@@ -191,7 +198,11 @@ func (in *interp) sandbox() error {
 	// tostring of a table or function would print a memory address:
 	// nothing a script outputs may depend on one.
 	L.SetGlobal("tostring", L.NewFunction(func(L *lua.LState) int {
-		L.Push(lua.LString(formatMeta(L, L.CheckAny(1))))
+		s := formatMeta(L, L.CheckAny(1))
+		if in.mem != nil {
+			in.mem.charge(int64(len(s)))
+		}
+		L.Push(lua.LString(s))
 		return 1
 	}))
 	return nil

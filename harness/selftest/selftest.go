@@ -1,13 +1,3 @@
-// Package selftest proves the harness can fail: for each known-bug
-// canary of the reference node it runs generated fault schedules in the
-// sim until the harness reports the bug, shrinks the failing schedule to a
-// few events, and then runs clean seeds without any bug to count false
-// positives.
-//
-// Detection uses only what a user's run would: the linearizability
-// checker, the liveness check and the sim's raft invariants, on schedules
-// from the swarm generator restricted to the fault families the canary's
-// doc line names (raftkv.Exposers) — never a hand-written schedule.
 package selftest
 
 import (
@@ -15,24 +5,26 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/sim"
 	"github.com/splitbrain/splitbrain/model"
 	"github.com/splitbrain/splitbrain/nemesis"
 	"github.com/splitbrain/splitbrain/workloads"
 )
 
 // Options configure a selftest. Zero fields take the defaults noted.
+// Every budget counts seeds or runs, never wall time, so that a selftest
+// gives the same result on any machine.
 type Options struct {
-	// Budget is the wall time each canary may take to be detected
-	// (default 30s).
-	Budget time.Duration
-	// ShrinkBudget bounds the shrinking of each failing schedule (default 20s).
-	ShrinkBudget time.Duration
+	// Seeds is how many seeds (1, 2, …) each search of a canary may try
+	// (default 100).
+	Seeds int
+	// ShrinkRuns bounds the runs spent shrinking each failing schedule
+	// (default 100).
+	ShrinkRuns int
 	// CleanSeeds is how many bug-free runs check for false positives
 	// (default 20).
 	CleanSeeds int
@@ -44,55 +36,85 @@ type Options struct {
 	// afterwards unless Keep).
 	Results string
 	Keep    bool
-	// Progress receives a line per run, if set.
+	// Progress receives a line per search, if set.
 	Progress io.Writer
 }
 
+// Defaults of Options.
+const (
+	DefaultSeeds      = 100
+	DefaultShrinkRuns = 100
+	DefaultCleanSeeds = 20
+	DefaultDuration   = 20 * time.Second
+)
+
 func (o *Options) defaults() {
-	if o.Budget == 0 {
-		o.Budget = 30 * time.Second
+	if o.Seeds == 0 {
+		o.Seeds = DefaultSeeds
 	}
-	if o.ShrinkBudget == 0 {
-		o.ShrinkBudget = 20 * time.Second
+	if o.ShrinkRuns == 0 {
+		o.ShrinkRuns = DefaultShrinkRuns
 	}
 	if o.CleanSeeds == 0 {
-		o.CleanSeeds = 20
+		o.CleanSeeds = DefaultCleanSeeds
 	}
 	if o.Duration == 0 {
-		o.Duration = 20 * time.Second
+		o.Duration = DefaultDuration
 	}
 	if len(o.Canaries) == 0 {
 		o.Canaries = raftkv.AllBugs
 	}
 }
 
-// Row is one canary's result.
-type Row struct {
-	Canary     raftkv.Bug    `json:"canary"`
-	Families   []string      `json:"families"`
-	Detected   bool          `json:"detected"`
-	Seeds      int           `json:"seeds_tried"`
-	SimTime    time.Duration `json:"sim_time_ns"`
-	Wall       time.Duration `json:"wall_ns"`
+// Search is one search for a canary: seeds 1, 2, … until a run fails or
+// the seeds are spent.
+type Search struct {
+	Detected bool          `json:"detected"`
+	Seeds    int           `json:"seeds_tried"`
+	SimTime  time.Duration `json:"sim_time_ns"` // simulated time of every run tried
+	// Seed is the seed of the first failing run; Signature what failed in
+	// it (see Signature), How every check that caught it, and DetectedAt
+	// when (simulated) the run saw its first anomaly (see DetectionTime).
 	Seed       uint64        `json:"seed,omitempty"`
-	How        string        `json:"how,omitempty"` // which check caught it
-	Original   int           `json:"original_events,omitempty"`
-	Shrunk     int           `json:"shrunk_events,omitempty"`
-	Schedule   string        `json:"shrunk_schedule,omitempty"`
-	ShrinkRuns int           `json:"shrink_runs,omitempty"`
-	Repro      string        `json:"repro,omitempty"`
+	Signature  string        `json:"signature,omitempty"`
+	How        string        `json:"how,omitempty"`
+	DetectedAt time.Duration `json:"detected_at_ns,omitempty"`
+	Repro      string        `json:"repro,omitempty"` // the failing run
+}
+
+// Row is one canary's result: the search with every check (embedded) and
+// the search with the consequence checks alone.
+type Row struct {
+	Canary   raftkv.Bug `json:"canary"`
+	Families []string   `json:"families"`
+	Search
+	// Consequences is the search without the mechanism invariants
+	// (sim.MechanismInvariants).
+	Consequences Search `json:"consequences"`
+	// The shrunk schedule of the first failing run: it fails with the
+	// same Signature. ShrunkRepro replays it, saved as FILE.
+	Original    int    `json:"original_events,omitempty"`
+	Shrunk      int    `json:"shrunk_events,omitempty"`
+	Schedule    string `json:"shrunk_schedule,omitempty"`
+	ShrinkRuns  int    `json:"shrink_runs,omitempty"`
+	ShrunkRepro string `json:"shrunk_repro,omitempty"`
+	// Wall is the wall time of both searches and the shrinking. It is
+	// reported, never judged.
+	Wall time.Duration `json:"wall_ns"`
 }
 
 // Report is the whole selftest.
 type Report struct {
-	Rows           []Row    `json:"rows"`
-	CleanRuns      int      `json:"clean_runs"`
-	FalsePositives int      `json:"false_positives"`
-	FalseSeeds     []uint64 `json:"false_positive_seeds,omitempty"`
-	CleanUnknown   int      `json:"clean_unknown"`
+	Rows           []Row         `json:"rows"`
+	Seeds          int           `json:"seeds"` // per search
+	CleanRuns      int           `json:"clean_runs"`
+	FalsePositives int           `json:"false_positives"`
+	FalseSeeds     []uint64      `json:"false_positive_seeds,omitempty"`
+	CleanUnknown   int           `json:"clean_unknown"`
+	Wall           time.Duration `json:"wall_ns"`
 }
 
-// Detected counts the canaries caught.
+// Detected counts the canaries caught (with every check).
 func (r *Report) Detected() int {
 	n := 0
 	for _, row := range r.Rows {
@@ -103,8 +125,21 @@ func (r *Report) Detected() int {
 	return n
 }
 
+// ConsequenceDetected counts the canaries the consequence checks alone
+// caught.
+func (r *Report) ConsequenceDetected() int {
+	n := 0
+	for _, row := range r.Rows {
+		if row.Consequences.Detected {
+			n++
+		}
+	}
+	return n
+}
+
 // OK is the selftest's pass condition: every canary caught, no false
-// positives.
+// positives. What the consequence checks alone catch is reported, not
+// judged.
 func (r *Report) OK() bool { return r.Detected() == len(r.Rows) && r.FalsePositives == 0 }
 
 type runner struct {
@@ -115,6 +150,11 @@ type runner struct {
 // Run runs the selftest.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
+	if o.Seeds < 1 || o.ShrinkRuns < 0 || o.CleanSeeds < 0 {
+		return nil, fmt.Errorf("%w: selftest wants at least one seed per search and no negative budget (seeds %d, shrink runs %d, clean seeds %d)",
+			harness.ErrUsage, o.Seeds, o.ShrinkRuns, o.CleanSeeds)
+	}
+	started := time.Now()
 	root := o.Results
 	if root == "" {
 		dir, err := os.MkdirTemp("", "splitbrain-selftest-")
@@ -127,7 +167,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	r := &runner{o: o, root: root}
-	rep := &Report{}
+	rep := &Report{Seeds: o.Seeds}
 	for _, bug := range o.Canaries {
 		if ctx.Err() != nil {
 			break
@@ -154,6 +194,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			r.progress("clean seed %d: unknown (%s)", seed, res.Error)
 		}
 	}
+	rep.Wall = time.Since(started)
 	return rep, ctx.Err()
 }
 
@@ -169,160 +210,134 @@ func (r *runner) progress(format string, args ...any) {
 // reads away for long — the reads are what expose stale-read canaries.
 var Workload = workloads.RegisterOptions{Clients: 20, Timeout: 2 * time.Second}
 
-// run runs one quick sim test and returns its results.
-func (r *runner) run(ctx context.Context, t harness.Test) (*harness.Results, error) {
+// LivenessBound is the liveness bound of every selftest run.
+const LivenessBound = 5 * time.Second
+
+// test is the Test of one selftest run, as run does it.
+func (r *runner) test(t harness.Test) harness.Test {
 	t.Mode, t.Quick, t.Results = "sim", true, r.root
 	t.Workload = Workload
 	if t.Duration == 0 {
 		t.Duration = harness.Duration(r.o.Duration)
 	}
 	if t.LivenessBound == 0 {
-		t.LivenessBound = harness.Duration(5 * time.Second)
+		t.LivenessBound = harness.Duration(LivenessBound)
 	}
-	out, err := harness.Run(ctx, t)
+	return t
+}
+
+// run runs one quick sim test and returns its results.
+func (r *runner) run(ctx context.Context, t harness.Test) (*harness.Results, error) {
+	out, err := harness.Run(ctx, r.test(t))
 	if err != nil {
 		return nil, err
 	}
 	return out.Results, nil
 }
 
+// canary searches for bug with every check, shrinks the failing schedule,
+// and searches again with the consequence checks alone.
 func (r *runner) canary(ctx context.Context, bug raftkv.Bug) (Row, error) {
-	row := Row{Canary: bug, Families: raftkv.Exposers[bug]}
 	start := time.Now()
-	for seed := uint64(1); time.Since(start) < r.o.Budget && ctx.Err() == nil; seed++ {
-		t := harness.Test{Name: "selftest-" + string(bug), Seed: seed, Nemesis: row.Families, Bugs: []string{string(bug)}}
-		res, err := r.run(ctx, t)
+	row := Row{Canary: bug, Families: raftkv.Exposers[bug]}
+	t := harness.Test{Name: "selftest-" + string(bug), Nemesis: row.Families, Bugs: []string{string(bug)}}
+	var err error
+	if row.Search, err = r.search(ctx, t); err != nil {
+		return row, err
+	}
+	if row.Detected {
+		r.progress("%-24s detected by %s at seed %d; shrinking", bug, row.How, row.Seed)
+		t.Seed = row.Seed
+		sched, shrunk, runs, err := r.shrinkRun(ctx, t, row.Signature)
 		if err != nil {
 			return row, err
 		}
-		row.Seeds++
-		row.SimTime += time.Duration(res.TestSeconds * float64(time.Second))
-		if res.Valid != model.Invalid {
-			continue
-		}
-		row.Detected, row.Seed, row.How = true, seed, how(res)
-		row.Wall = time.Since(start)
-		sched := nemesis.Generate(seed, genOptions(r.o.Duration, row.Families))
-		row.Original = len(sched.Events)
-		r.progress("%-24s detected by %s at seed %d after %v; shrinking %d events", bug, row.How, seed, row.Wall.Round(time.Millisecond), row.Original)
-		shrunk, runs, err := r.shrink(ctx, t, sched)
-		if err != nil {
-			return row, err
-		}
-		row.Shrunk, row.Schedule, row.ShrinkRuns = len(shrunk.Events), shrunk.String(), runs
-		row.Repro = fmt.Sprintf("splitbrain run --seed %d --time %v --clients %d --op-timeout %v --liveness-bound 5s --bug %s --schedule FILE",
-			seed, r.o.Duration, Workload.Clients, Workload.Timeout, bug)
-		return row, nil
+		row.Original, row.Shrunk, row.Schedule, row.ShrinkRuns = len(sched.Events), len(shrunk.Events), shrunk.String(), runs
+		rt := r.test(t)
+		rt.Schedule, rt.Nemesis = &shrunk, nil
+		rt.Defaults()
+		row.ShrunkRepro = rt.ReproCommand("FILE")
+	} else {
+		r.progress("%-24s NOT detected in %d seeds", bug, row.Seeds)
+	}
+	t.Seed = 0
+	t.SkipInvariants = sim.MechanismInvariants
+	if row.Consequences, err = r.search(ctx, t); err != nil {
+		return row, err
+	}
+	if row.Consequences.Detected {
+		r.progress("%-24s consequence checks alone: detected by %s at seed %d", bug, row.Consequences.How, row.Consequences.Seed)
+	} else {
+		r.progress("%-24s consequence checks alone: NOT detected in %d seeds", bug, row.Consequences.Seeds)
 	}
 	row.Wall = time.Since(start)
-	r.progress("%-24s NOT detected in %d seeds (%v)", bug, row.Seeds, row.Wall.Round(time.Millisecond))
 	return row, nil
 }
 
-// genOptions mirrors what harness.Run gives the generator, so that the
-// schedule shrunk is the one that failed.
-func genOptions(d time.Duration, families []string) nemesis.GenOptions {
-	t := harness.Test{Duration: harness.Duration(d), LivenessBound: harness.Duration(5 * time.Second), Nemesis: families}
-	t.Defaults()
-	return nemesis.GenOptions{Duration: d, FinalHeal: t.FinalHeal(), Kinds: families, Nodes: t.Nodes}
-}
-
-// how names the check that caught a run.
-func how(res *harness.Results) string {
-	var parts []string
-	if res.Invariants.Valid == model.Invalid && res.Invariants.Violation != nil {
-		parts = append(parts, "invariant "+res.Invariants.Violation.Invariant)
-	}
-	if res.Linearizability.Valid == model.Invalid {
-		parts = append(parts, "linearizability ("+res.Linearizability.Anomaly+")")
-	}
-	if res.Liveness.Valid == model.Invalid {
-		parts = append(parts, "liveness")
-	}
-	if len(parts) == 0 {
-		return "invalid"
-	}
-	return strings.Join(parts, ", ")
-}
-
-// shrink deletes events from a failing schedule while the run (same seed)
-// still fails: chunks first, halving the chunk size, then single events,
-// until nothing more can go or the budget is spent (pebble's reducer, in
-// spirit).
-func (r *runner) shrink(ctx context.Context, t harness.Test, s nemesis.Schedule) (nemesis.Schedule, int, error) {
-	start := time.Now()
-	runs := 0
-	fails := func(c nemesis.Schedule) (bool, error) {
+// shrinkRun shrinks the generated schedule of t (its seed's), whose run
+// failed with signature want: it returns that schedule and the shrunk one,
+// which fails with the same signature, and the runs spent.
+func (r *runner) shrinkRun(ctx context.Context, t harness.Test, want string) (orig, shrunk nemesis.Schedule, runs int, err error) {
+	orig = nemesis.Generate(t.Seed, genOptions(r.test(t)))
+	shrunk, runs, err = nemesis.Shrink(orig, want, r.o.ShrinkRuns, func(c nemesis.Schedule) (string, error) {
 		tt := t
 		tt.Schedule, tt.Nemesis = &c, nil
-		runs++
 		res, err := r.run(ctx, tt)
 		if err != nil {
-			return false, err
+			return "", err
 		}
-		return res.Valid == model.Invalid, nil
-	}
-	cur := s
-	for chunk := max(1, len(cur.Events)/2); chunk >= 1; {
-		removed := false
-		for i := 0; i < len(cur.Events) && time.Since(start) < r.o.ShrinkBudget && ctx.Err() == nil; {
-			cand := nemesis.Schedule{Events: append(append([]nemesis.Event(nil), cur.Events[:i]...), cur.Events[min(len(cur.Events), i+chunk):]...)}
-			ok, err := fails(cand)
-			if err != nil {
-				return cur, runs, err
-			}
-			if ok {
-				cur, removed = cand, true
-				continue // try the same position again
-			}
-			i += chunk
-		}
-		if time.Since(start) >= r.o.ShrinkBudget || ctx.Err() != nil {
-			break
-		}
-		if !removed {
-			if chunk == 1 {
-				break
-			}
-			chunk /= 2
-		}
-	}
-	return cur, runs, nil
+		return Signature(res), nil
+	}, func() bool { return ctx.Err() != nil })
+	return orig, shrunk, runs, err
 }
 
-// Table renders the report as the selftest prints it.
-func (r *Report) Table() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%-24s %-9s %5s %9s %9s %7s  %s\n", "canary", "detected", "seeds", "sim time", "wall", "shrunk", "caught by")
-	for _, row := range r.Rows {
-		det := "no"
-		if row.Detected {
-			det = "yes"
+// search runs t with seeds 1, 2, … until a run fails or the seeds are
+// spent.
+func (r *runner) search(ctx context.Context, t harness.Test) (Search, error) {
+	var s Search
+	for seed := uint64(1); seed <= uint64(r.o.Seeds) && ctx.Err() == nil; seed++ {
+		t.Seed = seed
+		res, err := r.run(ctx, t)
+		if err != nil {
+			return s, err
 		}
-		shr := "-"
-		if row.Detected {
-			shr = fmt.Sprintf("%d/%d", row.Shrunk, row.Original)
+		s.Seeds++
+		s.SimTime += time.Duration(res.TestSeconds * float64(time.Second))
+		if res.Valid != model.Invalid {
+			continue
 		}
-		fmt.Fprintf(&b, "%-24s %-9s %5d %8.0fs %8.2fs %7s  %s\n", row.Canary, det, row.Seeds, row.SimTime.Seconds(), row.Wall.Seconds(), shr, row.How)
+		rt := r.test(t)
+		rt.Defaults()
+		s.Detected, s.Seed, s.Signature, s.How = true, seed, Signature(res), how(res)
+		s.DetectedAt, s.Repro = DetectionTime(res), rt.ReproCommand("")
+		return s, nil
 	}
-	if walls := r.detectWalls(); len(walls) > 0 {
-		fmt.Fprintf(&b, "time to detect: median %.2fs, max %.2fs (wall)\n", walls[len(walls)/2].Seconds(), walls[len(walls)-1].Seconds())
-	}
-	return b.String()
+	return s, nil
 }
 
-func (r *Report) detectWalls() []time.Duration {
-	var ws []time.Duration
-	for _, row := range r.Rows {
-		if row.Detected {
-			ws = append(ws, row.Wall)
-		}
-	}
-	sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
-	return ws
+// genOptions is what harness.Run gives the generator for t, so that the
+// schedule shrunk is the one that failed.
+func genOptions(t harness.Test) nemesis.GenOptions {
+	t.Defaults()
+	return nemesis.GenOptions{Duration: time.Duration(t.Duration), FinalHeal: t.FinalHeal(), Kinds: t.Nemesis, Nodes: t.Nodes}
 }
 
-// Summary is the selftest's last line.
-func (r *Report) Summary() string {
-	return fmt.Sprintf("selftest: %d/%d canaries detected, %d false positives in %d clean runs", r.Detected(), len(r.Rows), r.FalsePositives, r.CleanRuns)
+// DetectionTime is when (simulated time since the start of the test) a
+// failing run saw its first anomaly: the invariant violation, the return
+// of the operation the linearizability checker blames, or — for liveness,
+// which is decided by the whole run — the end of the test; the earliest
+// of those that failed. 0 for a run that did not fail.
+func DetectionTime(res *harness.Results) time.Duration {
+	if res.Valid != model.Invalid {
+		return 0
+	}
+	end := time.Duration(res.TestSeconds * float64(time.Second))
+	at := end
+	if res.Invariants.Valid == model.Invalid && res.Invariants.Violation != nil {
+		at = min(at, res.Invariants.Violation.Time)
+	}
+	if res.Linearizability.Valid == model.Invalid && res.Linearizability.AnomalyTime > 0 {
+		at = min(at, time.Duration(res.Linearizability.AnomalyTime))
+	}
+	return at
 }

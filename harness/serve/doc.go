@@ -6,7 +6,11 @@
 // first, coloured by verdict — green valid, red invalid, yellow unknown,
 // grey incomplete (no readable results.json: killed, or still running) —
 // with test name, time, mode, seed, nodes, faults, operations and the git
-// commit the run was built from; it filters by verdict and by name on the
+// commit the run was built from. A run whose verdict is unknown says why
+// on its badge, and one that was interrupted, killed (and checked
+// since) or whose check timed out is tagged so, with the reason under its
+// name; its page gives each reason as a finding. The index filters by
+// verdict and by name on the
 // server and pages, so thousands of runs cost one directory scan and a
 // few stats per run (summaries are cached by the size and mtime of the
 // files they come from). The run page shows the parameters (test.json),

@@ -32,6 +32,7 @@ type runBody struct {
 	Problems []string         // what could not be read, and run errors
 	Check    *checkSummary    // check.json, when present
 	Findings []finding        // why the verdict is what it is
+	Why      []string         // the reasons of an unknown verdict, briefly
 	Params   []param
 	Versions []param
 	Schedule string
@@ -186,6 +187,9 @@ func (s *Server) runBody(root *os.Root, rel string, fp fingerprint) runBody {
 		if err := readJSON(root, path.Join(rel, harness.ResultsFile), &res); err == nil {
 			b.Results = &res
 			b.Findings = findings(&res, RunURL(rel)+"#linearizability")
+			if res.Valid == model.Unknown {
+				b.Why = harness.UnknownReasons(&res)
+			}
 			b.Faults = res.Faults
 			b.Ops = opsRows(res.Ops)
 			b.Checks = checkRows(&res)
@@ -370,6 +374,19 @@ func findings(r *harness.Results, link string) []finding {
 	if r.Invariants.Violation != nil {
 		out = append(out, finding{Kind: "raft invariant", Title: "invariant " + r.Invariants.Violation.Invariant + " violated", Detail: r.Invariants.Violation.Error()})
 	}
+	if r.Incomplete != "" {
+		title := "the run did not finish"
+		if strings.HasPrefix(r.Incomplete, "interrupted") {
+			title = "the run was interrupted"
+		}
+		out = append(out, finding{Kind: "incomplete", Title: title, Detail: r.Incomplete + " (the verdict is at best unknown)"})
+	}
+	if r.CheckTimedOut != "" {
+		out = append(out, finding{Kind: "timeout", Title: "the check timed out", Detail: r.CheckTimedOut + " (the verdict is at best unknown)"})
+	}
+	if len(r.Skipped) > 0 {
+		out = append(out, finding{Kind: "skipped", Title: "not drawn", Detail: strings.Join(r.Skipped, "; ")})
+	}
 	if r.ScriptError != "" {
 		out = append(out, finding{Kind: "error", Title: "scenario error", Detail: r.ScriptError})
 	}
@@ -401,7 +418,7 @@ func checkRows(r *harness.Results) []param {
 	}
 	rows = append(rows, param{"raft invariants", inv})
 	rows = append(rows,
-		param{"history", fmt.Sprintf("%s events over %s of test time", groupDigits(r.HistoryOps), fmtSeconds(r.TestSeconds))},
+		param{"history", historyRow(r)},
 		param{"wall time", fmt.Sprintf("%s (started %s)", fmtSeconds(r.WallSeconds), r.Started.UTC().Format("2006-01-02 15:04:05Z"))},
 	)
 	if r.TornLine > 0 {
@@ -411,6 +428,14 @@ func checkRows(r *harness.Results) []param {
 		rows = append(rows, param{"git", r.Git.String()})
 	}
 	return rows
+}
+
+// historyRow is what the check read of the history.
+func historyRow(r *harness.Results) string {
+	if r.HistoryUnread() {
+		return "not read whole: the check timed out while reading it, so nothing in it was counted"
+	}
+	return fmt.Sprintf("%s events over %s of test time", groupDigits(r.HistoryOps), fmtSeconds(r.TestSeconds))
 }
 
 func fmtSeconds(s float64) string {

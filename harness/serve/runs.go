@@ -58,8 +58,18 @@ type RunSummary struct {
 	Events      int      // history lines recorded; incomplete runs
 	Bugs        []string
 	Git         gitstamp.Stamp
-	// Problem says why a run is incomplete, or the run's own error.
+	// Problem says why a run is incomplete, or why its verdict is at best
+	// unknown (it was interrupted, its check timed out), and the run's own
+	// error.
 	Problem string
+	// Stopped says why a run with a results.json did not finish
+	// (results.json "incomplete": interrupted, or killed and checked
+	// since); CheckTimedOut that its check ran out of its time bound;
+	// Skipped how many artefacts were not drawn because of it. Why are the
+	// reasons of an unknown verdict, as the run's summary gives them.
+	Stopped, CheckTimedOut string
+	Skipped                int
+	Why                    []string
 	// Group and GroupHref label a run found in a Page's RunDirs (its
 	// campaign); empty for the root's own runs.
 	Group, GroupHref string
@@ -287,6 +297,15 @@ func readSummary(root *os.Root, dir string, fp fingerprint) *RunSummary {
 	return sum
 }
 
+// StoppedTag is the index's tag of a run that did not finish:
+// "interrupted", or "did not finish" (killed, and checked since).
+func (sum *RunSummary) StoppedTag() string {
+	if strings.HasPrefix(sum.Stopped, "interrupted") {
+		return "interrupted"
+	}
+	return "did not finish"
+}
+
 func (sum *RunSummary) fromResults(r *harness.Results) {
 	sum.Verdict = verdictOf(r.Valid)
 	if r.Name != "" {
@@ -308,7 +327,17 @@ func (sum *RunSummary) fromResults(r *harness.Results) {
 		sum.Time = r.Started
 	}
 	sum.Git = r.Git
-	sum.Problem = r.Error
+	sum.Stopped, sum.CheckTimedOut, sum.Skipped = r.Incomplete, r.CheckTimedOut, len(r.Skipped)
+	if r.Valid == model.Unknown {
+		sum.Why = harness.UnknownReasons(r)
+	}
+	var problems []string
+	for _, p := range []string{r.Incomplete, r.CheckTimedOut, r.Error} {
+		if p != "" {
+			problems = append(problems, p)
+		}
+	}
+	sum.Problem = strings.Join(problems, "; ")
 	sum.Faults = faultKinds(r)
 	for _, f := range r.Faults {
 		sum.FaultEvents += f.Count

@@ -27,12 +27,10 @@ func TestListenAndServeShutsDown(t *testing.T) {
 		done <- ListenAndServe(ctx, "127.0.0.1:0", Options{Results: dir}, func(u string) { urls <- u })
 	}()
 	var base string
-	select {
+	select { // no bound of our own: see startServer
 	case base = <-urls:
 	case err := <-done:
 		t.Fatalf("ListenAndServe: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("ListenAndServe did not report its URL")
 	}
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -57,15 +55,10 @@ func TestListenAndServeShutsDown(t *testing.T) {
 	tr.CloseIdleConnections()
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("ListenAndServe after cancel: %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("ListenAndServe did not return within 10s of cancel")
+	if err := <-done; err != nil {
+		t.Fatalf("ListenAndServe after cancel: %v, want nil", err)
 	}
-	if c, err := net.DialTimeout("tcp", strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/"), time.Second); err == nil {
+	if c, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/")); err == nil {
 		c.Close()
 		t.Error("the port still accepts connections after shutdown")
 	}

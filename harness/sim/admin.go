@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
@@ -43,7 +43,7 @@ func (w *World) confChange(cc *pb.ConfChangeV2) error {
 		return fmt.Errorf("sim: no running member to propose %s", pb.ConfChangesToString(cc.GetChanges()))
 	}
 	w.nextAdmin++
-	id := raftkv.RequestID{Client: adminSession, Seq: w.nextAdmin}
+	id := raftnode.RequestID{Client: adminSession, Seq: w.nextAdmin}
 	res := w.call(via, id, false, w.cfg.AdminTimeout, func(sn *simNode) { sn.node.ProposeConfChange(id, cc) })
 	switch res.Outcome {
 	case world.OK:

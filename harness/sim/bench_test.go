@@ -9,6 +9,10 @@ import (
 // 10 clients at 200 ops/s in total, random faults on. Goal: ≥ 200×.
 func BenchmarkSim(b *testing.B) {
 	const simTime = 30 * time.Second
+	// The package's tests prune the checker's records at every call; a
+	// run prunes every defaultPruneEvery.
+	pruneEvery = defaultPruneEvery
+	defer func() { pruneEvery = 1 }()
 	var ops, events uint64
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

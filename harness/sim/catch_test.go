@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
 
@@ -25,7 +26,7 @@ func TestInvariantsCatchBrokenNodes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(string(c.bug), func(t *testing.T) {
 			for seed := uint64(1); seed <= 10; seed++ {
-				w, err := New(Config{Seed: seed, Node: raftkv.Config{SnapshotEvery: 50, CompactKeep: 10, Bugs: raftkv.Bugs{c.bug: true}}})
+				w, err := New(Config{Seed: seed, System: raftkv.System(raftkv.Bugs{c.bug: true}), Node: raftnode.Config{SnapshotEvery: 50, CompactKeep: 10}})
 				if err != nil {
 					t.Fatal(err)
 				}

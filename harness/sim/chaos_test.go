@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
 
@@ -89,7 +90,7 @@ func (c *chaos) run(w *World) error {
 }
 
 func newChaosWorld(t testing.TB, seed uint64, trace io.Writer) *World {
-	w, err := New(Config{Seed: seed, Trace: trace, Node: raftkv.Config{SnapshotEvery: 50, CompactKeep: 10}})
+	w, err := New(Config{Seed: seed, Trace: trace, System: raftkv.System(nil), Node: raftnode.Config{SnapshotEvery: 50, CompactKeep: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func transcript(t *testing.T, seed uint64) []byte {
 // first in the run's main task.
 func runTranscript(seed uint64, start func()) ([]byte, error) {
 	var trace bytes.Buffer
-	w, err := New(Config{Seed: seed, Trace: &trace, Node: raftkv.Config{SnapshotEvery: 50, CompactKeep: 10}})
+	w, err := New(Config{Seed: seed, Trace: &trace, System: raftkv.System(nil), Node: raftnode.Config{SnapshotEvery: 50, CompactKeep: 10}})
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,7 @@ package sim
 import (
 	"time"
 
-	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 )
 
@@ -42,8 +42,8 @@ func (w *World) failCalls(id world.NodeID, why string) {
 	}
 }
 
-func sortedCallIDs(m map[raftkv.RequestID]*call) []raftkv.RequestID {
-	ids := make([]raftkv.RequestID, 0, len(m))
+func sortedCallIDs(m map[raftnode.RequestID]*call) []raftnode.RequestID {
+	ids := make([]raftnode.RequestID, 0, len(m))
 	for id := range m {
 		ids = append(ids, id)
 	}
@@ -51,7 +51,7 @@ func sortedCallIDs(m map[raftkv.RequestID]*call) []raftkv.RequestID {
 	return ids
 }
 
-func sortRequestIDs(ids []raftkv.RequestID) {
+func sortRequestIDs(ids []raftnode.RequestID) {
 	for i := 1; i < len(ids); i++ {
 		for j := i; j > 0 && (ids[j].Client < ids[j-1].Client || ids[j].Client == ids[j-1].Client && ids[j].Seq < ids[j-1].Seq); j-- {
 			ids[j], ids[j-1] = ids[j-1], ids[j]
@@ -60,7 +60,7 @@ func sortRequestIDs(ids []raftkv.RequestID) {
 }
 
 // respond routes a node's response back to the waiting call.
-func (w *World) respond(from *simNode, r raftkv.Response) {
+func (w *World) respond(from *simNode, r raftnode.Response) {
 	c := w.calls[r.ID]
 	if c == nil || c.node != from.id {
 		return // the caller gave up already
@@ -68,9 +68,9 @@ func (w *World) respond(from *simNode, r raftkv.Response) {
 	delete(w.calls, r.ID)
 	res := world.Result{Value: r.Value, Err: r.Err}
 	switch r.Outcome {
-	case raftkv.OK:
+	case raftnode.OK:
 		res.Outcome = world.OK
-	case raftkv.Fail:
+	case raftnode.Fail:
 		res.Outcome = world.Fail
 	default:
 		res.Outcome = world.Unknown
@@ -92,19 +92,19 @@ func (w *World) Client() world.Client {
 	return &simClient{w: w, session: w.nextSession}
 }
 
-var kinds = map[world.OpKind]raftkv.Op{world.Get: raftkv.OpGet, world.Put: raftkv.OpPut, world.CAS: raftkv.OpCAS, world.Delete: raftkv.OpDelete}
+var kinds = map[world.OpKind]raftnode.Op{world.Get: raftnode.OpGet, world.Put: raftnode.OpPut, world.CAS: raftnode.OpCAS, world.Delete: raftnode.OpDelete}
 
 // Do implements world.Client.
 func (c *simClient) Do(node world.NodeID, op world.Op, timeout time.Duration) world.Result {
 	w := c.w
 	c.seq++
-	req := raftkv.Request{ID: raftkv.RequestID{Client: c.session, Seq: c.seq}, Op: kinds[op.Kind], Key: op.Key, Value: op.Value, Expected: op.Expected}
+	req := raftnode.Request{ID: raftnode.RequestID{Client: c.session, Seq: c.seq}, Op: kinds[op.Kind], Key: op.Key, Value: op.Value, Expected: op.Expected}
 	return w.call(node, req.ID, op.Kind == world.Get, timeout, func(sn *simNode) { sn.node.Request(req) })
 }
 
 // call sends a request to node over the client network and blocks the
 // calling task until the answer, a broken connection or the timeout.
-func (w *World) call(node world.NodeID, id raftkv.RequestID, read bool, timeout time.Duration, submit func(*simNode)) world.Result {
+func (w *World) call(node world.NodeID, id raftnode.RequestID, read bool, timeout time.Duration, submit func(*simNode)) world.Result {
 	cl := &call{t: w.loop.current, node: node, read: read}
 	sn := w.nodes[node]
 	lat := w.cfg.ClientLatency.sample(w.loop.rng)

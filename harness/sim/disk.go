@@ -3,7 +3,7 @@ package sim
 import (
 	"math/rand/v2"
 
-	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
@@ -12,15 +12,15 @@ import (
 // until an fsync (or the background writeback) makes it durable; what a
 // crash keeps depends on its DiskFate.
 type disk struct {
-	durable *raftkv.Durable // survives any crash but a wipe
-	written *raftkv.Durable // durable + pending: what the node sees
-	pending []*raftkv.Write // written, not yet durable, in order
+	durable *raftnode.Durable // survives any crash but a wipe
+	written *raftnode.Durable // durable + pending: what the node sees
+	pending []*raftnode.Write // written, not yet durable, in order
 }
 
-func newDisk() *disk { return &disk{durable: &raftkv.Durable{}, written: &raftkv.Durable{}} }
+func newDisk() *disk { return &disk{durable: &raftnode.Durable{}, written: &raftnode.Durable{}} }
 
 // write accepts w into the page cache.
-func (d *disk) write(w *raftkv.Write) {
+func (d *disk) write(w *raftnode.Write) {
 	d.pending = append(d.pending, w)
 	d.written.Apply(w)
 }
@@ -60,14 +60,14 @@ func (d *disk) crash(fate world.DiskFate, rng *rand.Rand) (lost int) {
 			if len(torn.Entries) > 0 && isEmptySnapWrite(torn) && torn.Entries[0].GetIndex() <= d.durable.LastIndex()+1 {
 				keep := rng.IntN(len(torn.Entries))
 				if keep > 0 {
-					d.durable.Apply(&raftkv.Write{Entries: append([]*pb.Entry(nil), torn.Entries[:keep]...)})
+					d.durable.Apply(&raftnode.Write{Entries: append([]*pb.Entry(nil), torn.Entries[:keep]...)})
 				}
 			}
 			lost = len(d.pending) - k
 		}
 	case world.Wipe:
 		lost = len(d.pending)
-		d.durable = &raftkv.Durable{}
+		d.durable = &raftnode.Durable{}
 	}
 	d.pending = nil
 	d.written = d.durable.Clone()

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 
-	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
@@ -18,10 +18,11 @@ const (
 	DurableCommitted   = "committed-entry-kept"   // a node restarted from a disk that promised its data still holds every entry it applied
 	PersistBeforeSend  = "persist-before-send"    // every message a node sends is backed by its durable state
 	RejoinAfterLoss    = "rejoin-after-data-loss" // a node whose durable state was lost does not take part under its old ID
+	HardStateKept      = "hard-state-kept"        // a node's hard state never goes back: term, vote in a term, commit index
 )
 
 // Invariants lists the raft safety properties the sim checks as it runs.
-var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend, RejoinAfterLoss}
+var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend, RejoinAfterLoss, HardStateKept}
 
 // MechanismInvariants are the invariants that watch how a node does its
 // work (what it persists before it speaks, what it keeps across a
@@ -30,7 +31,7 @@ var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, Leade
 // sim can check them; Config.Skip turns them off to measure what the
 // consequence checks alone (election safety, log matching, state-machine
 // safety, leader completeness, and the history's linearizability) catch.
-var MechanismInvariants = []string{PersistBeforeSend, DurableCommitted, RejoinAfterLoss}
+var MechanismInvariants = []string{PersistBeforeSend, DurableCommitted, RejoinAfterLoss, HardStateKept}
 
 // ValidInvariant reports an error for a name that is not an invariant.
 func ValidInvariant(name string) error {
@@ -45,6 +46,7 @@ func ValidInvariant(name string) error {
 type entryID struct{ index, term uint64 }
 
 type entryFacts struct {
+	term     uint64
 	hash     uint64
 	prevTerm uint64
 	node     world.NodeID // who first wrote it
@@ -60,9 +62,11 @@ type commitFacts struct {
 	node      world.NodeID
 }
 
+// appliedFacts is what the first node to apply an index (an entry, or a
+// snapshot ending there) applied: the entry's term, and the state's hash
+// after it when the node reports one.
 type appliedFacts struct {
 	term      uint64
-	entryHash uint64
 	stateHash uint64
 	node      world.NodeID
 }
@@ -72,16 +76,22 @@ type appliedFacts struct {
 type invariants struct {
 	w       *World
 	leaders map[uint64]world.NodeID // term -> leader
-	entries map[entryID]entryFacts  // every entry ever written by anyone
+	entries map[uint64][]entryFacts // index -> every entry written there by anyone, one per term
 	applies map[uint64]appliedFacts // index -> what was applied there
-	commits map[uint64]commitFacts  // term -> the highest index known committed in it
-	checks  map[string]int          // how many times each invariant was checked
-	skip    map[string]bool         // invariants not enforced (Config.Skip)
+	// The records below these indexes have been pruned (see prune), and
+	// the calls left before the next pruning.
+	entriesFrom, appliesFrom uint64
+	untilPrune               int
+	commits                  map[uint64]commitFacts // term -> the highest index known committed in it
+	checks                   map[string]int         // how many times each invariant was checked
+	skip                     map[string]bool        // invariants not enforced (Config.Skip)
+	reports                  raftnode.Reports       // what the nodes report (Config.System)
 }
 
 func newInvariants(w *World) *invariants {
-	iv := &invariants{w: w, leaders: map[uint64]world.NodeID{}, entries: map[entryID]entryFacts{},
-		applies: map[uint64]appliedFacts{}, commits: map[uint64]commitFacts{}, checks: map[string]int{}, skip: map[string]bool{}}
+	iv := &invariants{w: w, leaders: map[uint64]world.NodeID{}, entries: map[uint64][]entryFacts{},
+		applies: map[uint64]appliedFacts{}, commits: map[uint64]commitFacts{}, checks: map[string]int{}, skip: map[string]bool{},
+		reports: w.cfg.System.Reports}
 	for _, n := range w.cfg.Skip {
 		iv.skip[n] = true
 	}
@@ -101,10 +111,14 @@ func (iv *invariants) violate(inv string, nodes []world.NodeID, term, index uint
 	}
 }
 
-// written checks log matching for the entries of a write, against the
-// node's log as written so far (the entry before each must have the term
-// recorded when that (index, term) was first seen).
-func (iv *invariants) written(sn *simNode, wr *raftkv.Write) {
+// written checks a write before it reaches the node's disk: its hard
+// state against the one written before, and log matching for its entries
+// against the node's log as written so far (the entry before each must
+// have the term recorded when that (index, term) was first seen).
+func (iv *invariants) written(sn *simNode, wr *raftnode.Write) {
+	if wr.HardState != nil {
+		iv.hardState(sn, wr.HardState)
+	}
 	if len(wr.Entries) == 0 {
 		return
 	}
@@ -115,13 +129,18 @@ func (iv *invariants) written(sn *simNode, wr *raftkv.Write) {
 			prevTerm = s.GetTerm()
 		}
 	}
+	iv.maybePrune()
 	for _, e := range wr.Entries {
 		id := entryID{e.GetIndex(), e.GetTerm()}
 		h := fnv.New64a()
 		h.Write([]byte{byte(e.GetType())})
 		h.Write(e.GetData())
-		facts := entryFacts{hash: h.Sum64(), prevTerm: prevTerm, node: sn.id}
-		if seen, ok := iv.entries[id]; ok {
+		facts := entryFacts{term: id.term, hash: h.Sum64(), prevTerm: prevTerm, node: sn.id}
+		if id.index < iv.entriesFrom {
+			panic(fmt.Sprintf("sim: %s wrote entry %d (term %d), below %d, where the invariant checker pruned its records: no node should ever write there again",
+				sn.id, id.index, id.term, iv.entriesFrom))
+		}
+		if seen, ok := iv.entry(id); ok {
 			if seen.hash != facts.hash {
 				iv.violate(LogMatching, []world.NodeID{seen.node, sn.id}, id.term, id.index,
 					"two different entries with index %d and term %d (written by %s and %s)", id.index, id.term, seen.node, sn.id)
@@ -133,48 +152,172 @@ func (iv *invariants) written(sn *simNode, wr *raftkv.Write) {
 				return
 			}
 		} else {
-			iv.entries[id] = facts
+			iv.entries[id.index] = append(iv.entries[id.index], facts)
 		}
 		prevTerm = e.GetTerm()
 	}
 }
 
-func isEmptySnapWrite(wr *raftkv.Write) bool {
+// entry is what was first written as (index, term), if anything was.
+func (iv *invariants) entry(id entryID) (entryFacts, bool) {
+	for _, f := range iv.entries[id.index] {
+		if f.term == id.term {
+			return f, true
+		}
+	}
+	return entryFacts{}, false
+}
+
+// pruneEvery is how many writes and applies go by between prunings (the
+// package's tests prune at every call).
+var pruneEvery = defaultPruneEvery
+
+const defaultPruneEvery = 4096
+
+// maybePrune prunes every pruneEvery calls.
+func (iv *invariants) maybePrune() {
+	if iv.untilPrune--; iv.untilPrune > 0 {
+		return
+	}
+	iv.untilPrune = pruneEvery
+	iv.prune()
+}
+
+// prune forgets the records of entries and applies that can never be
+// compared again, so that the checker's memory does not grow with the
+// length of the run. Let S be the lowest durable snapshot index among the
+// members. Nothing below S is ever written or applied again:
+//
+//   - A member writes entries only above its raft commit index (a
+//     follower refuses appends below it, raft panics on a conflict at or
+//     below it, a leader appends past its last index), which is at least
+//     its durable commit (raft restarts from it), which is at least its
+//     durable snapshot: so at least S. A node added later starts empty and
+//     writes what a leader sends it: a snapshot of the leader's, then
+//     entries after it. A leader's log begins after its snapshot, which is
+//     at least its durable snapshot: again at least S.
+//   - A member applies only above what it has applied, which after a
+//     restart is its durable snapshot; a node added later applies the
+//     leader's snapshot and what follows. And a restarted member is asked
+//     to have kept only what it applied above its durable snapshot.
+//
+// Durable snapshots only grow, and a member that joins later starts at
+// 0, so S computed now bounds every later write and apply. Nodes that are
+// no longer members are stopped for good (Restart refuses them). A member
+// that lost its durable state (a wipe) has snapshot 0 and holds S down
+// from then on; had it been pruned past before, coming back under its old
+// ID would let it write and apply below S — but that is the
+// rejoin-after-data-loss violation, found at its first message, so
+// nothing is pruned while that invariant is skipped. A record looked up
+// below where it was pruned panics: the reasoning above is checked by
+// every test of the package, which prunes at every call.
+func (iv *invariants) prune() {
+	if iv.skip[RejoinAfterLoss] {
+		return
+	}
+	first := true
+	var snap uint64
+	for _, id := range iv.w.order {
+		sn := iv.w.nodes[id]
+		if !sn.member {
+			continue
+		}
+		if s := sn.disk.durable.Snapshot.GetMetadata().GetIndex(); first || s < snap {
+			snap = s
+		}
+		first = false
+	}
+	for ; iv.entriesFrom < snap; iv.entriesFrom++ {
+		delete(iv.entries, iv.entriesFrom)
+	}
+	for ; iv.appliesFrom < snap; iv.appliesFrom++ {
+		delete(iv.applies, iv.appliesFrom)
+	}
+}
+
+func isEmptySnapWrite(wr *raftnode.Write) bool {
 	return wr.Snapshot == nil || wr.Snapshot.GetMetadata().GetIndex() == 0
 }
 
+// hardState checks that a node's hard state never goes back (a wipe
+// excepted: the disk then holds none). raft's term only grows, its vote
+// is fixed once cast in a term, and its commit index only grows; it
+// writes them before acting on them, and a restarted node starts from
+// what it wrote. A node that writes a lower term, another vote in the
+// same term or a lower commit index has forgotten what it promised —
+// typically across a restart whose raft storage did not start from the
+// durable state.
+func (iv *invariants) hardState(sn *simNode, hs *pb.HardState) {
+	old := sn.disk.written.HardState
+	if raftnode.IsEmptyHardState(old) {
+		return
+	}
+	iv.checks[HardStateKept]++
+	var what string
+	switch {
+	case hs.GetTerm() < old.GetTerm():
+		what = fmt.Sprintf("term %d after term %d", hs.GetTerm(), old.GetTerm())
+	case hs.GetTerm() == old.GetTerm() && old.GetVote() != 0 && hs.GetVote() != old.GetVote():
+		what = fmt.Sprintf("vote %s in term %d after voting %s in it", voteName(hs.GetVote()), hs.GetTerm(), voteName(old.GetVote()))
+	case hs.GetCommit() < old.GetCommit():
+		what = fmt.Sprintf("commit index %d after %d", hs.GetCommit(), old.GetCommit())
+	default:
+		return
+	}
+	since := ""
+	if sn.restarts > 0 {
+		since = fmt.Sprintf(" (it restarted at %v from a disk holding that state: a restarted node starts raft from its durable state)", sn.startedAt)
+	}
+	iv.violate(HardStateKept, []world.NodeID{sn.id}, hs.GetTerm(), hs.GetCommit(),
+		"%s wrote hard state term %d vote %s commit %d over term %d vote %s commit %d: %s; it forgot what it had written%s",
+		sn.id, hs.GetTerm(), voteName(hs.GetVote()), hs.GetCommit(), old.GetTerm(), voteName(old.GetVote()), old.GetCommit(), what, since)
+}
+
+// voteName is a hard state's vote as people read it: n4, or none.
+func voteName(v uint64) string {
+	if v == 0 {
+		return "none"
+	}
+	return world.NodeID(v).String()
+}
+
 // applied checks state machine safety: every node applies the same entry
-// at an index and reaches the same state.
-func (iv *invariants) applied(sn *simNode, a raftkv.Applied) {
+// at an index (log matching makes an entry's term name its contents), and
+// — when nodes report state hashes — reaches the same state there. A
+// snapshot ending at an index counts as applying the entry there.
+func (iv *invariants) applied(sn *simNode, a raftnode.Applied) {
+	iv.maybePrune()
 	iv.checks[StateMachineSafety]++
+	if a.Index < iv.appliesFrom {
+		panic(fmt.Sprintf("sim: %s applied index %d, below %d, where the invariant checker pruned its records: no node should ever apply there again",
+			sn.id, a.Index, iv.appliesFrom))
+	}
 	seen, ok := iv.applies[a.Index]
 	if !ok {
-		if a.Snapshot {
-			// A snapshot at an index nobody applied entry by entry: nothing
-			// to compare with yet; later appliers are compared with it.
-			iv.applies[a.Index] = appliedFacts{term: a.Term, stateHash: a.StateHash, node: sn.id}
-		} else {
-			iv.applies[a.Index] = appliedFacts{term: a.Term, entryHash: a.EntryHash, stateHash: a.StateHash, node: sn.id}
-		}
+		iv.applies[a.Index] = appliedFacts{term: a.Term, stateHash: a.StateHash, node: sn.id}
 		return
 	}
 	nodes := []world.NodeID{seen.node, sn.id}
-	if !a.Snapshot && seen.entryHash != 0 && (seen.term != a.Term || seen.entryHash != a.EntryHash) {
+	if seen.term != a.Term {
+		what := "applied entry"
+		if a.Snapshot {
+			what = "installed a snapshot ending at entry"
+		}
 		iv.violate(StateMachineSafety, nodes, a.Term, a.Index,
-			"%s applied entry %d from term %d, but %s applied a different entry (term %d) there", sn.id, a.Index, a.Term, seen.node, seen.term)
+			"%s %s %d from term %d, but %s applied a different entry (term %d) there", sn.id, what, a.Index, a.Term, seen.node, seen.term)
 		return
 	}
-	if seen.entryHash == 0 && !a.Snapshot {
-		seen.entryHash, seen.term = a.EntryHash, a.Term
-		iv.applies[a.Index] = seen
-	}
-	if seen.stateHash != a.StateHash {
+	if iv.reports.StateHash && seen.stateHash != a.StateHash {
 		what := "after applying entry"
 		if a.Snapshot {
 			what = "after installing a snapshot at"
 		}
+		other := seen.node.String() + "'s"
+		if seen.node == sn.id {
+			other = "its own before it restarted"
+		}
 		iv.violate(StateMachineSafety, nodes, a.Term, a.Index,
-			"%s's state %s %d (hash %016x) differs from %s's at that index (hash %016x)", sn.id, what, a.Index, a.StateHash, seen.node, seen.stateHash)
+			"%s's state %s %d (hash %016x) differs from %s at that index (hash %016x)", sn.id, what, a.Index, a.StateHash, other, seen.stateHash)
 	}
 }
 
@@ -186,7 +329,7 @@ func (iv *invariants) applied(sn *simNode, a raftkv.Applied) {
 // committed in term T at the latest. The lowest such term is what Leader
 // Completeness binds. Called after the write is in the node's page cache,
 // so the entry at c is in its written log.
-func (iv *invariants) committed(sn *simNode, wr *raftkv.Write) {
+func (iv *invariants) committed(sn *simNode, wr *raftnode.Write) {
 	hs := wr.HardState
 	if hs == nil || hs.GetCommit() == 0 {
 		return
@@ -269,7 +412,19 @@ func (iv *invariants) observeStatus(sn *simNode) {
 // entries its own log holds durably (the Ready contract). A wipe promises
 // nothing: that a wiped disk lacks entries is the fault, not a finding
 // (whether the node may come back at all is RejoinAfterLoss's business).
+//
+// It also checks that the node starts from the hard state its disk holds
+// (hard-state-kept): raft's term and commit index, as the node's Status
+// reports them, are at least the durable ones.
 func (iv *invariants) restarted(sn *simNode) {
+	if hs := sn.disk.durable.HardState; !raftnode.IsEmptyHardState(hs) && sn.up() {
+		iv.checks[HardStateKept]++
+		if st := sn.node.Status(); st.Term < hs.GetTerm() || st.Commit < hs.GetCommit() {
+			iv.violate(HardStateKept, []world.NodeID{sn.id}, hs.GetTerm(), hs.GetCommit(),
+				"%s restarted at term %d, commit index %d, but its disk holds term %d vote %s commit %d: it did not start raft from its durable state",
+				sn.id, st.Term, st.Commit, hs.GetTerm(), voteName(hs.GetVote()), hs.GetCommit())
+		}
+	}
 	if sn.lastFate == world.Wipe {
 		return
 	}
@@ -278,6 +433,9 @@ func (iv *invariants) restarted(sn *simNode) {
 	want := sn.appliedBeforeCrash
 	if want == 0 || d.Snapshot.GetMetadata().GetIndex() >= want {
 		return
+	}
+	if want < iv.appliesFrom {
+		panic(fmt.Sprintf("sim: %s restarted having applied %d, below %d, where the invariant checker pruned its records", sn.id, want, iv.appliesFrom))
 	}
 	got, has := d.Term(want)
 	if f, ok := iv.applies[want]; ok && (!has || got != f.term) {
@@ -329,6 +487,25 @@ func (iv *invariants) sent(sn *simNode, m *pb.Message) {
 	if m.GetTerm() > hs.GetTerm() {
 		fail("in term %d, but its durable term is %d", m.GetTerm(), hs.GetTerm())
 	}
+}
+
+// Limits names, for each invariant the sim cannot check in full, what it
+// leaves out and why: what the nodes do not report (see raftnode.Reports).
+// An invariant not checked at all is also absent from Checks.
+func (w *World) Limits() map[string]string {
+	r := w.cfg.System.Reports
+	out := map[string]string{}
+	if !r.Applied {
+		why := "not checked: " + w.cfg.System.Name + " does not report applied entries (raftnode.Reports.Applied)"
+		for _, n := range []string{StateMachineSafety, DurableCommitted} {
+			if !w.inv.skip[n] {
+				out[n] = why
+			}
+		}
+	} else if !r.StateHash && !w.inv.skip[StateMachineSafety] {
+		out[StateMachineSafety] = "entries only: " + w.cfg.System.Name + " reports no state hash (raftnode.Reports.StateHash), so states are not compared"
+	}
+	return out
 }
 
 // Checks reports how many times each invariant was checked.

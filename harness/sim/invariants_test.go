@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -35,7 +36,7 @@ func writer(w *World, stop func() bool) {
 // seen after a leader of a later one.
 func lateCandidate(t *testing.T, seed uint64) (late bool, err error) {
 	t.Helper()
-	w, err := New(Config{Seed: seed})
+	w, err := New(Config{Seed: seed, System: raftkv.System(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestLeaderCompletenessCatchesLostEntry(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		// The mechanism check committed-entry-kept sees the loss at the
 		// restart; skipped, so that the consequence is what is tested.
-		w, err := New(Config{Seed: seed, Nodes: 3, Skip: MechanismInvariants})
+		w, err := New(Config{Seed: seed, Nodes: 3, System: raftkv.System(nil), Skip: MechanismInvariants})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +194,13 @@ func truncateDurable(sn *simNode, last uint64) {
 // disk), restarts it and runs on. It returns the run's error.
 func crashRestart(t *testing.T, seed uint64, bugs raftkv.Bugs, fate world.DiskFate, hook func(*simNode)) error {
 	t.Helper()
-	w, err := New(Config{Seed: seed, Nodes: 3, Node: raftkv.Config{Bugs: bugs}})
+	return crashRestartSystem(t, seed, raftkv.System(bugs), fate, hook)
+}
+
+// crashRestartSystem is crashRestart for any system.
+func crashRestartSystem(t *testing.T, seed uint64, sys raftnode.System, fate world.DiskFate, hook func(*simNode)) error {
+	t.Helper()
+	w, err := New(Config{Seed: seed, Nodes: 3, System: sys})
 	if err != nil {
 		t.Fatal(err)
 	}

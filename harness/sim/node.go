@@ -1,21 +1,20 @@
 package sim
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
-	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
-// simNode is one simulated machine: a raftkv.Node driven by the event
+// simNode is one simulated machine: a raftnode.Node driven by the event
 // loop, its disk, its clock and its log.
 type simNode struct {
 	w    *World
 	id   world.NodeID
-	node *raftkv.Node // nil while crashed
+	node raftnode.Node // nil while crashed
 	disk *disk
 
 	member      bool     // still in the cluster (not removed)
@@ -27,7 +26,7 @@ type simNode struct {
 	rate        float64  // clock rate; 1 = real speed
 	incarnation uint64   // bumped by every start and crash: stale events check it
 	tickGen     uint64   // bumped to cancel a tick chain
-	log         bytes.Buffer
+	log         *nodeLog
 
 	// For the "no committed entry lost across restarts" invariant: the
 	// highest index this node applied before its last crash (since its
@@ -39,15 +38,17 @@ type simNode struct {
 	// restarted anyway under its old ID (only a node with the
 	// amnesia-rejoin canary starts so).
 	amnesiac bool
+	// restarts counts the node's restarts; startedAt is when it last
+	// started.
+	restarts  int
+	startedAt time.Duration
 }
 
 func (sn *simNode) logf(format string, args ...any) {
-	fmt.Fprintf(&sn.log, "%s %s: ", fmtTime(sn.w.loop.now), sn.id)
-	fmt.Fprintf(&sn.log, format, args...)
-	sn.log.WriteByte('\n')
+	sn.log.printf("%s %s: %s\n", fmtTime(sn.w.loop.now), sn.id, fmt.Sprintf(format, args...))
 }
 
-// Logf implements raftkv.Logger.
+// Logf implements raftnode.Logger.
 func (sn *simNode) Logf(format string, args ...any) { sn.logf(format, args...) }
 
 func fmtTime(d time.Duration) string { return fmt.Sprintf("%12.6fs", d.Seconds()) }
@@ -60,11 +61,12 @@ func (sn *simNode) start(peers []uint64) error {
 	cfg.ID = uint64(sn.id)
 	cfg.Logger = sn
 	cfg.Join = sn.join
-	n, err := raftkv.New(cfg, sn.disk.durable.Clone(), peers)
+	n, err := sn.w.cfg.System.New(cfg, sn.disk.durable.Clone(), peers)
 	if err != nil {
 		return err
 	}
 	sn.node = n
+	sn.startedAt = sn.w.loop.now
 	sn.incarnation++
 	sn.scheduleTick()
 	sn.process()
@@ -122,13 +124,18 @@ func (sn *simNode) process() {
 	}
 }
 
-func (sn *simNode) handle(out raftkv.Output) {
+func (sn *simNode) handle(out raftnode.Output) {
 	w := sn.w
+	if len(out.Applied) > 0 && !w.cfg.System.Reports.Applied {
+		panic(fmt.Sprintf("sim: %s reported applied entries, but its system %s says it does not (Reports.Applied)", sn.id, w.cfg.System.Name))
+	}
 	for _, a := range out.Applied {
 		w.inv.applied(sn, a)
 		sn.applied = a.Index
 	}
-	if len(out.Applied) > 0 && sn.member && sn.node.Status().Removed {
+	// A node that reports what it applies is asked whether it was removed
+	// only when it applied something; one that does not, after every Ready.
+	if (len(out.Applied) > 0 || !w.cfg.System.Reports.Applied) && sn.member && sn.node.Status().Removed {
 		// Its own removal applied (perhaps after the RemoveNode call gave
 		// up waiting): it is no longer a member; stop it as RemoveNode does.
 		defer func() {
@@ -160,14 +167,24 @@ func (sn *simNode) handle(out raftkv.Output) {
 			})
 		}
 	}
+	snaps := 0
 	for _, m := range out.Messages {
 		w.inv.sent(sn, m)
 		w.send(sn, m)
+		if m.GetType() == pb.MsgSnap {
+			snaps++
+		}
 	}
-	for _, to := range out.Snapshots {
-		// The transport reports a snapshot as sent once it is handed to
-		// the network; if it is lost, raft probes and resends.
-		sn.node.ReportSnapshot(to, true)
+	for _, m := range out.Messages {
+		if snaps == 0 || !sn.up() {
+			break
+		}
+		if m.GetType() == pb.MsgSnap {
+			// The transport reports a snapshot as sent once it is handed
+			// to the network; if it is lost, raft probes and resends.
+			snaps--
+			sn.node.ReportSnapshot(m.GetTo(), true)
+		}
 	}
 	for _, r := range out.Responses {
 		w.respond(sn, r)
@@ -199,6 +216,7 @@ func (sn *simNode) restart() error {
 	}
 	sn.logf("RESTART from disk: last index %d, commit %d", sn.disk.durable.LastIndex(), sn.disk.durable.HardState.GetCommit())
 	sn.applied = 0
+	sn.restarts++
 	var peers []uint64
 	sn.join = false // a member that had durable state and lost it must not rejoin empty
 	if sn.fresh {
@@ -210,8 +228,9 @@ func (sn *simNode) restart() error {
 		peers, sn.join = sn.peers, len(sn.peers) == 0
 	}
 	// A node that had durable state and lost it to a wipe must not come
-	// back under its old ID (raftkv refuses: ErrDataLost); if it does
-	// (the amnesia-rejoin canary), it is watched from its first message.
+	// back under its old ID (a correct node refuses:
+	// raftnode.ErrDataLost); if it does (raftkv's amnesia-rejoin canary),
+	// it is watched from its first message.
 	was := sn.amnesiac
 	sn.amnesiac = was || sn.lastFate == world.Wipe && !sn.fresh
 	if err := sn.start(peers); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	"pgregory.net/rapid"
 )
@@ -21,7 +22,7 @@ type machine struct {
 func newMachine(t *rapid.T, bugs raftkv.Bugs) *machine {
 	seed := rapid.Uint64().Draw(t, "seed")
 	size := rapid.SampledFrom([]int{3, 5}).Draw(t, "nodes")
-	d, err := startDriver(Config{Seed: seed, Nodes: size, Node: raftkv.Config{SnapshotEvery: 20, CompactKeep: 5, Bugs: bugs}})
+	d, err := startDriver(Config{Seed: seed, Nodes: size, System: raftkv.System(bugs), Node: raftnode.Config{SnapshotEvery: 20, CompactKeep: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -259,7 +259,7 @@ func (s *scenario) split(t *testing.T, td *datadriven.TestData) string {
 }
 
 func (s *scenario) cluster(t *testing.T, td *datadriven.TestData) string {
-	cfg := Config{Seed: 1, Nodes: 3}
+	cfg := Config{Seed: 1, Nodes: 3, System: raftkv.System(nil)}
 	for _, a := range td.CmdArgs {
 		n, err := strconv.Atoi(a.Vals[0])
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/splitbrain/splitbrain/harness/raftkv"
 )
 
 // outsideReaders starts goroutines that read crypto/rand in a loop, both
@@ -76,7 +78,7 @@ func TestDeterminismAgainstOutsideReaders(t *testing.T) {
 // same bytes, another seed other bytes.
 func TestRunGoroutinesDrawSeeded(t *testing.T) {
 	draw := func(seed uint64) string {
-		w, err := New(Config{Seed: seed, Nodes: 1})
+		w, err := New(Config{Seed: seed, Nodes: 1, System: raftkv.System(nil)})
 		if err != nil {
 			t.Fatal(err)
 		}

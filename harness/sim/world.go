@@ -6,10 +6,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
@@ -21,9 +20,12 @@ type Config struct {
 	// TickPeriod is a node's raft tick at clock rate 1 (default 100ms; with
 	// ElectionTick 10 an election timeout is 1–2 s, as in etcd).
 	TickPeriod time.Duration
-	// Node is the template for every node's raftkv.Config (ID and Logger
-	// are set per node).
-	Node raftkv.Config
+	// System is the node under test: how to start one, and what its nodes
+	// report (which decides the invariants checked). Required.
+	System raftnode.System
+	// Node is the template of every node's raftnode.Config: the test's
+	// tuning (ID, Join and Logger are set per node).
+	Node raftnode.Config
 	// Latency of node-to-node messages (default 200µs + 800µs exponential
 	// tail) and of client-to-node messages (default the same). Partitions
 	// cut node-to-node links only, as in Jepsen: clients always reach
@@ -44,6 +46,10 @@ type Config struct {
 	// client response: the run's transcript, for determinism tests and
 	// debugging.
 	Trace io.Writer
+	// LogDir, if set, is where each node's log goes as it is written
+	// (<LogDir>/<node>.log), so that memory does not grow with the logs;
+	// otherwise they are kept in memory until WriteLogs.
+	LogDir string
 }
 
 func (c *Config) defaults() {
@@ -82,7 +88,7 @@ type World struct {
 	nodes       map[world.NodeID]*simNode
 	order       []world.NodeID // every node ever created, ascending
 	nextID      world.NodeID
-	calls       map[raftkv.RequestID]*call
+	calls       map[raftnode.RequestID]*call
 	nextSession uint64
 	nextAdmin   uint64
 	inv         *invariants
@@ -97,6 +103,9 @@ func New(cfg Config) (*World, error) {
 	if cfg.Nodes < 1 {
 		return nil, fmt.Errorf("sim: need at least one node, got %d", cfg.Nodes)
 	}
+	if err := cfg.System.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
 	for _, n := range cfg.Skip {
 		if err := ValidInvariant(n); err != nil {
 			return nil, fmt.Errorf("sim: %w", err)
@@ -107,7 +116,7 @@ func New(cfg Config) (*World, error) {
 		loop:  newLoop(cfg.Seed),
 		net:   newNetwork(cfg.Latency),
 		nodes: map[world.NodeID]*simNode{},
-		calls: map[raftkv.RequestID]*call{},
+		calls: map[raftnode.RequestID]*call{},
 	}
 	w.inv = newInvariants(w)
 	return w, nil
@@ -136,7 +145,8 @@ func (w *World) Run(main func()) error {
 
 func (w *World) newNode(peers []uint64, join bool) (*simNode, error) {
 	w.nextID++
-	sn := &simNode{w: w, id: w.nextID, disk: newDisk(), member: true, rate: 1, join: join, peers: peers, fresh: true}
+	sn := &simNode{w: w, id: w.nextID, disk: newDisk(), member: true, rate: 1, join: join, peers: peers, fresh: true,
+		log: newNodeLog(w.cfg.LogDir, w.nextID.String())}
 	w.nodes[sn.id] = sn
 	w.order = append(w.order, sn.id)
 	return sn, sn.start(peers)
@@ -328,12 +338,16 @@ func (w *World) WriteLogs(dir string) error {
 	}
 	var errs []error
 	for _, id := range w.order {
-		errs = append(errs, os.WriteFile(filepath.Join(dir, id.String()+".log"), w.nodes[id].log.Bytes(), 0o644))
+		errs = append(errs, w.nodes[id].log.writeTo(dir, id.String()))
 	}
 	return errors.Join(errs...)
 }
 
-// Close implements world.World. The sim holds no outside resources.
+// Close implements world.World: it closes the node logs' files.
 func (w *World) Close() error {
-	return nil
+	var errs []error
+	for _, id := range w.order {
+		errs = append(errs, w.nodes[id].log.close())
+	}
+	return errors.Join(errs...)
 }

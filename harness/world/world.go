@@ -118,9 +118,43 @@ type World interface {
 	// Checks reports how many times each raft safety invariant was checked
 	// (empty where the world cannot see inside the nodes).
 	Checks() map[string]int
+	// Converge checks, after the final heal and the clients' last
+	// operations, that every member holds the same data: it waits up to
+	// bound for all of them to report the same state (same position in
+	// the replicated history, same hash). Where the world cannot see the
+	// members' state it says so (Available false), never guesses.
+	Converge(bound time.Duration) Convergence
 
 	// Close stops everything and releases every resource.
 	Close() error
+}
+
+// Convergence is the verdict of World.Converge.
+type Convergence struct {
+	// Available: the world could compare its members' state. When false,
+	// Detail says why (the system does not report a state hash; the sim
+	// checks agreement step by step with its invariants).
+	Available bool `json:"available"`
+	// Converged: every running member reported the same index and hash
+	// within the bound.
+	Converged bool `json:"converged"`
+	// Detail explains the verdict: who disagreed, or stayed behind, with
+	// what.
+	Detail string `json:"detail"`
+	// Members is the last state each member reported.
+	Members []MemberState `json:"members,omitempty"`
+	// Waited is how long it took to converge (or the bound).
+	Waited time.Duration `json:"waited_ns"`
+}
+
+// MemberState is one member's state as Converge last saw it.
+type MemberState struct {
+	Node  NodeID `json:"node"`
+	Index uint64 `json:"index"`
+	Hash  string `json:"hash,omitempty"`
+	// Err says why the member reported nothing (down, not answering).
+	Err    string `json:"error,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // InvariantError is a violated raft safety property: the world stops at

@@ -48,6 +48,9 @@ type KVResponse struct {
 
 // Status is the body of GET /status.
 type Status struct {
+	// System names the node the process runs ("raftkv": the reference
+	// node; a raftnode.System's Name). Optional in the protocol.
+	System    string   `json:"system,omitempty"`
 	ID        uint64   `json:"id"`
 	Term      uint64   `json:"term"`
 	Leader    uint64   `json:"leader"` // 0: none known
@@ -59,6 +62,16 @@ type Status struct {
 	Learner   bool     `json:"learner"`   // this node is a learner
 	Removed   bool     `json:"removed"`   // this node was removed from the cluster
 	Replaying bool     `json:"replaying"` // still replaying its log after a restart
+}
+
+// HashAnswer is the body of GET /hash (optional in the protocol): the
+// position in the replicated history at which the node's state was hashed
+// (the reference node: its applied index; etcd: its KV revision) and the
+// hash. Two members at the same index must have the same hash.
+type HashAnswer struct {
+	Index  uint64 `json:"index"`
+	Hash   string `json:"hash"`
+	Detail string `json:"detail,omitempty"` // for people
 }
 
 // ConfRequest is the body of POST /admin/conf.

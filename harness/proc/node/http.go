@@ -18,6 +18,7 @@ func (s *Server) handler() http.Handler {
 		mux.HandleFunc("POST /kv/"+name, func(w http.ResponseWriter, r *http.Request) { s.serveKV(w, r, op) })
 	}
 	mux.HandleFunc("GET /status", s.serveStatus)
+	mux.HandleFunc("GET /hash", s.serveHash)
 	mux.HandleFunc("POST /admin/conf", s.serveConf)
 	mux.HandleFunc("POST /admin/tick-rate", s.serveTickRate)
 	mux.HandleFunc("POST /admin/net", s.serveNet)
@@ -123,6 +124,28 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// serveHash answers GET /hash: the applied index and the hash of the
+// state machine (keys, values and client sessions) at it.
+func (s *Server) serveHash(w http.ResponseWriter, r *http.Request) {
+	var h HashAnswer
+	kvNode, ok := s.node.(interface{ KV() *raftkv.KV })
+	if !ok {
+		// A node of the user's own (a raftnode.System) keeps its state to
+		// itself: the convergence check is then not available.
+		writeJSON(w, http.StatusNotImplemented, KVResponse{Outcome: OutcomeFail, Error: "this node does not report a state hash"})
+		return
+	}
+	if !s.exec(func() {
+		st := s.node.Status()
+		h = HashAnswer{Index: st.Applied, Hash: fmt.Sprintf("%016x", kvNode.KV().Hash()),
+			Detail: fmt.Sprintf("applied index %d, %d keys", st.Applied, kvNode.KV().Len())}
+	}) {
+		writeJSON(w, http.StatusServiceUnavailable, KVResponse{Outcome: OutcomeFail, Error: "node stopping"})
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 func (s *Server) serveConf(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,17 @@ func Run(ctx context.Context, cfg Config) error {
 	s, err := Start(cfg)
 	if err != nil {
 		return err
+	}
+	if dir := os.Getenv(ProfileEnv); dir != "" {
+		stop, profiled := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(profiled)
+			s.profileChunks(dir, stop)
+		}()
+		defer func() {
+			close(stop)
+			<-profiled
+		}()
 	}
 	select {
 	case <-ctx.Done():

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
@@ -37,25 +38,30 @@ type Config struct {
 	// Bootstrap: if the store is empty, start a new cluster whose members
 	// are this node and Peers. Join: if the store is empty, wait to be
 	// added to a running cluster. Neither: an empty store means the node
-	// lost its data, and Start fails with raftkv.ErrDataLost.
+	// lost its data, and Start fails with raftnode.ErrDataLost.
 	Bootstrap bool
 	Join      bool
 	Tick      time.Duration // raft tick at clock rate 1, default 100ms
 	ClockRate float64       // default 1
-	// Raft is the template of the core's configuration (ID, Join and
-	// Logger are set from the fields above).
-	Raft   raftkv.Config
+	// System is the node the server runs: any node written to the
+	// contract in package raftnode (default: the reference node,
+	// raftkv.System(nil)).
+	System raftnode.System
+	// Raft is the template of the core's configuration: the test's tuning
+	// (ID, Join and Logger are set from the fields above).
+	Raft   raftnode.Config
 	Logger *slog.Logger
 	Seed   uint64 // of the transport's fault PRNGs
 }
 
-// Server is one node: the sans-IO raftkv core driven by one goroutine (the
-// loop), a bbolt store, the TCP transport and the HTTP API.
+// Server is one node: a sans-IO core (any raftnode.Node; the reference
+// node by default) driven by one goroutine (the loop), a write-ahead log
+// store, the TCP transport and the HTTP API.
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	store *Store
-	node  *raftkv.Node
+	node  raftnode.Node
 	tr    *Transport
 	api   *http.Server
 	apiLn net.Listener
@@ -83,19 +89,22 @@ type Server struct {
 	unsavedT time.Time
 	stats    stats
 	statsT   time.Time
+	written  int64           // Transport.Written at statsT
 	missing  map[uint64]bool // peers with no known address (logged once)
+	lookups  map[uint64]bool // peers whose address is being read from the replicated state
 }
 
 // stats count the loop's work; the node logs them every statsEvery.
 type stats struct {
-	Batches  int // input batches processed
-	Inputs   int // inputs in them
-	Saves    int // synced store transactions
-	Writes   int // core writes saved
-	Entries  int // log entries saved
-	Sent     int // raft messages handed to the transport
-	Received int // raft messages stepped
-	Requests int // client requests
+	Batches  int   // input batches processed
+	Inputs   int   // inputs in them
+	Saves    int   // synced store transactions
+	Writes   int   // core writes saved
+	Entries  int   // log entries saved
+	Sent     int   // raft messages handed to the transport
+	Written  int64 // raft messages it wrote (redundant ones coalesced)
+	Received int   // raft messages stepped
+	Requests int   // client requests
 }
 
 const statsEvery = 10 * time.Second
@@ -107,10 +116,16 @@ type call struct {
 
 // Start opens the store, recovers the node from it and starts serving.
 // A store that fails its checks gives a *CorruptError; a member with an
-// empty store and neither Bootstrap nor Join gives raftkv.ErrDataLost.
+// empty store and neither Bootstrap nor Join gives raftnode.ErrDataLost.
 func Start(cfg Config) (*Server, error) {
 	if cfg.ID == 0 {
 		return nil, errors.New("node: id must not be 0")
+	}
+	if cfg.System.New == nil {
+		cfg.System = raftkv.System(nil)
+	}
+	if err := cfg.System.Validate(); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
 	}
 	if cfg.Tick == 0 {
 		cfg.Tick = 100 * time.Millisecond
@@ -124,12 +139,16 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger,
 		recvc: make(chan []*pb.Message, 1024), reqc: make(chan call, 1024), execc: make(chan func(), 64),
 		evc: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
-		pending: map[raftkv.RequestID]func(raftkv.Response){}, rate: cfg.ClockRate, missing: map[uint64]bool{}}
+		pending: map[raftkv.RequestID]func(raftkv.Response){}, rate: cfg.ClockRate, missing: map[uint64]bool{}, lookups: map[uint64]bool{}}
 	store, durable, err := OpenStore(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	s.store = store
+	if from, to, torn := store.Torn(); torn {
+		s.log.Info("dropped a batch torn by the node's death while writing it (never synced, never acknowledged)",
+			"store", store.Path(), "from", from, "to", to)
+	}
 	// Request IDs the node makes itself: a session no client uses (the
 	// top bit set) and no earlier run of this node used (the boot count).
 	s.session = 1<<63 | cfg.ID<<32 | store.Boots()&0xffffffff
@@ -145,9 +164,9 @@ func Start(cfg Config) (*Server, error) {
 		}
 		sort.Slice(peers, func(i, j int) bool { return peers[i] < peers[j] })
 	}
-	s.log.Info("starting", "id", cfg.ID, "store", store.Path(), "boot", store.Boots(),
+	s.log.Info("starting", "id", cfg.ID, "system", cfg.System.Name, "store", store.Path(), "boot", store.Boots(),
 		"last_index", durable.LastIndex(), "commit", durable.HardState.GetCommit(), "snapshot", durable.Snapshot.GetMetadata().GetIndex())
-	if s.node, err = raftkv.New(rc, durable, peers); err != nil {
+	if s.node, err = cfg.System.New(rc, durable, peers); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("node %d: %w", cfg.ID, err)
 	}
@@ -348,11 +367,12 @@ func (s *Server) tick() {
 	if time.Since(s.statsT) >= statsEvery {
 		if !s.statsT.IsZero() {
 			st := s.stats
+			st.Written = s.tr.Written() - s.written
 			s.log.Info("stats", "batches", st.Batches, "inputs", st.Inputs, "saves", st.Saves, "writes", st.Writes,
-				"entries", st.Entries, "sent", st.Sent, "received", st.Received, "requests", st.Requests,
+				"entries", st.Entries, "sent", st.Sent, "written", st.Written, "received", st.Received, "requests", st.Requests,
 				"period", time.Since(s.statsT).Round(time.Millisecond))
 		}
-		s.stats, s.statsT = stats{}, time.Now()
+		s.stats, s.statsT, s.written = stats{}, time.Now(), s.tr.Written()
 	}
 	// Writes without Sync need not be durable before the node goes on;
 	// save them within a second even if no synced write comes.
@@ -424,20 +444,30 @@ func (s *Server) send(msgs []*pb.Message) {
 	s.tr.Send(out...)
 }
 
-// lookupPeer finds id's address among the replicated address keys.
+// lookupPeer reports whether id's address is known. If not, it reads the
+// address from the replicated address keys — a read through the node, as
+// any client's, so that it works for any node — and drops the message
+// meanwhile (raft resends).
 func (s *Server) lookupPeer(id uint64) bool {
 	if id == s.cfg.ID || s.tr.Has(id) {
 		return true
 	}
-	if v := s.node.KV().Get(PeerKey(id)); v != nil {
-		s.log.Info("peer address from the replicated state", "peer", id, "addr", *v)
-		s.tr.AddPeer(id, *v)
-		delete(s.missing, id)
-		return true
-	}
 	if !s.missing[id] {
 		s.missing[id] = true
-		s.log.Warn("no address known for peer: dropping its messages", "peer", id)
+		s.log.Warn("no address known for peer: dropping its messages until the replicated state has it", "peer", id)
+	}
+	if !s.lookups[id] {
+		s.lookups[id] = true
+		req := raftkv.Request{ID: s.nextID(), Op: raftkv.OpGet, Key: PeerKey(id)}
+		s.pending[req.ID] = func(r raftkv.Response) {
+			delete(s.lookups, id)
+			if r.Outcome == raftkv.OK && r.Value != nil && !s.tr.Has(id) {
+				s.log.Info("peer address from the replicated state", "peer", id, "addr", *r.Value)
+				s.tr.AddPeer(id, *r.Value)
+				delete(s.missing, id)
+			}
+		}
+		s.node.Request(req)
 	}
 	return false
 }
@@ -530,7 +560,7 @@ func (s *Server) confChange(req ConfRequest, done func(raftkv.Response)) {
 
 func (s *Server) status() Status {
 	st := s.node.Status()
-	out := Status{ID: st.ID, Term: st.Term, Leader: st.Lead, State: st.State.String(), Commit: st.Commit,
+	out := Status{System: s.cfg.System.Name, ID: st.ID, Term: st.Term, Leader: st.Lead, State: st.State.String(), Commit: st.Commit,
 		Applied: st.Applied, Voters: nonNil(st.Voters), Learners: nonNil(st.Learners), Removed: st.Removed, Replaying: st.Replaying}
 	for _, l := range st.Learners {
 		out.Learner = out.Learner || l == st.ID

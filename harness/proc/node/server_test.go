@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/examples/tutorial"
 	"github.com/splitbrain/splitbrain/harness/raftkv"
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 )
 
 // cluster runs nodes in this process, each on its own loopback address.
@@ -22,12 +25,18 @@ type cluster struct {
 	root     string
 	servers  map[uint64]*Server
 	c        *Client
-	raft     raftkv.Config
+	raft     raftnode.Config
+	system   raftnode.System // zero: the reference node
 }
 
 func newCluster(t *testing.T, n int) *cluster {
+	return newClusterOf(t, n, raftnode.System{})
+}
+
+// newClusterOf runs n nodes of sys (zero: the reference node).
+func newClusterOf(t *testing.T, n int, sys raftnode.System) *cluster {
 	tc := &cluster{t: t, peerPort: freePort(t), apiPort: freePort(t), root: t.TempDir(), servers: map[uint64]*Server{},
-		c: NewClient(8), raft: raftkv.Config{SnapshotEvery: 20, CompactKeep: 5, RequestTimeoutTicks: 30}}
+		c: NewClient(8), raft: raftnode.Config{SnapshotEvery: 20, CompactKeep: 5, RequestTimeoutTicks: 30}, system: sys}
 	t.Cleanup(func() {
 		for _, s := range tc.servers {
 			s.Close()
@@ -59,7 +68,7 @@ func (tc *cluster) start(id uint64, bootstrap, join bool, members int) error {
 	tc.t.Cleanup(func() { f.Close() })
 	s, err := Start(Config{ID: id, DataDir: filepath.Join(tc.root, fmt.Sprintf("n%d", id)), PeerAddr: tc.peerAddr(id),
 		APIAddr: tc.apiAddr(id), Peers: peers, Bootstrap: bootstrap, Join: join, Tick: 10 * time.Millisecond,
-		Raft: tc.raft, Logger: slog.New(slog.NewTextHandler(f, nil))})
+		Raft: tc.raft, System: tc.system, Logger: slog.New(slog.NewTextHandler(f, nil))})
 	if err != nil {
 		return err
 	}
@@ -291,6 +300,8 @@ func waitStatus(t *testing.T, tc *cluster, id uint64, ok func(Status) bool) Stat
 
 func TestAPIRejectsBadRequests(t *testing.T) {
 	tc := newCluster(t, 1)
+	hc := &http.Client{Transport: &http.Transport{}} // any HTTP client: the protocol is plain HTTP
+	defer hc.CloseIdleConnections()
 	for _, c := range []struct {
 		op, body, want string
 	}{
@@ -304,7 +315,7 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 		{"put", `{"key":"\u0000splitbrain/peer/3","value":"x"}`, "reserved"},
 		{"get", `{"key":"a","expected":"x"}`, "only for cas"},
 	} {
-		resp, err := tc.c.hc.Post("http://"+tc.apiAddr(1)+"/kv/"+c.op, "application/json", strings.NewReader(c.body))
+		resp, err := hc.Post("http://"+tc.apiAddr(1)+"/kv/"+c.op, "application/json", strings.NewReader(c.body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -382,4 +393,92 @@ func FuzzParsePeers(f *testing.F) {
 			t.Fatalf("%q: format/parse round trip: %v", s, err)
 		}
 	})
+}
+
+// TestClusterServesAnyNode: the server runs any node written to the
+// contract — here the tutorial node — with the same store, transport and
+// API: it serves reads and writes on any member, recovers a restarted
+// member from its store, adds a learner and promotes it, and says which
+// node it runs.
+func TestClusterServesAnyNode(t *testing.T) {
+	tc := newClusterOf(t, 3, tutorial.System())
+	l := tc.leader()
+	f := l%3 + 1
+	for i := 0; i < 40; i++ { // past a snapshot
+		tc.must(f, "put", KVRequest{Key: fmt.Sprintf("k%d", i%4), Value: str(fmt.Sprint(i)), Client: 5, Seq: uint64(i + 1)})
+	}
+	if got := val(tc.must(l, "get", KVRequest{Key: "k3"})); got != "39" {
+		t.Fatalf("get k3 via the leader = %s, want 39", got)
+	}
+	if r := tc.kv(l, "cas", KVRequest{Key: "k3", Expected: str("39"), Value: str("x")}); r.Outcome != OutcomeFail {
+		t.Fatalf("cas, which the tutorial node does not support: %+v, want fail", r)
+	}
+	st, err := tc.status(l)
+	if err != nil || st.System != "tutorial" || len(st.Voters) != 3 {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	tc.stop(f)
+	tc.must(l, "put", KVRequest{Key: "while-down", Value: str("yes")})
+	if err := tc.start(f, true, false, 3); err != nil {
+		t.Fatal(err)
+	}
+	if got := val(tc.must(f, "get", KVRequest{Key: "k2"})); got != "38" {
+		t.Fatalf("restarted node reads k2 = %s, want 38", got)
+	}
+	if got := val(tc.must(f, "get", KVRequest{Key: "while-down"})); got != "yes" {
+		t.Fatalf("restarted node reads %s", got)
+	}
+	if err := tc.start(4, false, true, 3); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if r, err := tc.c.Conf(ctx, tc.apiAddr(tc.leader()), ConfRequest{Op: "add-learner", ID: 4, PeerAddr: tc.peerAddr(4)}); err != nil || r.Outcome != OutcomeOK {
+		t.Fatalf("add-learner: %+v %v", r, err)
+	}
+	waitStatus(t, tc, 4, func(st Status) bool { return st.Learner && st.Applied >= 40 })
+	if got := val(tc.must(4, "get", KVRequest{Key: "while-down"})); got != "yes" {
+		t.Fatalf("the new node reads %s", got)
+	}
+}
+
+// TestPeerAddressFromReplicatedState: a member that does not know a
+// peer's address reads it from the replicated address keys, through its
+// node (for any node: here the reference node and the tutorial node). The
+// peer is down, so no hello of its can teach the address.
+func TestPeerAddressFromReplicatedState(t *testing.T) {
+	for _, sys := range []raftnode.System{raftkv.System(nil), tutorial.System()} {
+		t.Run(sys.Name, func(t *testing.T) {
+			tc := newClusterOf(t, 3, sys)
+			l := tc.leader()
+			if err := tc.start(4, false, true, 3); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if r, err := tc.c.Conf(ctx, tc.apiAddr(l), ConfRequest{Op: "add-learner", ID: 4, PeerAddr: tc.peerAddr(4)}); err != nil || r.Outcome != OutcomeOK {
+				t.Fatalf("add-learner: %+v %v", r, err)
+			}
+			waitStatus(t, tc, 4, func(st Status) bool { return st.Learner })
+			tc.stop(4)
+			other := l%3 + 1
+			tc.stop(other)
+			if err := tc.start(other, true, false, 3); err != nil { // its --peers lack n4
+				t.Fatal(err)
+			}
+			s := tc.servers[other]
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				var known bool
+				s.exec(func() { known = s.lookupPeer(4) })
+				if known {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("n%d never learned n4's address from the replicated state", other)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
 }

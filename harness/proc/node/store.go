@@ -1,361 +1,341 @@
 package node
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
-	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftkv"
-	bolt "go.etcd.io/bbolt"
-	pb "go.etcd.io/raft/v3/raftpb"
-	"google.golang.org/protobuf/proto"
 )
 
-// StoreFile is the name of the node's database inside its data directory.
-const StoreFile = "raft.db"
+// StoreFile is the name of the node's write-ahead log inside its data
+// directory (its format: wal.go).
+const StoreFile = "raft.wal"
 
-// storeFormat is written once into a new store and checked on every open.
-const storeFormat = "splitbrain-node-store/1"
+// legacyStoreFile is the bbolt file of earlier versions of the node.
+const legacyStoreFile = "raft.db"
 
-var (
-	bucketLog   = []byte("log")   // 8-byte big-endian index -> record(Entry)
-	bucketState = []byte("state") // named records
-	keyFormat   = []byte("format")
-	keyHard     = []byte("hardstate")
-	keySnap     = []byte("snapshot")
-	keyBoots    = []byte("boots")
+// Growth and checkpoint sizes of the store file.
+const (
+	minGrow       = 64 << 10 // zero-filled bytes added ahead of the log, at least…
+	maxGrow       = 1 << 20  // …and at most (the step doubles with the file)
+	minCheckpoint = 4 << 20  // the log is rewritten as one checkpoint past this size…
+	checkpointX   = 4        // …or past this many times the last checkpoint, if larger
 )
 
-// CorruptError says that a store cannot be trusted: a record whose
-// checksum does not match, a gap in the log, a file bbolt cannot read. The
-// node refuses to start on it rather than use it.
+// ErrStoreLocked is returned by OpenStore when another process holds the
+// data directory.
+var ErrStoreLocked = errors.New("store locked by another process")
+
+// CorruptError says that a store cannot be trusted: a checksum that does
+// not match, a gap in the log, a file that is not a store of this node.
+// The node refuses to start on it rather than use it.
 type CorruptError struct {
-	File string // the database file
+	File string // the store file
 	What string // what is wrong, and where
 }
 
 func (e *CorruptError) Error() string { return fmt.Sprintf("%s: corrupt store: %s", e.File, e.What) }
 
-// Store is a node's durable raft state in one bbolt file: the log by
-// index, the hard state and the newest snapshot. Every value is a record
-// carrying a CRC-32C of its key and payload. Save applies a batch of
-// raftkv.Writes in one transaction; bbolt fsyncs on commit, so when Save
-// returns the batch is durable. It is not safe for concurrent use.
+// Store is a node's durable raft state: a write-ahead log in one file
+// (wal.go) holding the log, the hard state and the newest snapshot. Save
+// appends a batch of raftkv.Writes with one write and makes it durable
+// with one fdatasync before it returns, so many proposals share one sync.
+// Every batch carries a CRC-32C. It is not safe for concurrent use.
 type Store struct {
-	db    *bolt.DB
-	path  string
-	first uint64 // first log index stored (0: log empty)
-	last  uint64 // last log index stored
-	snap  uint64 // index of the stored snapshot
-	boots uint64
+	dir, path string
+	lock      *os.File // the data directory, flock'ed while the store is open
+	f         *os.File
+	d         *raftkv.Durable // what the file holds
+	boots     uint64
+	off       int64 // where the next batch goes
+	size      int64 // of the file: zeros from off to size
+	ckptAt    int64 // off beyond which Save writes a checkpoint
+	ckptMin   int64 // minCheckpoint, but tests set it lower
+	bw        batchWriter
+	broken    error
+	torn      [2]int64 // offsets of a torn batch dropped at open
 }
 
 // OpenStore opens (creating if needed) the store in dir and returns what
 // it holds. A store that fails any check is refused with a *CorruptError;
-// nothing of it is used. Every open counts a boot (see Boots).
-func OpenStore(dir string) (s *Store, d *raftkv.Durable, err error) {
+// nothing of it is used. A batch torn by the node's death while writing
+// it is dropped: it was never synced, so nothing depending on it was
+// acknowledged. Every open counts a boot (see Boots).
+func OpenStore(dir string) (*Store, *raftkv.Durable, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	path := filepath.Join(dir, StoreFile)
-	// A damaged file can make bbolt read outside its map or panic on a
-	// nonsense page; both become a CorruptError here.
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	var db *bolt.DB
-	defer func() {
-		if r := recover(); r != nil {
-			if db != nil {
-				db.Close()
-			}
-			s, d, err = nil, nil, &CorruptError{File: path, What: fmt.Sprintf("unreadable: %v", r)}
-		}
-	}()
-	db, err = bolt.Open(path, 0o644, &bolt.Options{
-		Timeout: 2 * time.Second, // another process holding the file lock
-		// The freelist is synced (not rebuilt at open): bbolt rebuilds it
-		// in a goroutine of its own, where a damaged page would crash the
-		// process instead of failing the open.
-		FreelistType: bolt.FreelistMapType,
-	})
+	lock, err := os.Open(dir)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, nil, fmt.Errorf("%s: locked by another process: %w", path, err)
-		}
-		return nil, nil, &CorruptError{File: path, What: fmt.Sprintf("bbolt cannot open it: %v", err)}
-	}
-	s = &Store{db: db, path: path}
-	if d, err = s.load(); err != nil {
-		db.Close()
 		return nil, nil, err
 	}
-	return s, d, nil
+	if err := lockDir(lock); err != nil {
+		lock.Close()
+		return nil, nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	s := &Store{dir: dir, path: filepath.Join(dir, StoreFile), lock: lock, ckptMin: minCheckpoint}
+	if err := s.open(); err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, s.d.Clone(), nil
+}
+
+// lockDir takes an exclusive lock on the data directory, waiting up to 2s
+// for a process that is going away (a node just killed) to release it.
+func lockDir(f *os.File) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return ErrStoreLocked
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (s *Store) corrupt(format string, args ...any) error {
 	return &CorruptError{File: s.path, What: fmt.Sprintf(format, args...)}
 }
 
-// load reads and verifies every record, and counts the boot.
-func (s *Store) load() (*raftkv.Durable, error) {
-	d := &raftkv.Durable{}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		// Every record is read and verified below, in this goroutine, where
-		// a damaged page becomes a recoverable panic. (bbolt's own
-		// tx.Check walks the pages in a goroutine of its own, where such a
-		// fault would crash the process instead.)
-		st, err := tx.CreateBucketIfNotExists(bucketState)
-		if err != nil {
-			return err
-		}
-		lg, err := tx.CreateBucketIfNotExists(bucketLog)
-		if err != nil {
-			return err
-		}
-		if v := st.Get(keyFormat); v == nil {
-			if lg.Stats().KeyN > 0 || st.Get(keyHard) != nil || st.Get(keySnap) != nil {
-				return s.corrupt("state has no format record but holds data")
-			}
-			if err := st.Put(keyFormat, seal(keyFormat, []byte(storeFormat))); err != nil {
-				return err
-			}
-		} else if p, err := s.open(keyFormat, v, "format record"); err != nil {
-			return err
-		} else if string(p) != storeFormat {
-			return s.corrupt("format %q, want %q", p, storeFormat)
-		}
-		if v := st.Get(keyBoots); v != nil {
-			p, err := s.open(keyBoots, v, "boot counter")
-			if err != nil {
-				return err
-			}
-			if len(p) != 8 {
-				return s.corrupt("boot counter is %d bytes, want 8", len(p))
-			}
-			s.boots = binary.BigEndian.Uint64(p)
-		}
-		s.boots++
-		if err := st.Put(keyBoots, seal(keyBoots, binary.BigEndian.AppendUint64(nil, s.boots))); err != nil {
-			return err
-		}
-		if v := st.Get(keyHard); v != nil {
-			hs := &pb.HardState{}
-			if err := s.unmarshal(keyHard, v, "hard state", hs); err != nil {
-				return err
-			}
-			d.HardState = hs
-		}
-		if v := st.Get(keySnap); v != nil {
-			sn := &pb.Snapshot{}
-			if err := s.unmarshal(keySnap, v, "snapshot", sn); err != nil {
-				return err
-			}
-			d.Snapshot = sn
-			s.snap = sn.GetMetadata().GetIndex()
-		}
-		return lg.ForEach(func(k, v []byte) error {
-			if len(k) != 8 {
-				return s.corrupt("log key %x is not an 8-byte index", k)
-			}
-			idx := binary.BigEndian.Uint64(k)
-			what := fmt.Sprintf("log entry %d", idx)
-			e := &pb.Entry{}
-			if err := s.unmarshal(k, v, what, e); err != nil {
-				return err
-			}
-			if e.GetIndex() != idx {
-				return s.corrupt("%s holds the entry of index %d", what, e.GetIndex())
-			}
-			if s.last != 0 && idx != s.last+1 {
-				return s.corrupt("gap in the log: entry %d follows %d", idx, s.last)
-			}
-			if s.last == 0 {
-				s.first = idx
-			}
-			s.last = idx
-			d.Entries = append(d.Entries, e)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
+func (s *Store) open() error {
+	// A checkpoint that did not reach its rename is not part of the store.
+	if err := os.Remove(s.path + ".new"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
-	switch {
-	case s.first == 0:
-	case s.snap > 0 && s.first > s.snap+1:
-		return nil, s.corrupt("gap between the snapshot at index %d and the log starting at %d", s.snap, s.first)
-	case s.snap == 0 && s.first != 1:
-		return nil, s.corrupt("the log starts at index %d with no snapshot before it", s.first)
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(s.dir, legacyStoreFile)); err == nil {
+			return s.corrupt("missing; the directory holds %s, a store of an earlier version of the node (bbolt) that this one does not read", legacyStoreFile)
+		}
+		s.d, s.boots = &raftkv.Durable{}, 1
+		return s.checkpoint()
 	}
-	if hs := d.HardState; hs != nil && hs.GetCommit() > max(s.last, s.snap) {
-		return nil, s.corrupt("hard state commits index %d but the store ends at %d", hs.GetCommit(), max(s.last, s.snap))
-	}
-	return d, nil
-}
-
-// seal makes the record for payload under key: a CRC-32C of key and
-// payload, then the payload.
-func seal(key, payload []byte) []byte {
-	b := make([]byte, 4, 4+len(payload))
-	binary.BigEndian.PutUint32(b, checksum(key, payload))
-	return append(b, payload...)
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-func checksum(key, payload []byte) uint32 {
-	c := crc32.Update(0, castagnoli, key)
-	return crc32.Update(c, castagnoli, payload)
-}
-
-// openRecord verifies a record and returns its payload.
-func openRecord(key, rec []byte) ([]byte, error) {
-	if len(rec) < 4 {
-		return nil, fmt.Errorf("record is %d bytes, shorter than its checksum", len(rec))
-	}
-	want := binary.BigEndian.Uint32(rec)
-	p := rec[4:]
-	if got := checksum(key, p); got != want {
-		return nil, fmt.Errorf("checksum mismatch (stored %08x, computed %08x)", want, got)
-	}
-	return p, nil
-}
-
-func (s *Store) open(key, rec []byte, what string) ([]byte, error) {
-	p, err := openRecord(key, rec)
-	if err != nil {
-		return nil, s.corrupt("%s: %v", what, err)
-	}
-	return p, nil
-}
-
-func (s *Store) unmarshal(key, rec []byte, what string, m proto.Message) error {
-	p, err := s.open(key, rec, what)
 	if err != nil {
 		return err
 	}
-	if err := proto.Unmarshal(p, m); err != nil {
-		return s.corrupt("%s: checksum ok but not decodable: %v", what, err)
+	s.f = f
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return s.corrupt("not a regular file (%s)", st.Mode().Type())
+	}
+	if st.Size() > maxFileSize {
+		return s.corrupt("%d bytes, larger than any store this node writes (%d)", st.Size(), maxFileSize)
+	}
+	b := make([]byte, st.Size())
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return fmt.Errorf("%s: read: %w", s.path, err)
+	}
+	r, err := parseStore(b)
+	if err != nil {
+		return s.corrupt("%v", err)
+	}
+	s.d, s.boots, s.off, s.size = r.d, r.boots, r.end, int64(len(b))
+	s.ckptAt = max(s.ckptMin, checkpointX*r.first)
+	if r.torn > r.end {
+		if err := s.zero(r.end, r.torn); err != nil {
+			return err
+		}
+		s.torn = [2]int64{r.end, r.torn}
+	}
+	s.boots++
+	s.bw.reset()
+	s.bw.uvarint(recBoot, s.boots)
+	return s.appendBatch()
+}
+
+// zero overwrites the torn batch in [from, to) with zeros, last page
+// first, and syncs: should the node die again on the way, what is left is
+// still a prefix of the torn batch ending at a page boundary, which the
+// next open drops again.
+func (s *Store) zero(from, to int64) error {
+	z := make([]byte, pageSize)
+	head := roundUp(from, pageSize)
+	for p := to - pageSize; p >= head; p -= pageSize {
+		if _, err := s.f.WriteAt(z, p); err != nil {
+			return fmt.Errorf("%s: zero the torn batch: %w", s.path, err)
+		}
+	}
+	if n := min(head, to) - from; n > 0 {
+		if _, err := s.f.WriteAt(z[:n], from); err != nil {
+			return fmt.Errorf("%s: zero the torn batch: %w", s.path, err)
+		}
+	}
+	return s.sync()
+}
+
+func (s *Store) sync() error {
+	if err := syscall.Fdatasync(int(s.f.Fd())); err != nil {
+		return fmt.Errorf("%s: fdatasync: %w", s.path, err)
 	}
 	return nil
 }
 
-func indexKey(i uint64) []byte { return binary.BigEndian.AppendUint64(nil, i) }
-
-// Save applies ws, in order, in one transaction with the semantics of
-// raftkv.Durable.Apply, and commits it (bbolt fsyncs the file before
-// Commit returns). On error nothing of ws is stored and the store must not
-// be used further: the node stops.
-func (s *Store) Save(ws []*raftkv.Write) error {
-	first, last, snap := s.first, s.last, s.snap
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		lg, st := tx.Bucket(bucketLog), tx.Bucket(bucketState)
-		lg.FillPercent = 0.95 // keys only grow: pack pages
-		for _, w := range ws {
-			if err := s.apply(tx, &lg, st, w, &first, &last, &snap); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+// appendBatch writes the batch in s.bw at the end of the log and syncs.
+func (s *Store) appendBatch() error {
+	b, err := s.bw.finish()
 	if err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	end := s.off + int64(len(b))
+	if end > s.size {
+		// Zeros ahead of the log: then appending changes no metadata.
+		size := roundUp(end, pageSize) + min(max(s.size, minGrow), maxGrow)
+		if _, err := s.f.WriteAt(make([]byte, size-s.size), s.size); err != nil {
+			return fmt.Errorf("%s: grow: %w", s.path, err)
+		}
+		s.size = size
+	}
+	if _, err := s.f.WriteAt(b, s.off); err != nil {
+		return fmt.Errorf("%s: write: %w", s.path, err)
+	}
+	if err := s.sync(); err != nil {
+		return err
+	}
+	s.off = end
+	return nil
+}
+
+// checkpoint writes the whole state as the first batch of a new file and
+// renames it over the old one.
+func (s *Store) checkpoint() error {
+	var bw batchWriter
+	bw.reset()
+	bw.bytes(recFormat, []byte(storeFormat))
+	bw.uvarint(recBoot, s.boots)
+	bw.write(&raftkv.Write{Snapshot: s.d.Snapshot, Entries: s.d.Entries, HardState: s.d.HardState})
+	b, err := bw.finish()
+	if err != nil {
+		return fmt.Errorf("%s: checkpoint: %w", s.path, err)
+	}
+	size := roundUp(int64(len(b)), pageSize) + minGrow
+	tmp := s.path + ".new"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, size)
+	copy(buf, b)
+	if _, err := f.WriteAt(buf, 0); err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.path)
+	}
+	if err == nil {
+		err = s.lock.Sync() // the directory: the rename is durable
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("%s: checkpoint: %w", s.path, err)
+	}
+	if s.f != nil {
+		s.f.Close()
+	}
+	s.f, s.off, s.size = f, int64(len(b)), size
+	s.ckptAt = max(s.ckptMin, checkpointX*s.off)
+	return nil
+}
+
+// Save appends ws, in order, as one batch with the semantics of
+// raftkv.Durable.Apply, and makes it durable (fdatasync) before it
+// returns. On error the store must not be used further: the node stops.
+func (s *Store) Save(ws []*raftkv.Write) error {
+	if s.broken != nil {
+		return s.broken
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	if err := checkWrites(s.d, ws); err != nil {
+		// A log with a hole could not be read back: refuse it whole, as
+		// raftkv.Durable.Apply does.
 		return fmt.Errorf("%s: save: %w", s.path, err)
 	}
-	s.first, s.last, s.snap = first, last, snap
-	return nil
-}
-
-func (s *Store) apply(tx *bolt.Tx, lg **bolt.Bucket, st *bolt.Bucket, w *raftkv.Write, first, last, snap *uint64) error {
-	if sn := w.Snapshot; sn.GetMetadata().GetIndex() > 0 {
-		// A snapshot from the leader replaces the snapshot and the log.
-		if err := s.putMsg(st, keySnap, sn); err != nil {
-			return err
-		}
-		if err := tx.DeleteBucket(bucketLog); err != nil {
-			return err
-		}
-		b, err := tx.CreateBucket(bucketLog)
-		if err != nil {
-			return err
-		}
-		b.FillPercent = 0.95
-		*lg = b
-		*first, *last, *snap = 0, 0, sn.GetMetadata().GetIndex()
+	s.bw.reset()
+	for _, w := range ws {
+		s.bw.write(w)
 	}
-	if len(w.Entries) > 0 {
-		from := w.Entries[0].GetIndex()
-		if *last != 0 && from <= *last {
-			// Discard the persisted tail at index >= from.
-			// Seek again after each delete: bbolt's Next skips keys
-			// after a Delete.
-			c := (*lg).Cursor()
-			for k, _ := c.Seek(indexKey(from)); k != nil; k, _ = c.Seek(indexKey(from)) {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-			}
-			if from <= *first {
-				*first, *last = 0, 0
-			} else {
-				*last = from - 1
-			}
-		}
-		for _, e := range w.Entries {
-			k := indexKey(e.GetIndex())
-			if err := s.putMsg(*lg, k, e); err != nil {
-				return err
-			}
-			if *first == 0 {
-				*first = e.GetIndex()
-			}
-			*last = e.GetIndex()
-		}
+	if err := s.appendBatch(); err != nil {
+		s.broken = fmt.Errorf("save: %w", err)
+		return s.broken
 	}
-	if w.HardState != nil {
-		if err := s.putMsg(st, keyHard, w.HardState); err != nil {
+	for _, w := range ws {
+		if w.Snapshot.GetMetadata().GetIndex() > 0 {
+			s.d.Apply(&raftkv.Write{Snapshot: w.Snapshot})
+		}
+		appendEntries(s.d, w.Entries)
+		s.d.Apply(&raftkv.Write{HardState: w.HardState, LocalSnapshot: w.LocalSnapshot, Compact: w.Compact})
+	}
+	if s.off > s.ckptAt {
+		if err := s.checkpoint(); err != nil {
+			s.broken = err
 			return err
-		}
-	}
-	if sn := w.LocalSnapshot; sn.GetMetadata().GetIndex() > *snap {
-		if err := s.putMsg(st, keySnap, sn); err != nil {
-			return err
-		}
-		*snap = sn.GetMetadata().GetIndex()
-	}
-	if w.Compact > 0 && *first != 0 && *first <= w.Compact {
-		c := (*lg).Cursor()
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= w.Compact; k, _ = c.First() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-		}
-		if w.Compact >= *last {
-			*first, *last = 0, 0
-		} else {
-			*first = w.Compact + 1
 		}
 	}
 	return nil
 }
 
-func (s *Store) putMsg(b *bolt.Bucket, key []byte, m proto.Message) error {
-	p, err := proto.Marshal(m)
-	if err != nil {
-		return err
+// checkWrites reports an error if applying ws to d would leave a hole in
+// the log: entries that do not follow one another, or that start beyond
+// the last durable index plus one.
+func checkWrites(d *raftkv.Durable, ws []*raftkv.Write) error {
+	last, snap := d.LastIndex(), d.Snapshot.GetMetadata().GetIndex()
+	for _, w := range ws {
+		if i := w.Snapshot.GetMetadata().GetIndex(); i > 0 {
+			last, snap = i, i
+		}
+		for j, e := range w.Entries {
+			if i := e.GetIndex(); j == 0 && i > last+1 || j > 0 && i != w.Entries[j-1].GetIndex()+1 {
+				return fmt.Errorf("write %d: entry %d after index %d would leave a hole in the log", w.Seq, i, last)
+			}
+			last = e.GetIndex()
+		}
+		if i := w.LocalSnapshot.GetMetadata().GetIndex(); i > snap {
+			snap = i
+		}
+		if w.Compact >= last {
+			last = max(last, snap) // the log is gone: the snapshot ends it
+		}
 	}
-	return b.Put(key, seal(key, p))
+	return nil
 }
 
 // Boots is how many times this store was opened, this time included. The
 // node uses it to make request IDs that no earlier run of it used.
 func (s *Store) Boots() uint64 { return s.boots }
 
-// Path is the database file.
+// Torn reports the span of the file that held a torn batch the open
+// dropped (the node was killed while writing it), if any.
+func (s *Store) Torn() (from, to int64, ok bool) { return s.torn[0], s.torn[1], s.torn[1] > 0 }
+
+// Path is the store file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the file and releases the data directory.
+func (s *Store) Close() error {
+	var err error
+	if s.f != nil {
+		err = s.f.Close()
+		s.f = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return err
+}

@@ -82,6 +82,7 @@ type Transport struct {
 	faults   map[uint64]LinkFaults
 	accepted map[uint64]net.Conn // newest accepted connection per peer
 	conns    map[net.Conn]bool   // every accepted connection
+	written  atomic.Int64        // messages written to connections
 }
 
 // NewTransport listens on cfg.Addr and starts accepting. Add peers with
@@ -143,6 +144,10 @@ func (t *Transport) AddPeer(id uint64, addr string) {
 	t.wg.Add(1)
 	go p.run()
 }
+
+// Written is how many messages the transport has written to its
+// connections (fewer than it was handed: see coalesce).
+func (t *Transport) Written() int64 { return t.written.Load() }
 
 // Has reports whether the transport knows where id is.
 func (t *Transport) Has(id uint64) bool {
@@ -404,15 +409,24 @@ func (p *peer) run() {
 			timer.Reset(time.Until(p.held[0].at))
 			tc = timer.C
 		}
+		var ms []*pb.Message
 		select {
 		case <-p.t.done:
 			return
-		case ms := <-p.q:
-			p.acceptAll(ms)
+		case ms = <-p.q:
+			p.queued.Add(-int64(len(ms)))
 		case <-tc:
 		}
 		for i := 0; i < 64 && len(p.q) > 0; i++ {
-			p.acceptAll(<-p.q)
+			more := <-p.q
+			p.queued.Add(-int64(len(more)))
+			ms = append(ms, more...)
+		}
+		if f := p.faults.Load(); (f == nil || f.zero()) && len(p.held) == 0 {
+			ms = coalesce(ms)
+		}
+		for _, m := range ms {
+			p.accept(m)
 		}
 		p.release(time.Now())
 		if p.bw != nil && p.bw.Buffered() > 0 {
@@ -421,11 +435,74 @@ func (p *peer) run() {
 	}
 }
 
-func (p *peer) acceptAll(ms []*pb.Message) {
-	p.queued.Add(-int64(len(ms)))
-	for _, m := range ms {
-		p.accept(m)
+// coalesce drops the messages in ms (to one peer, in order) that another
+// message next to them makes redundant. Under load raft often sends, to
+// the same peer in quick succession,
+//
+//   - empty appends: to carry a newer commit index, or to have the
+//     follower answer (after a heartbeat response while appends are in
+//     flight). An empty append says nothing that a later append of the same
+//     term, from the same or a later log position, with the same or a newer
+//     commit index says too; nor anything that the append just before it
+//     says, given its commit index, when it sits right at the end of that
+//     one's entries (the one before then carries its commit index: the
+//     follower commits min(commit, last new entry) either way);
+//   - acknowledgements (MsgAppResp, not rejections): a later one of the same
+//     term acknowledging as much or more says everything an earlier one
+//     says.
+//
+// Dropping a message is always allowed (raft tolerates loss), and what
+// stays tells the peer the same. ms is reused.
+func coalesce(ms []*pb.Message) []*pb.Message {
+	out := ms[:0]
+	app, ack := -1, -1 // the latest append and acknowledgement in out
+	drop := func(i int) {
+		out = append(out[:i], out[i+1:]...)
+		for _, j := range []*int{&app, &ack} {
+			if *j > i {
+				*j--
+			}
+		}
 	}
+	for _, m := range ms {
+		switch m.GetType() {
+		case pb.MsgApp:
+			if app >= 0 {
+				a := out[app]
+				switch {
+				case len(m.GetEntries()) == 0 && a.GetTerm() == m.GetTerm() &&
+					a.GetIndex()+uint64(len(a.GetEntries())) == m.GetIndex() && a.GetCommit() <= m.GetCommit():
+					a.Commit = m.Commit // a says what m says
+					continue
+				case len(a.GetEntries()) == 0 && a.GetTerm() == m.GetTerm() &&
+					m.GetIndex() >= a.GetIndex() && m.GetCommit() >= a.GetCommit():
+					drop(app) // m says what a says
+				}
+			}
+			out = append(out, m)
+			app = len(out) - 1
+		case pb.MsgAppResp:
+			if m.GetReject() {
+				out = append(out, m)
+				ack = -1 // the acks before it stay before it
+				continue
+			}
+			if ack >= 0 {
+				if a := out[ack]; a.GetTerm() == m.GetTerm() && m.GetIndex() >= a.GetIndex() {
+					drop(ack)
+				}
+			}
+			out = append(out, m)
+			ack = len(out) - 1
+		case pb.MsgSnap:
+			out = append(out, m)
+			app = -1 // the appends before it stay before it
+		default:
+			out = append(out, m)
+		}
+	}
+	clear(ms[len(out):])
+	return out
 }
 
 // accept sends m now, or holds it back if a delay fault is on.
@@ -497,6 +574,7 @@ func (p *peer) write(m *pb.Message) {
 		p.down = true
 		return
 	}
+	p.t.written.Add(1)
 	p.down = false
 }
 

@@ -1,0 +1,148 @@
+package proc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/splitbrain/splitbrain/harness/proc/node"
+	"github.com/splitbrain/splitbrain/harness/world"
+)
+
+// convergePoll is how often Converge asks the members again.
+const convergePoll = 250 * time.Millisecond
+
+// Converge implements world.World through the KV protocol's GET /hash:
+// every running member is asked for its index (the reference node's
+// applied index, etcd's KV revision) and its state hash at it, again and
+// again, until all report the same pair or bound passes. A system whose
+// nodes do not serve /hash (HTTP 501 or 404) makes the check unavailable.
+// Members that are not running (a restart that failed) are listed but not
+// compared.
+func (w *World) Converge(bound time.Duration) world.Convergence {
+	start := time.Now()
+	var last []world.MemberState
+	var split string // a disagreement at one index, if ever seen
+	for {
+		states, unsupported := w.hashes()
+		if unsupported != nil {
+			return world.Convergence{Detail: fmt.Sprintf("not available: %s does not serve GET /hash (%v)", w.cfg.System.Name(), unsupported),
+				Waited: time.Since(start)}
+		}
+		last = states
+		if ok, why := agree(states); ok {
+			return world.Convergence{Available: true, Converged: true, Members: states, Waited: time.Since(start),
+				Detail: why}
+		} else if strings.HasPrefix(why, "diverged") {
+			split = why
+		}
+		if time.Since(start) >= bound {
+			break
+		}
+		time.Sleep(convergePoll)
+	}
+	_, why := agree(last)
+	if split != "" && split != why {
+		why += "; earlier " + split
+	}
+	return world.Convergence{Available: true, Members: last, Waited: time.Since(start),
+		Detail: fmt.Sprintf("the members did not converge within %v: %s", bound, why)}
+}
+
+// hashes asks every member for its state at once. unsupported is set when
+// a member says it does not serve /hash.
+func (w *World) hashes() (states []world.MemberState, unsupported error) {
+	ids := w.Nodes()
+	states = make([]world.MemberState, len(ids))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, id := range ids {
+		states[i].Node = id
+		n := w.lookup(id)
+		if n == nil || !w.answering(n) {
+			states[i].Err = "not running"
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			h, err := w.kv.Hash(ctx, n.apiAddr)
+			if errors.Is(err, node.ErrNotImplemented) {
+				mu.Lock()
+				unsupported = err
+				mu.Unlock()
+				return
+			}
+			if err != nil {
+				states[i].Err = err.Error()
+				return
+			}
+			states[i].Index, states[i].Hash, states[i].Detail = h.Index, h.Hash, h.Detail
+		}()
+	}
+	wg.Wait()
+	return states, unsupported
+}
+
+// agree reports whether every running member reported the same index and
+// hash, and describes the states otherwise: "diverged: …" when two
+// members differ at the same index (a real split), else who is behind or
+// silent.
+func agree(states []world.MemberState) (bool, string) {
+	type key struct {
+		index uint64
+		hash  string
+	}
+	groups := map[key][]string{}
+	var silent, down []string
+	for _, s := range states {
+		switch {
+		case s.Err == "not running":
+			down = append(down, s.Node.String())
+		case s.Err != "":
+			silent = append(silent, fmt.Sprintf("%s (%s)", s.Node, s.Err))
+		default:
+			k := key{s.Index, s.Hash}
+			groups[k] = append(groups[k], s.Node.String())
+		}
+	}
+	var keys []key
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].index != keys[j].index {
+			return keys[i].index < keys[j].index
+		}
+		return keys[i].hash < keys[j].hash
+	})
+	notRunning := ""
+	if len(down) > 0 {
+		notRunning = fmt.Sprintf("; not running, not compared: %s", strings.Join(down, " "))
+	}
+	if len(silent) == 0 && len(keys) == 1 {
+		k := keys[0]
+		return true, fmt.Sprintf("%d members at index %d with hash %s%s", len(groups[k]), k.index, k.hash, notRunning)
+	}
+	if len(silent) == 0 && len(keys) == 0 {
+		return false, "no member is running" + notRunning
+	}
+	var parts []string
+	for i, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s at index %d hash %s", strings.Join(groups[k], " "), k.index, k.hash))
+		if i > 0 && keys[i-1].index == k.index {
+			return false, fmt.Sprintf("diverged: %s and %s hold different data at the same index %d",
+				strings.Join(groups[keys[i-1]], " "), strings.Join(groups[k], " "), k.index)
+		}
+	}
+	if len(silent) > 0 {
+		parts = append(parts, "no answer from "+strings.Join(silent, ", "))
+	}
+	return false, strings.Join(parts, "; ") + notRunning
+}
