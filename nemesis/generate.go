@@ -124,10 +124,18 @@ func (g *gen) timeline() {
 			break
 		}
 	}
-	owed := map[string]time.Duration{} // must-have episodes not placed yet: their shortest length
-	for _, ep := range episodes {
-		if ep.must && g.eligible(ep) {
-			owed[ep.name] = ep.min + quietMin
+	// Time is kept for the must-have episodes not placed yet (their
+	// shortest length and a quiet period), those that fit, in the order
+	// they were dealt: a short test keeps time for the first of them only.
+	owed := map[string]time.Duration{}
+	var kept time.Duration
+	for _, ep := range dealt {
+		if _, dup := owed[ep.name]; dup || !ep.must {
+			continue
+		}
+		if d := ep.min + quietMin; t+kept+d <= o.FinalHeal-quietMin {
+			owed[ep.name] = d
+			kept += d
 		}
 	}
 	reserve := func(except string) time.Duration {

@@ -395,3 +395,23 @@ func TestScheduleGenShrinks(t *testing.T) {
 		t.Fatalf("shrunk to:\n%swant one kill of one node restarted 1s later, then heal-all", last)
 	}
 }
+
+// TestShortTestsGetFaults: a test too short for every must-have episode
+// keeps time for those that fit and still gets faults (the README's 30s
+// example had none when time was kept for all of them).
+func TestShortTestsGetFaults(t *testing.T) {
+	for _, tc := range []struct {
+		opts GenOptions
+		want int
+	}{
+		{GenOptions{Duration: 30 * time.Second, FinalHeal: 17 * time.Second}, 2},
+		{GenOptions{Duration: 20 * time.Second, FinalHeal: 10 * time.Second}, 1},
+	} {
+		opts := tc.opts
+		for seed := uint64(1); seed <= 200; seed++ {
+			if _, eps := generated(seed, opts); len(eps) < tc.want {
+				t.Fatalf("%s test, seed %d: %d episodes (%v)", opts.Duration, seed, len(eps), eps)
+			}
+		}
+	}
+}
