@@ -112,7 +112,7 @@
 // start the timeline is a series of episodes — fault periods, each a
 // structured mix of faults that recreates a situation known to break raft
 // systems, with random parameters — each followed by a quiet period of
-// 1.2–2.5s in which no fault is in force and the cluster heals and
+// 1–2s in which no fault is in force and the cluster heals and
 // serves. An episode undoes everything it started by its end. The
 // catalogue (episodes.go), with what each gives its window to:
 //
@@ -133,14 +133,18 @@
 //     often a deaf leader (it reaches the others and hears none). A
 //     cluster that cannot elect around it stalls (no PreVote or
 //     CheckQuorum: Cloudflare's 2020 outage).
-//   - membership-churn: two to four membership changes in quick
+//   - disk-loss: a node's disk is lost (most often the leader's) and the
+//     node restarted: it comes back only by replacement under a new ID.
+//     Amnesiac nodes rejoining under their old ID (forgotten votes and
+//     acknowledgements).
+//   - membership-churn: three to five membership changes in quick
 //     succession — the leader replaced or removed, nodes added and
-//     removed, a learner promoted, a disk lost and its node replaced. It
-//     comes first, as soon as the first leader is elected, as an operator
-//     grows a young cluster: nodes then join by replaying the whole log,
-//     configurations older than themselves included; later in a run they
-//     join by snapshot. Configurations used before they commit, amnesiac
-//     nodes rejoining under their old ID.
+//     removed, a learner promoted — then a disk lost and its node
+//     replaced. When it is dealt early it comes first, as soon as the
+//     first leader is elected, as an operator grows a young cluster: nodes
+//     then join by replaying the whole log, configurations older than
+//     themselves included; later in a run they join by snapshot.
+//     Configurations used before they commit.
 //   - cascade: a minority is cut off and falls behind; then the majority
 //     side crashes (a disk lost, or every un-fsynced write lost to a power
 //     failure); one of it comes back and the network heals while the rest
@@ -165,8 +169,9 @@
 // clients already read from them (reads served before they are applied).
 //
 // Which episodes a run gets: those marked must (deposed-leader,
-// quorum-loss, asymmetric, membership-churn) come in every run whose
-// families allow them — time before the final heal is kept for them. The
+// quorum-loss, asymmetric, disk-loss) come in every run whose families
+// allow them — time before the final heal is kept for them (for those
+// that fit, in a test too short for all). The
 // others are dealt in a weighted random order and placed while they fit,
 // so that runs get different mixes: swarm testing (Groce et al.) over
 // structured episodes rather than over families. The family-subset swarm

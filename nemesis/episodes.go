@@ -22,7 +22,7 @@ type episode struct {
 	// says how early, and so how surely, an episode comes in a run.
 	must   bool
 	weight int
-	// first: when it is in the run, it comes first, as soon as the first
+	// first: when it is dealt early, it comes first, as soon as the first
 	// leader may be elected (a young cluster being reshaped).
 	first bool
 	// needs lists the families the episode cannot do without, each "a|b"
@@ -45,10 +45,13 @@ const (
 	// election (one to two election timeouts, 1–2s): its ops that need a
 	// leader wait for it.
 	firstMin, firstMax = 300 * time.Millisecond, 800 * time.Millisecond
-	quietMin, quietMax = 1200 * time.Millisecond, 2500 * time.Millisecond
+	// An episode that comes first does so if it was dealt among the first
+	// firstWithin (it is in the run then, almost surely).
+	firstWithin = 4
+	quietMin, quietMax = time.Second, 2 * time.Second
 	// A network healed at the end of an episode may stay flaky this long
 	// (healFlaky).
-	tailMin, tailMax = time.Second, 2 * time.Second
+	tailMin, tailMax = 800 * time.Millisecond, 1500 * time.Millisecond
 )
 
 // episodes is the catalogue, most important first (the order breaks no
@@ -58,8 +61,8 @@ var episodes = []episode{
 		min: 12500 * time.Millisecond, max: 14 * time.Second, draw: deposedLeader},
 	{name: "quorum-loss", must: true, weight: 40, needs: []string{"pause|kill"},
 		min: 5 * time.Second, max: 6500 * time.Millisecond, draw: quorumLoss},
-	{name: "membership-churn", must: true, first: true, weight: 12, needs: []string{"membership"},
-		min: 3 * time.Second, max: 6 * time.Second, draw: membershipChurn},
+	{name: "membership-churn", first: true, weight: 25, needs: []string{"membership"},
+		min: 5 * time.Second, max: 8 * time.Second, draw: membershipChurn},
 	{name: "cascade", weight: 12, needs: []string{"partition", "kill|disk"}, shapes: []Shape{Isolate},
 		min: 5 * time.Second, max: 7 * time.Second, draw: cascade},
 	{name: "asymmetric", must: true, weight: 10, needs: []string{"partition"}, shapes: []Shape{OneWay},
@@ -77,15 +80,15 @@ var episodes = []episode{
 		min: 4 * time.Second, max: 8 * time.Second, draw: pausedLeader},
 	{name: "crash", weight: 3, needs: []string{"kill"},
 		min: 1 * time.Second, max: 5 * time.Second, draw: crash},
-	{name: "wipe", weight: 3, needs: []string{"disk"},
-		min: 1 * time.Second, max: 4 * time.Second, draw: wipe},
+	{name: "disk-loss", must: true, weight: 30, needs: []string{"disk"},
+		min: 3 * time.Second, max: 5 * time.Second, draw: wipe},
 	{name: "lossy-network", weight: 3, needs: []string{"packet"},
 		min: 2 * time.Second, max: 8 * time.Second, draw: lossyNetwork},
 	{name: "membership-partition", weight: 3, needs: []string{"membership", "partition"},
 		shapes: []Shape{LeaderMinority, IsolateLeader, Halves, Isolate},
 		min:    3 * time.Second, max: 6 * time.Second, draw: membershipPartition},
 	{name: "snapshot-catch-up", weight: 3, needs: []string{"snapshot"},
-		min: 5 * time.Second, max: 8500 * time.Millisecond, draw: snapshotCatchUp},
+		min: 3500 * time.Millisecond, max: 8500 * time.Millisecond, draw: snapshotCatchUp},
 	{name: "clock-chaos", weight: 3, needs: []string{"clock"},
 		min: 3 * time.Second, max: 8 * time.Second, draw: clockChaos},
 }
@@ -298,7 +301,7 @@ func deposedLeader(g *gen, at, room time.Duration) time.Duration {
 // commit.
 func quorumLoss(g *gen, at, room time.Duration) time.Duration {
 	hold := g.span(5*time.Second, min(room, 7*time.Second), "hold")
-	target := Sel(choose(g.c, "target", Majority, Followers))
+	target := Sel(choose(g.c, "target", Majority, Majority, Majority, Followers))
 	if g.has("pause") && (!g.has("kill") || g.coin(85, "pause?")) {
 		g.at(at, Op{Kind: Pause, Target: target})
 		g.at(at+hold, Op{Kind: Resume, Target: Sel(All)})
@@ -310,7 +313,7 @@ func quorumLoss(g *gen, at, room time.Duration) time.Duration {
 }
 
 // membershipChurn changes the membership three to five times in quick
-// succession (every 400–900ms) — nodes added, removed and replaced, the
+// succession (every 0.5–1s) — nodes added, removed and replaced, the
 // leader among them, a learner promoted — and then a disk is lost (most
 // often the leader's) and its node replaced, as an operator growing and
 // reshaping a young cluster does; the cluster ends with as many voters
@@ -319,11 +322,11 @@ func quorumLoss(g *gen, at, room time.Duration) time.Duration {
 // configurations older than themselves included; later in a run they
 // join by snapshot.
 func membershipChurn(g *gen, at, room time.Duration) time.Duration {
-	const step = 500 * time.Millisecond // between the changes that restore the size
+	const step = 600 * time.Millisecond // between the changes that restore the size
 	wipe := g.has("disk")
-	var wipeLen time.Duration // the wipe at the end and its replacement
+	var wipeLen time.Duration // the wipe at the end, and time for its replacement
 	if wipe {
-		wipeLen = 1500 * time.Millisecond
+		wipeLen = 3 * time.Second
 	}
 	t := at
 	voters, learners := 0, 0 // net change
@@ -358,7 +361,7 @@ func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 				g.at(t, Op{Kind: Replace, Target: Sel(One)})
 			}
 		}
-		t += min(g.span(400*time.Millisecond, 900*time.Millisecond, "gap"), max(step/2, at+room-t-owed()))
+		t += min(g.span(500*time.Millisecond, time.Second, "gap"), max(step/2, at+room-t-owed()))
 	}
 	// Back to the size it had: promote the learners, then remove or add.
 	for ; learners > 0; learners-- {
@@ -555,13 +558,16 @@ func crash(g *gen, at, room time.Duration) time.Duration {
 	return hold
 }
 
-// wipe loses a node's disk (the leader's some of the time); it comes back
-// by replacement under a new ID.
+// wipe loses a node's disk — most often the leader's — and restarts it
+// 1–3s later: it comes back only by replacement under a new ID (a node
+// that rejoins under its old ID with an empty log has forgotten its votes
+// and what it acknowledged). The episode leaves 2s for the replacement,
+// which runs in the background.
 func wipe(g *gen, at, room time.Duration) time.Duration {
-	hold := g.span(time.Second, min(room, 4*time.Second), "hold")
-	g.at(at, Op{Kind: Wipe, Target: Sel(choose(g.c, "target", One, Leader))})
+	hold := g.span(time.Second, min(room-2*time.Second, 3*time.Second), "hold")
+	g.at(at, Op{Kind: Wipe, Target: Sel(choose(g.c, "target", Leader, Leader, Leader, One))})
 	g.at(at+hold, Op{Kind: Restart, Target: Sel(All)})
-	return hold
+	return hold + 2*time.Second // the replacement, in the background
 }
 
 // lossyNetwork loses, duplicates, reorders and delays packets.
@@ -609,7 +615,7 @@ func membershipPartition(g *gen, at, room time.Duration) time.Duration {
 // snapshotCatchUp cuts followers off until the leader has compacted its
 // log past them, so that they catch up by snapshot.
 func snapshotCatchUp(g *gen, at, room time.Duration) time.Duration {
-	timeout := choose(g.c, "timeout", 5*time.Second, 8*time.Second)
+	timeout := choose(g.c, "timeout", 3*time.Second, 5*time.Second, 8*time.Second)
 	if timeout+500*time.Millisecond > room {
 		timeout = room - 500*time.Millisecond
 	}

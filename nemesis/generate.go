@@ -117,6 +117,9 @@ func (g *gen) timeline() {
 	t := g.span(warmupMin, warmupMax, "warmup")
 	dealt := g.deal(3)
 	for i, ep := range dealt {
+		if i >= firstWithin {
+			break // dealt late: it comes, if it fits, where it was dealt
+		}
 		if ep.first {
 			// It comes first, as soon as a leader may be elected.
 			t = g.span(firstMin, firstMax, "first")

@@ -227,16 +227,17 @@ func TestWholeClusterDownOnlyBriefly(t *testing.T) {
 
 // TestEveryRunHasTheMustEpisodes: with every family allowed, every run of
 // a default test (60s, final heal at 47s) has a deposed leader, a lost
-// quorum, a membership churn first thing, and a long asymmetric
-// partition; the others vary from run to run, and each comes in some.
+// quorum, a lost disk and a long asymmetric partition; a membership churn
+// comes in many, first thing when it does; the others vary from run to
+// run, and each comes in some.
 func TestEveryRunHasTheMustEpisodes(t *testing.T) {
 	opts := GenOptions{Duration: 60 * time.Second, FinalHeal: 47 * time.Second}
 	runs := map[string]int{}
 	combos := map[string]bool{}
 	for seed := uint64(1); seed <= 500; seed++ {
 		_, eps := generated(seed, opts)
-		if eps[0].name != "membership-churn" || eps[0].at > firstMax {
-			t.Fatalf("seed %d: the run starts with %s at %s, want membership-churn by %s", seed, eps[0].name, eps[0].at, firstMax)
+		if eps[0].name == "membership-churn" && eps[0].at > firstMax {
+			t.Fatalf("seed %d: the run starts with membership-churn at %s, want it by %s", seed, eps[0].at, firstMax)
 		}
 		seen := map[string]bool{}
 		var names []string
@@ -259,6 +260,9 @@ func TestEveryRunHasTheMustEpisodes(t *testing.T) {
 		if runs[ep.name] == 0 {
 			t.Errorf("episode %s never came in 500 runs", ep.name)
 		}
+	}
+	if runs["membership-churn"] < 200 {
+		t.Errorf("a membership churn in %d of 500 runs, want at least 200", runs["membership-churn"])
 	}
 	if len(combos) < 20 {
 		t.Errorf("only %d distinct sets of episodes in 500 runs: %v", len(combos), combos)
@@ -404,7 +408,7 @@ func TestShortTestsGetFaults(t *testing.T) {
 		opts GenOptions
 		want int
 	}{
-		{GenOptions{Duration: 30 * time.Second, FinalHeal: 17 * time.Second}, 2},
+		{GenOptions{Duration: 30 * time.Second, FinalHeal: 17 * time.Second}, 1},
 		{GenOptions{Duration: 20 * time.Second, FinalHeal: 10 * time.Second}, 1},
 	} {
 		opts := tc.opts
