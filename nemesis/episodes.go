@@ -47,7 +47,7 @@ const (
 	firstMin, firstMax = 300 * time.Millisecond, 800 * time.Millisecond
 	// An episode that comes first does so if it was dealt among the first
 	// firstWithin (it is in the run then, almost surely).
-	firstWithin = 4
+	firstWithin        = 4
 	quietMin, quietMax = time.Second, 2 * time.Second
 	// A network healed at the end of an episode may stay flaky this long
 	// (healFlaky).
