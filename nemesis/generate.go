@@ -115,7 +115,9 @@ func Generate(seed uint64, opts GenOptions) Schedule {
 func (g *gen) timeline() {
 	o := g.o
 	t := g.span(warmupMin, warmupMax, "warmup")
-	dealt := g.deal(3)
+	// A round of the catalogue fills about 45s; deal enough of them (a
+	// 10-minute test used to run out after 3 rounds, at 6 minutes).
+	dealt := g.deal(max(3, int(o.FinalHeal/(15*time.Second))))
 	for i, ep := range dealt {
 		if i >= firstWithin {
 			break // dealt late: it comes, if it fits, where it was dealt

@@ -419,3 +419,16 @@ func TestShortTestsGetFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestLongTestsHaveFaultsToTheEnd: a long test's episodes go on until
+// shortly before its final heal (a 10-minute test ran out of episodes at
+// about 6 minutes).
+func TestLongTestsHaveFaultsToTheEnd(t *testing.T) {
+	opts := GenOptions{Duration: 10 * time.Minute, FinalHeal: 587 * time.Second}
+	for seed := uint64(1); seed <= 20; seed++ {
+		_, eps := generated(seed, opts)
+		if last := eps[len(eps)-1].end; last < opts.FinalHeal-30*time.Second {
+			t.Errorf("seed %d: the last episode ends at %s, long before the final heal at %s", seed, last, opts.FinalHeal)
+		}
+	}
+}
