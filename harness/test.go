@@ -77,7 +77,8 @@ type Test struct {
 	Workload workloads.RegisterOptions `json:"workload"`
 
 	// Nemesis lists the fault families the schedule generator may use;
-	// empty means partition and kill. Ignored when Schedule is set.
+	// empty means all of them (nemesis.Families). Ignored when Schedule
+	// is set.
 	Nemesis []string `json:"nemesis"`
 	// Schedule, if set, is replayed instead of a generated one.
 	Schedule *nemesis.Schedule `json:"-"`
@@ -191,7 +192,7 @@ func (t *Test) Defaults() {
 	}
 	t.Workload.Defaults()
 	if len(t.Nemesis) == 0 && t.Schedule == nil && t.Scenario == "" {
-		t.Nemesis = []string{"partition", "kill"}
+		t.Nemesis = nemesis.Families()
 	}
 	if t.SnapshotEvery == 0 {
 		t.SnapshotEvery = 100
@@ -376,10 +377,12 @@ func (t *Test) nodeSystem(bugs raftkv.Bugs) raftnode.System {
 }
 
 // FinalHeal is when the generated schedule heals everything: early enough
-// that the liveness bound fits before the end, with some margin.
+// that the liveness bound fits before the end, with 3s to spare (the
+// heal's own restarts and replacements, and the first election after
+// it); never before half the test.
 func (t *Test) FinalHeal() time.Duration {
 	d := time.Duration(t.Duration)
-	return d - min(d/2, time.Duration(t.LivenessBound)+time.Duration(t.LivenessBound)/2)
+	return d - min(d/2, time.Duration(t.LivenessBound)+3*time.Second)
 }
 
 // ReproCommand is the one line that replays this test: every parameter

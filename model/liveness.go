@@ -128,10 +128,11 @@ func missing(readOK, writeOK bool) string {
 // must see one succeed. The rule demands only what some client could have
 // observed: its clock starts at the first write or cas sent, during the
 // partition, to a node of the majority (the events' node); if no client
-// sent one there, nothing is demanded. From then on, an ok write (or cas)
-// must complete within bound, for partitions that last that long with
-// nothing else going on. It returns a description of the first stall, or
-// "".
+// sent one there, nothing is demanded. From then on, a write (or cas)
+// invoked during the partition must complete ok within bound, for
+// partitions that last that long with nothing else going on (a write
+// already in flight when the partition began proves nothing: it may have
+// committed before). It returns a description of the first stall, or "".
 func partitionStall(events []history.Event, bound int64) string {
 	windows := history.FaultWindows(events)
 	end := int64(0)
@@ -167,10 +168,19 @@ func partitionStall(events []history.Event, bound int64) string {
 		if !quiet {
 			continue
 		}
+		// Progress is an ok write invoked during the partition: one
+		// already in flight when it began may have committed before it.
 		served := false
+		invoked := map[history.Process]int64{} // each process's open invocation
 		for _, e := range events {
-			if e.Index > w.StartIndex && e.Process != history.Nemesis && e.Type == history.OK && e.F != history.FRead &&
-				e.Time <= deadline {
+			if e.Process == history.Nemesis || e.Time > deadline {
+				continue
+			}
+			if e.Type == history.Invoke {
+				invoked[e.Process] = e.Index
+				continue
+			}
+			if e.Type == history.OK && e.F != history.FRead && invoked[e.Process] > w.StartIndex {
 				served = true
 				break
 			}

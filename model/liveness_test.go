@@ -139,6 +139,32 @@ func stallHistory(nodes []string, ok func(at int64) bool, extra ...history.Event
 	return evs
 }
 
+// inFlightAtPartition adds to a stallHistory a write invoked before the
+// partition at 1s that completes ok just after it (it had committed
+// before the partition took effect).
+func inFlightAtPartition(evs []history.Event) []history.Event {
+	const s = int64(1e9)
+	w := history.Event{Time: s - 1000, Type: history.Invoke, Process: 7, F: history.FWrite, Key: "k", Value: history.Str("early"), Node: "n1"}
+	done := w
+	done.Time, done.Type = s+1000, history.OK
+	var out []history.Event
+	for _, e := range evs {
+		if e.Time > w.Time && w.Time >= 0 {
+			out = append(out, w)
+			w.Time = -1
+		}
+		if e.Time > done.Time && done.Time >= 0 {
+			out = append(out, done)
+			done.Time = -1
+		}
+		out = append(out, e)
+	}
+	for i := range out {
+		out[i].Index = int64(i)
+	}
+	return out
+}
+
 func TestPartitionStall(t *testing.T) {
 	const s = int64(1e9)
 	never := func(int64) bool { return false }
@@ -158,6 +184,8 @@ func TestPartitionStall(t *testing.T) {
 		{"no client talks to the majority: nothing to observe", stallHistory([]string{"n4", "n5"}, never), Valid, ""},
 		{"another fault overlapped, so the partition proves nothing",
 			stallHistory([]string{"n1"}, never, kill(2*s, history.FaultKill), kill(8*s, history.FaultRestart)), Valid, ""},
+		{"a write in flight when the partition began completes after it: no progress under the partition",
+			inFlightAtPartition(stallHistory([]string{"n1", "n4"}, never)), Invalid, "no ok write within 5.000s"},
 		{"another fault was refused: it did not overlap",
 			stallHistory([]string{"n1"}, never, func() history.Event { e := kill(2*s, history.FaultTornWrite); e.Error = "unsupported"; return e }()), Invalid, "no ok write"},
 	} {

@@ -32,31 +32,41 @@ const (
 
 // Execute runs s against w from the calling task: it sleeps until each
 // event's time (since the test started, by w.Now), carries the op out, and
-// records each fault as a nemesis event. It returns when the last event is
-// done, including any snapshot-isolate still waiting to heal (a strobe
-// goes on until a clock-reset). Ops that block (leader targets waiting for
-// an election, membership changes) delay the events after them; the
-// recorded times are when things happened. The world's refusals are
-// recorded, not returned; the error is for a malformed schedule. Call
-// HealAll afterwards unless s ends with heal-all.
+// records each fault as a nemesis event. Events fire on time: an op never
+// waits past the next event's time (a leader target waits for an election
+// at most until then, and is noted as unmatched if none came), and the ops
+// that block for long — membership changes, and the replacement of a node
+// whose data is lost — run in a background lane of their own, in order,
+// each given up with a note if it cannot start within leaderWait of its
+// time. The recorded times are when things happened. Execute returns when
+// the last event is done and the background work (membership lane,
+// snapshot-isolate watchers) has finished; a strobe goes on until a
+// clock-reset. The world's refusals are recorded, not returned; the error
+// is for a malformed schedule. Call HealAll afterwards unless s ends with
+// heal-all.
 func Execute(w world.World, s Schedule, rec Recorder) error {
 	return ExecuteUntil(w, s, rec, nil)
 }
 
 // ExecuteUntil is Execute that returns early, without error, once stop
 // reports true: it checks stop between events and, while waiting, at least
-// every 100ms of test time. The caller then runs HealAll. A nil stop never
-// stops.
+// every 100ms of test time; queued membership changes are dropped. The
+// caller then runs HealAll. A nil stop never stops.
 func ExecuteUntil(w world.World, s Schedule, rec Recorder, stop func() bool) error {
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("nemesis: %w", err)
 	}
-	x := &executor{w: w, st: acquire(w), rec: rec, stop: stop, bg: w.NewGroup()}
+	x := &executor{w: w, st: acquire(w), rec: rec, stop: stop, bg: w.NewGroup(), lane: &lane{}}
 	defer release(w) // after the watchers are done
 	defer x.bg.Wait()
-	for _, e := range s.Events {
+	for i, e := range s.Events {
 		if !x.sleepUntil(e.At) {
 			return nil
+		}
+		x.bounded, x.until = false, 0
+		if i+1 < len(s.Events) {
+			// Nothing this op does may hold up the next event.
+			x.bounded, x.until = true, s.Events[i+1].At
 		}
 		x.apply(e.Op)
 	}
@@ -65,7 +75,7 @@ func ExecuteUntil(w world.World, s Schedule, rec Recorder, stop func() bool) err
 
 // Apply carries out one op now, as Execute would, from the calling task.
 // The background part of strobe and snapshot-isolate goes on after it
-// returns.
+// returns; a membership change runs to its end before it returns.
 func Apply(w world.World, op Op, rec Recorder) error {
 	if err := op.Validate(); err != nil {
 		return fmt.Errorf("nemesis: %w", err)
@@ -80,11 +90,17 @@ func Apply(w world.World, op Op, rec Recorder) error {
 // restored and packet faults cleared, every paused node resumed, every
 // crashed node restarted (one whose data is lost replaced by a new node),
 // every clock reset. Run it at the end of a test and after a schedule
-// stopped early.
+// stopped early. It runs everything from the calling task, to the end.
+// It is the last word: a node it cannot bring back (a restart the world
+// refuses, a replacement that fails) is recorded as restarted with the
+// error, which closes its fault window — the nemesis no longer holds the
+// fault in effect, and the cluster, which by the rules above kept a
+// quorum, is judged on serving without it — instead of leaving a window
+// that never closes.
 func HealAll(w world.World, rec Recorder) {
 	st := acquire(w)
 	defer release(w)
-	(&executor{w: w, st: st, rec: rec}).healAll()
+	(&executor{w: w, st: st, rec: rec, final: true}).healAll()
 }
 
 type executor struct {
@@ -92,7 +108,18 @@ type executor struct {
 	st   *state // held (acquired) for as long as the executor runs
 	rec  Recorder
 	stop func() bool
-	bg   world.Group // snapshot-isolate watchers, waited for by Execute; nil: w.Go
+	bg   world.Group // snapshot-isolate watchers and the lane, waited for by Execute; nil: w.Go
+	// lane runs membership changes in the background, in order; nil runs
+	// them in the calling task (Apply, HealAll).
+	lane *lane
+	// bounded and until: the current op may wait (for a leader) only
+	// until test time until, when the next event is due. Unbounded ops
+	// wait up to leaderWait.
+	bounded bool
+	until   time.Duration
+	// final: HealAll's executor, whose failures to bring a node back
+	// close the node's window (see HealAll).
+	final bool
 }
 
 func (x *executor) stopped() bool { return x.stop != nil && x.stop() }
@@ -174,18 +201,23 @@ func (x *executor) tookEffect(op Op, id world.NodeID, err error) error {
 	return nil
 }
 
-// leader returns the current leader, waiting up to leaderWait for an
-// election if wait is set; 0 if there is none.
+// leader returns the current leader, waiting for an election if wait is
+// set: up to leaderWait, and never past the time the op must be done by
+// (the next event's time); 0 if there is none.
 func (x *executor) leader(wait bool) world.NodeID {
 	deadline := x.w.Now() + leaderWait
+	if x.bounded {
+		deadline = min(deadline, x.until)
+	}
 	for {
 		if id, ok := x.w.Leader(); ok {
 			return id
 		}
-		if !wait || x.w.Now() >= deadline || x.stopped() {
+		now := x.w.Now()
+		if !wait || now >= deadline || x.stopped() {
 			return 0
 		}
-		x.w.Sleep(pollEvery)
+		x.w.Sleep(min(pollEvery, deadline-now))
 	}
 }
 
@@ -306,7 +338,7 @@ func (x *executor) apply(op Op) {
 			x.record(action, id.String(), id, nil)
 		}
 	case Restart:
-		x.restart(x.resolve(op, op.Target, st.crashedIDs(), poolCrashed, false))
+		x.restart(x.resolve(op, op.Target, st.restartableIDs(), poolCrashed, false))
 	case Pause:
 		pool := without(x.upMembers(), st.pausedIDs())
 		for _, id := range x.resolve(op, op.Target, pool, poolRunning, true) {
@@ -336,36 +368,8 @@ func (x *executor) apply(op Op) {
 		for _, id := range x.resolve(op, op.Target, st.clockIDs(), poolClocks, false) {
 			x.resetClock(id, id.String())
 		}
-	case AddNode:
-		x.addNode(op.Learner, "")
-	case RemoveNode:
-		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
-			if why := x.unsafeToRemove(id); why != "" {
-				x.note(op, id.String()+" kept: "+why)
-				continue
-			}
-			x.removeNode(id, id.String())
-		}
-	case Promote:
-		var learners []world.NodeID
-		for _, id := range w.Nodes() {
-			if s, ok := w.Status(id); ok && s.Learner {
-				learners = append(learners, id)
-			}
-		}
-		for _, id := range x.resolve(op, op.Target, learners, poolLearner, false) {
-			x.record(FaultPromote, id.String(), id, x.admin(1, func() error { return w.PromoteNode(id) }))
-		}
-	case Replace:
-		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
-			if why := x.unsafeToRemove(id); why != "" {
-				x.note(op, id.String()+" kept: "+why)
-				continue
-			}
-			if x.removeNode(id, id.String()+" (replace)") {
-				x.addNode(false, " (replaces "+id.String()+")")
-			}
-		}
+	case AddNode, RemoveNode, Promote, Replace:
+		x.inLane(op.String(), func(x *executor) { x.membership(op) }, nil)
 	case SnapshotIsolate:
 		x.snapshotIsolate(op)
 	case HealAllKind:

@@ -12,15 +12,11 @@ import (
 // restart restarts crashed nodes. Those that cannot restart because their
 // data is gone (their crash lost data and the world refused the restart)
 // are replaced, after every plain restart, so that the quorum a
-// replacement needs has the best chance to be up. Other failures are
-// noted and the node stays crashed.
+// replacement needs has the best chance to be up; a replacement is a
+// membership change, so it runs in the lane. Other failures are noted and
+// the node stays crashed.
 func (x *executor) restart(ids []world.NodeID) {
 	st := x.st
-	type lost struct {
-		id  world.NodeID
-		err error
-	}
-	var replace []lost
 	for _, id := range ids {
 		st.mu.Lock()
 		fate := st.crashed[id]
@@ -33,26 +29,50 @@ func (x *executor) restart(ids []world.NodeID) {
 			st.mu.Unlock()
 			x.record(history.FaultRestart, id.String(), id, nil)
 		case fate != world.KeepWritten:
-			replace = append(replace, lost{id, err})
+			st.mu.Lock()
+			st.replacing[id] = true // until its replacement is done or fails
+			st.mu.Unlock()
+			// Given up, it stays a crashed member: a later restart (or
+			// the final heal-all) tries again.
+			x.inLane("restart "+id.String(), func(x *executor) { x.replaceLost(id, err) }, func() { st.unmarkReplacing(id) })
+		case x.final:
+			x.giveUp(id, fmt.Errorf("restart failed; %s stays down: %w", id, err))
 		default:
 			x.record(history.FaultNote, "restart "+id.String(), id, fmt.Errorf("restart failed; %s stays down: %w", id, err))
 		}
 	}
-	for _, l := range replace {
-		// The old ID is gone for good: remove it and add a new node.
-		if err := x.admin(3, func() error { return x.w.RemoveNode(l.id) }); err != nil {
-			x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", l.id, l.err), l.id, err)
-			continue // still a crashed member: a later restart tries again
+}
+
+// replaceLost replaces a crashed node whose data is gone: the old ID is
+// gone for good, so it is removed and a new node is added. If the removal
+// fails the node stays a crashed member, and a later restart tries again.
+func (x *executor) replaceLost(id world.NodeID, why error) {
+	defer x.st.unmarkReplacing(id)
+	if err := x.admin(3, func() error { return x.w.RemoveNode(id) }); err != nil {
+		x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", id, why), id, err)
+		if x.final {
+			x.giveUp(id, fmt.Errorf("not replaced: %w", err))
 		}
-		x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", l.id, l.err), l.id, nil)
-		x.forget(l.id, false)
-		nid := x.addNode(false, " (replaces "+l.id.String()+")")
-		what := fmt.Sprintf("%s replaced by %s", l.id, nid)
-		if nid == 0 {
-			what = fmt.Sprintf("%s removed; adding a replacement failed", l.id)
-		}
-		x.record(history.FaultRestart, what, l.id, nil)
+		return
 	}
+	x.record(history.FaultRemoveNode, fmt.Sprintf("%s (cannot restart: %v)", id, why), id, nil)
+	x.forget(id, false)
+	nid := x.addNode(false, " (replaces "+id.String()+")")
+	what := fmt.Sprintf("%s replaced by %s", id, nid)
+	if nid == 0 {
+		what = fmt.Sprintf("%s removed; adding a replacement failed", id)
+	}
+	x.record(history.FaultRestart, what, id, nil)
+}
+
+// giveUp ends the nemesis's hold on a crashed node it cannot bring back,
+// at the final heal: the node stays down, and its restart is recorded
+// with the error, which closes its window.
+func (x *executor) giveUp(id world.NodeID, err error) {
+	x.st.mu.Lock()
+	delete(x.st.crashed, id)
+	x.st.mu.Unlock()
+	x.record(history.FaultRestart, id.String()+" (given up: it stays down)", id, err)
 }
 
 func (x *executor) resume(ids []world.NodeID) {
@@ -159,7 +179,7 @@ func (x *executor) admin(attempts int, change func() error) error {
 	var err error
 	for range attempts {
 		x.leader(true)
-		if err = change(); err == nil || x.stopped() {
+		if err = change(); err == nil || x.stopped() || x.bounded && x.w.Now() >= x.until {
 			return err
 		}
 	}
@@ -274,7 +294,7 @@ func (x *executor) healAll() {
 	st := x.st
 	x.heal("heal-all")
 	x.resume(st.pausedIDs())
-	x.restart(st.crashedIDs())
+	x.restart(st.restartableIDs())
 	for _, id := range st.clockIDs() {
 		x.resetClock(id, id.String())
 	}

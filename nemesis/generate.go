@@ -2,7 +2,6 @@ package nemesis
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -85,62 +84,89 @@ func ValidKind(k string) error {
 	return nil
 }
 
-// Generate draws a random schedule, swarm style (Groce et al., "Swarm
-// Testing"): the seed first picks a random non-empty subset of the allowed
-// families and a mean gap between faults, then emits faults from that
-// subset with random parameters, each followed by its own heal after a
-// hold of 1–8 s (unless that falls after the final heal). Faults of
-// different families may overlap. The schedule ends with heal-all at
-// FinalHeal. It uses its own PRNG, so the same seed and options give the
-// same schedule whatever the world. It panics on options that fail
-// Validate.
+// Generate draws a schedule from a seed: faults alternate with recovery,
+// as in Jepsen's default nemesis. After a quiet start it runs episodes —
+// fault periods, each a structured mix of faults that recreates a
+// situation known to break raft systems (see the catalogue in
+// episodes.go and the package doc) — each followed by a quiet period in
+// which the cluster heals and serves, until the final heal-all at
+// FinalHeal. Which episodes a run gets, in which order and with which
+// parameters is drawn from the seed: heavier episodes come early and so
+// almost always; lighter ones in some runs and not in others. Only the
+// allowed families are used: an episode that needs a family that is not
+// allowed is left out. It uses its own PRNG, so the same seed and options
+// give the same schedule whatever the world. It panics on options that
+// fail Validate.
 func Generate(seed uint64, opts GenOptions) Schedule {
 	if err := opts.Validate(); err != nil {
 		panic(err)
 	}
 	o := opts.withDefaults()
 	rng := rand.New(rand.NewPCG(seed, 0x6e656d65736973)) // "nemesis"
-	c := pcgChooser{rng}
-	subset := slices.Clone(o.Kinds)
-	rng.Shuffle(len(subset), func(i, j int) { subset[i], subset[j] = subset[j], subset[i] })
-	subset = subset[:1+rng.IntN(len(subset))]
-	sort.Strings(subset)
-	// Mean gap between fault starts: 0.5 s to 8 s, log-uniform.
-	meanGap := 500 * time.Millisecond * time.Duration(math.Round(math.Pow(2, 4*rng.Float64())*1000)) / 1000
-	var evs []Event
-	t := time.Duration(0)
-	// A network fault (partition or packet) holds until its own heal, as
-	// Jepsen's partitioner alternates start and stop: the next one on the
-	// network lane waits, so that every partition lasts its hold rather
-	// than being replaced at once. Other families overlap freely.
-	var networkFree time.Duration
-	for {
-		gap := time.Duration(rng.ExpFloat64() * float64(meanGap))
-		t += max(100*time.Millisecond, gap).Truncate(time.Millisecond)
-		if t >= o.FinalHeal {
+	g := newGen(pcgChooser{rng}, o)
+	g.timeline()
+	return finish(g.evs, o)
+}
+
+// timeline lays the episodes out: a quiet start, then episodes dealt in
+// their weighted random order, each placed if it fits before the final
+// heal with a quiet period after it — keeping room for the episodes every
+// run must have that are still to come.
+func (g *gen) timeline() {
+	o := g.o
+	t := g.span(warmupMin, warmupMax, "warmup")
+	// A round of the catalogue fills about 45s; deal enough of them (a
+	// 10-minute test used to run out after 3 rounds, at 6 minutes).
+	dealt := g.deal(max(3, int(o.FinalHeal/(15*time.Second))))
+	for i, ep := range dealt {
+		if i >= firstWithin {
+			break // dealt late: it comes, if it fits, where it was dealt
+		}
+		if ep.first {
+			// It comes first, as soon as a leader may be elected.
+			t = g.span(firstMin, firstMax, "first")
+			dealt = append([]episode{ep}, slices.Delete(slices.Clone(dealt), i, i+1)...)
 			break
 		}
-		fam := subset[rng.IntN(len(subset))]
-		at := t
-		network := strings.HasPrefix(fam, "partition") || fam == "packet"
-		if network && at < networkFree {
-			at = networkFree + 100*time.Millisecond
-			if at >= o.FinalHeal {
-				continue
-			}
-		}
-		drawn := drawFault(c, fam, at, o)
-		if network {
-			networkFree = o.FinalHeal // healed only by heal-all, unless its heal was drawn
-			for _, e := range drawn {
-				if e.Op.Kind == Heal {
-					networkFree = e.At
-				}
-			}
-		}
-		evs = append(evs, drawn...)
 	}
-	return finish(evs, o)
+	// Time is kept for the must-have episodes not placed yet (their
+	// shortest length and a quiet period), those that fit, in the order
+	// they were dealt: a short test keeps time for the first of them only.
+	owed := map[string]time.Duration{}
+	var kept time.Duration
+	for _, ep := range dealt {
+		if _, dup := owed[ep.name]; dup || !ep.must {
+			continue
+		}
+		if d := ep.min + quietMin; t+kept+d <= o.FinalHeal-quietMin {
+			owed[ep.name] = d
+			kept += d
+		}
+	}
+	reserve := func(except string) time.Duration {
+		var sum time.Duration
+		for name, d := range owed {
+			if name != except {
+				sum += d
+			}
+		}
+		return sum
+	}
+	for _, ep := range dealt {
+		room := o.FinalHeal - quietMin - t - reserve(ep.name)
+		if room < ep.min {
+			continue
+		}
+		delete(owed, ep.name)
+		d := ep.draw(g, t, min(room, ep.max))
+		if d > min(room, ep.max) || d <= 0 {
+			panic(fmt.Sprintf("nemesis: episode %s drew a length of %s with room for %s", ep.name, d, min(room, ep.max)))
+		}
+		g.placed = append(g.placed, placed{ep.name, t, t + d})
+		t += d
+		// A quiet period, short enough to leave room for what is owed.
+		t += max(quietMin, min(g.span(quietMin, quietMax, "quiet"), o.FinalHeal-quietMin-t-reserve("")))
+	}
 }
 
 // ScheduleGen draws schedules from rapid primitives: a list of faults,

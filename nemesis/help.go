@@ -53,9 +53,12 @@ Targets, resolved when the op runs with the run's seeded PRNG: one,
 minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1), all, leader, followers, random
 (a non-empty subset), or nodes (n1,n3). Restart, resume and clock-reset
 pick among the nodes the nemesis crashed, paused or skewed; promote among
-learners; the others among the members. Leader targets wait up to 3s for
-an election. Partitions replace each other; heal ends all of them and
-every packet fault.
+learners; the others among the members. Leader targets wait for an
+election, up to 3s but never past the next event's time. Membership
+changes run in the background, in order (a change that cannot start
+within 3s of its time is given up), so that later events fire on time.
+Partitions replace each other; heal ends all of them and every packet
+fault.
 
 Packet parameters (at least one fault): loss=P dup=P reorder=P (P a
 probability), delay=D jitter=D (Go durations: 20ms), links=all (default),

@@ -18,12 +18,15 @@ import (
 // recorded in an orphaned entry is never restarted, and a later kill of the
 // down node opens a second window that no restart closes.)
 type state struct {
-	mu       sync.Mutex
-	crashed  map[world.NodeID]world.DiskFate
-	paused   map[world.NodeID]bool
-	clocks   map[world.NodeID]*clock
-	reachGen uint64 // bumped by every change of reachability
-	holders  int    // executors and snapshot-isolate watchers using the entry
+	mu      sync.Mutex
+	crashed map[world.NodeID]world.DiskFate
+	paused  map[world.NodeID]bool
+	clocks  map[world.NodeID]*clock
+	// replacing: crashed nodes whose data is lost, with a replacement
+	// queued or under way; restart leaves them to it.
+	replacing map[world.NodeID]bool
+	reachGen  uint64 // bumped by every change of reachability
+	holders   int    // executors and snapshot-isolate watchers using the entry
 }
 
 // clock is a node's changed clock; a strobe task runs until stopped.
@@ -53,7 +56,7 @@ func acquire(w world.World) *state {
 	defer registryMu.Unlock()
 	st := registry[w]
 	if st == nil {
-		st = &state{crashed: map[world.NodeID]world.DiskFate{}, paused: map[world.NodeID]bool{}, clocks: map[world.NodeID]*clock{}}
+		st = &state{crashed: map[world.NodeID]world.DiskFate{}, paused: map[world.NodeID]bool{}, clocks: map[world.NodeID]*clock{}, replacing: map[world.NodeID]bool{}}
 		registry[w] = st
 	}
 	st.mu.Lock()
@@ -77,7 +80,7 @@ func release(w world.World) {
 		st.mu.Unlock()
 		panic(fmt.Sprintf("nemesis: world state released more often than acquired (%s world)", w.Mode()))
 	}
-	empty := len(st.crashed) == 0 && len(st.paused) == 0 && len(st.clocks) == 0 && st.holders == 0
+	empty := len(st.crashed) == 0 && len(st.paused) == 0 && len(st.clocks) == 0 && len(st.replacing) == 0 && st.holders == 0
 	st.mu.Unlock()
 	if empty {
 		delete(registry, w)
@@ -88,6 +91,26 @@ func (st *state) crashedIDs() []world.NodeID {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return sortedKeys(st.crashed)
+}
+
+// restartableIDs lists the crashed nodes that no replacement is already
+// queued for or under way.
+func (st *state) restartableIDs() []world.NodeID {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []world.NodeID
+	for _, id := range sortedKeys(st.crashed) {
+		if !st.replacing[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (st *state) unmarkReplacing(id world.NodeID) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.replacing, id)
 }
 
 func (st *state) pausedIDs() []world.NodeID {

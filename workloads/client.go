@@ -18,6 +18,10 @@ const (
 	BackoffMax = time.Second
 )
 
+// Recheck is how often a worker looks at the members again while some of
+// them do not serve (see node).
+const Recheck = time.Second
+
 // backoff is how long to wait after the n-th refusal in a row (n ≥ 1),
 // before jitter.
 func backoff(n int) time.Duration {
@@ -31,11 +35,22 @@ func backoff(n int) time.Duration {
 // node returns worker i's node. A worker starts on node i mod the
 // members, and stays there — through crashes, pauses and partitions, as
 // Jepsen's and etcd's clients stay on the member they were opened on —
-// until the node leaves the cluster. Then it moves (moved is set) to a
-// member that serves: one that answers and counts itself in the cluster
-// (a node whose addition is still under way does not), any member if none
-// does; among those, to one with the fewest workers, ties drawn from the
-// world's PRNG. ok is false when the cluster has no members.
+// until the membership changes. Then (moved is set):
+//
+//   - a worker whose node left the cluster moves to a member that serves:
+//     one that answers and counts itself in the cluster (a node whose
+//     addition is still under way does not), any member if none does;
+//   - a worker whose node has at least two workers more than a serving
+//     member (one that joined, say) moves there, so that no member is left
+//     without clients — a node nobody talks to is a node whose stale reads
+//     nobody sees.
+//
+// Either way it goes to a serving member with the fewest workers, ties
+// drawn from the world's PRNG. Workers look again only when the
+// membership changes — and, while some member does not serve yet (a node
+// still joining, one that is down), once a second (Recheck), so that a
+// node that joined is found once it serves. ok is false when the cluster
+// has no members.
 func (r *Register) node(i int) (id world.NodeID, moved, ok bool) {
 	nodes := r.w.Nodes()
 	if len(nodes) == 0 {
@@ -46,9 +61,14 @@ func (r *Register) node(i int) (id world.NodeID, moved, ok bool) {
 	if cur == 0 {
 		cur = nodes[i%len(nodes)]
 		r.pins[i] = cur
+		r.seen[i] = nodes
 	}
+	now := r.w.Now()
+	changed := !slices.Equal(r.seen[i], nodes) || r.recheck[i] > 0 && now >= r.recheck[i]
+	r.seen[i], r.recheck[i] = nodes, 0
 	r.mu.Unlock()
-	if slices.Contains(nodes, cur) {
+	member := slices.Contains(nodes, cur)
+	if member && !changed {
 		return cur, false, true
 	}
 	// Ask outside the lock: in the process world a status is a request.
@@ -58,11 +78,17 @@ func (r *Register) node(i int) (id world.NodeID, moved, ok bool) {
 			serving = append(serving, n)
 		}
 	}
-	if len(serving) == 0 {
-		serving = nodes
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(serving) < len(nodes) {
+		r.recheck[i] = now + Recheck
+	}
+	if len(serving) == 0 {
+		if member {
+			return cur, false, true
+		}
+		serving = nodes
+	}
 	load := map[world.NodeID]int{}
 	for j, p := range r.pins {
 		if j != i {
@@ -77,6 +103,9 @@ func (r *Register) node(i int) (id world.NodeID, moved, ok bool) {
 		case load[n] == load[least[0]]:
 			least = append(least, n)
 		}
+	}
+	if member && load[cur] <= load[least[0]] {
+		return cur, false, true // moving would not even the loads
 	}
 	pick := least[0]
 	if len(least) > 1 {

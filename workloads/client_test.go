@@ -30,7 +30,7 @@ func (m *memRecorder) Record(e history.Event) history.Event {
 // runSim runs the register workload in a fresh sim world of n nodes until
 // end, with script as the fault timeline (run in the main task), and
 // returns the workload (its pins as they ended) and the history.
-func runSim(t *testing.T, seed uint64, n int, opts RegisterOptions, end time.Duration, script func(w *sim.World)) (*Register, []history.Event) {
+func runSim(t *testing.T, seed uint64, n int, opts RegisterOptions, end time.Duration, script func(w *sim.World, r *Register)) (*Register, []history.Event) {
 	t.Helper()
 	w, err := sim.New(sim.Config{Seed: seed, Nodes: n, System: raftkv.System(nil)})
 	if err != nil {
@@ -45,7 +45,7 @@ func runSim(t *testing.T, seed uint64, n int, opts RegisterOptions, end time.Dur
 	err = w.Run(func() {
 		g := w.NewGroup()
 		r.Run(g, func() bool { return w.Now() >= end })
-		script(w)
+		script(w, r)
 		g.Wait()
 	})
 	if err != nil {
@@ -80,7 +80,7 @@ func TestBackoffDoublesUpToItsCap(t *testing.T) {
 func TestClientBacksOffWhileItsNodeIsDown(t *testing.T) {
 	const down, up = 5 * time.Second, 15 * time.Second
 	opts := RegisterOptions{Clients: 3, Rate: 60} // 20 ops/s a client: 200 refusals in 10s without backoff
-	r, events := runSim(t, 3, 3, opts, 20*time.Second, func(w *sim.World) {
+	r, events := runSim(t, 3, 3, opts, 20*time.Second, func(w *sim.World, _ *Register) {
 		w.Sleep(down)
 		if err := w.Crash(1, world.KeepWritten); err != nil {
 			t.Error(err)
@@ -121,18 +121,25 @@ func TestClientBacksOffWhileItsNodeIsDown(t *testing.T) {
 	}
 }
 
+// pinsOf returns a copy of the workers' nodes.
+func pinsOf(r *Register) []world.NodeID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.pins)
+}
+
 // TestClientMovesWhenItsNodeLeaves: the clients of a removed node move to
 // serving members with the fewest clients — never to one that is down —
-// and every other client stays where it was, also when a node joins. The
-// history shows the move: no operation goes to the removed node after its
-// removal.
+// and every other client stays where it was. The history shows the move:
+// no operation goes to the removed node after its removal.
 func TestClientMovesWhenItsNodeLeaves(t *testing.T) {
 	// 9 clients on 5 nodes: n1..n4 have two each, n5 one. n5 is down when
 	// n1 leaves, so although it has the fewest clients, n1's clients must
 	// not move there.
 	opts := RegisterOptions{Clients: 9}
 	var removedAt int64
-	r, events := runSim(t, 5, 5, opts, 20*time.Second, func(w *sim.World) {
+	var before []world.NodeID // the workers' nodes 2s after the removal
+	_, events := runSim(t, 5, 5, opts, 12*time.Second, func(w *sim.World, r *Register) {
 		w.Sleep(3 * time.Second)
 		if err := w.Crash(5, world.KeepWritten); err != nil {
 			t.Error(err)
@@ -143,13 +150,7 @@ func TestClientMovesWhenItsNodeLeaves(t *testing.T) {
 		}
 		removedAt = int64(w.Now())
 		w.Sleep(2 * time.Second)
-		if _, err := w.AddNode(false); err != nil {
-			t.Error(err)
-		}
-		w.Sleep(3 * time.Second)
-		if err := w.Restart(5); err != nil {
-			t.Error(err)
-		}
+		before = pinsOf(r)
 	})
 	for _, e := range events {
 		if e.Type == history.Invoke && e.Node == "n1" && e.Time > removedAt {
@@ -158,11 +159,11 @@ func TestClientMovesWhenItsNodeLeaves(t *testing.T) {
 	}
 	want := []world.NodeID{0: 0, 5: 0, 1: 2, 6: 2, 2: 3, 7: 3, 3: 4, 8: 4, 4: 5} // 0: moved
 	load := map[world.NodeID]int{}
-	for i, p := range r.pins {
+	for i, p := range before {
 		load[p]++
 		if want[i] == 0 {
-			if p == 1 || p == 5 || p == 6 {
-				t.Errorf("client %d moved to %s, want a serving member other than n1 and the down n5 (the new n6 joined after the move)", i, p)
+			if p == 1 || p == 5 {
+				t.Errorf("client %d moved to %s, want a serving member other than n1 and the down n5", i, p)
 			}
 			continue
 		}
@@ -172,8 +173,64 @@ func TestClientMovesWhenItsNodeLeaves(t *testing.T) {
 	}
 	for _, n := range []world.NodeID{2, 3, 4} {
 		if load[n] > 3 {
-			t.Errorf("%s has %d clients: the moved clients were not spread (%v)", n, load[n], r.pins)
+			t.Errorf("%s has %d clients: the moved clients were not spread (%v)", n, load[n], before)
 		}
+	}
+}
+
+// TestClientsSpreadToANewMember: when a node joins, workers of members
+// with two or more workers than it move there, until the serving members'
+// loads differ by at most one; a worker whose node is down stays on it.
+// Without that a node that joined (a replacement, say) would have no
+// clients: whatever it served wrongly, nobody would see.
+func TestClientsSpreadToANewMember(t *testing.T) {
+	opts := RegisterOptions{Clients: 12} // three a node on n1..n4; n5 down
+	var before, after []world.NodeID
+	var added world.NodeID
+	_, events := runSim(t, 6, 4, opts, 10*time.Second, func(w *sim.World, r *Register) {
+		w.Sleep(3 * time.Second)
+		waitLeader(t, w)
+		before = pinsOf(r)
+		id, err := w.AddNode(false)
+		if err != nil {
+			t.Error(err)
+		}
+		added = id
+		w.Sleep(3 * time.Second)
+		after = pinsOf(r)
+	})
+	load := map[world.NodeID]int{}
+	for _, p := range after {
+		load[p]++
+	}
+	if load[added] < 2 {
+		t.Fatalf("the new %s has %d workers (%v → %v), want them spread to it", added, load[added], before, after)
+	}
+	lo, hi := len(after), 0
+	for _, n := range []world.NodeID{1, 2, 3, 4, added} {
+		lo, hi = min(lo, load[n]), max(hi, load[n])
+	}
+	if hi-lo > 1 {
+		t.Errorf("loads after the join %v: differ by %d", load, hi-lo)
+	}
+	moved := 0
+	for i := range before {
+		if before[i] != after[i] {
+			moved++
+			if after[i] != added {
+				t.Errorf("client %d moved from %s to %s, not to the new %s", i, before[i], after[i], added)
+			}
+		}
+	}
+	if moved != load[added] {
+		t.Errorf("%d workers moved, %d are on the new node", moved, load[added])
+	}
+	var onNew bool
+	for _, e := range events {
+		onNew = onNew || e.Type == history.Invoke && e.Node == added.String()
+	}
+	if !onNew {
+		t.Error("no operation went to the new node")
 	}
 }
 
@@ -181,7 +238,7 @@ func TestClientMovesWhenItsNodeLeaves(t *testing.T) {
 // through unknown outcomes (which start a new process), every process
 // sends every operation to one node: the node of its worker.
 func TestClientsStayPinned(t *testing.T) {
-	_, events := runSim(t, 9, 5, RegisterOptions{}, 20*time.Second, func(w *sim.World) {
+	_, events := runSim(t, 9, 5, RegisterOptions{}, 20*time.Second, func(w *sim.World, _ *Register) {
 		w.Sleep(2 * time.Second)
 		w.Crash(2, world.KeepWritten)
 		w.Pause(3)

@@ -23,7 +23,7 @@
 // Worker i starts on member i mod N and stays pinned to it, as Jepsen's
 // clients and etcd's robustness traffic stay on the member they were
 // opened on: linearizability must hold across nodes, and a client that
-// hopped away from every fault would never see one. Two things change
+// hopped away from every fault would never see one. Three things change
 // that:
 //
 //   - A node that refuses the connection is down. The worker backs off
@@ -37,6 +37,21 @@
 //     that answers and counts itself in the cluster), the one with the
 //     fewest workers, as Jepsen reopens a client on another node. The
 //     history shows the move: the worker's events name the new node.
+//   - A node that joined (a replacement, say) starts with no workers. A
+//     worker whose node has at least two workers more than a member that
+//     serves moves there, so that the loads even out: a node nobody talks
+//     to is a node whose stale reads nobody sees.
+//
+// Workers look at the members again only when the membership changes
+// (and once a second while some member does not serve yet).
+//
+// # How many clients
+//
+// DefaultClients is 20: four a node of a 5-node cluster. A worker has one
+// operation in flight; one that writes to a node cut off from the leader
+// waits out its timeout and reads nothing meanwhile. With four a node, a
+// deposed leader or a lagging follower still has clients reading from it
+// in most of a fault window — the window in which stale reads show.
 //
 // Every choice — pace, keys, operations, backoff jitter, the member a
 // worker moves to among equals — is drawn from the world's PRNG, so the

@@ -61,10 +61,19 @@ func ParseMix(s string) (Mix, error) {
 // maxWeight bounds one weight, so that sums cannot overflow.
 const maxWeight = 1 << 20
 
+// DefaultClients is the number of client workers a zero
+// RegisterOptions.Clients takes: four for each node of a 5-node cluster.
+// A worker does one operation at a time, so one stuck on a write to a cut
+// off node (up to its timeout) issues nothing else meanwhile; with four a
+// node, a node that is cut off, deposed or lagging still has clients
+// reading from it through most of a fault — the window in which stale
+// reads and wrong outcomes show.
+const DefaultClients = 20
+
 // RegisterOptions configures the register workload. Zero fields take the
 // defaults noted.
 type RegisterOptions struct {
-	Clients   int           `json:"clients"`     // concurrent workers, default 10
+	Clients   int           `json:"clients"`     // concurrent workers, default 20
 	Keys      int           `json:"keys"`        // active keys, default 8
 	OpsPerKey int           `json:"ops_per_key"` // operations before a key is retired, default 200
 	Rate      float64       `json:"rate"`        // target operations per second over all workers, default 200
@@ -75,7 +84,7 @@ type RegisterOptions struct {
 // Defaults fills in zero fields.
 func (o *RegisterOptions) Defaults() {
 	if o.Clients == 0 {
-		o.Clients = 10
+		o.Clients = DefaultClients
 	}
 	if o.Keys == 0 {
 		o.Keys = 8
@@ -130,16 +139,18 @@ type keyState struct {
 // Register is a running register workload. Its workers share the key
 // state under mu: in the process world they are real goroutines.
 type Register struct {
-	mu     sync.Mutex
-	opts   RegisterOptions
-	w      world.World
-	rec    Recorder
-	active []*keyState
-	nextID int
-	rate   float64
-	procs  int            // next fresh process number
-	ops    int            // operations invoked so far
-	pins   []world.NodeID // each worker's node (0: not chosen yet)
+	mu      sync.Mutex
+	opts    RegisterOptions
+	w       world.World
+	rec     Recorder
+	active  []*keyState
+	nextID  int
+	rate    float64
+	procs   int              // next fresh process number
+	ops     int              // operations invoked so far
+	pins    []world.NodeID   // each worker's node (0: not chosen yet)
+	seen    [][]world.NodeID // the members each worker saw last
+	recheck []time.Duration  // when each worker looks again (0: on a change)
 }
 
 // NewRegister prepares the workload; Run starts it.
@@ -148,7 +159,7 @@ func NewRegister(w world.World, rec Recorder, opts RegisterOptions) (*Register, 
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Register{opts: opts, w: w, rec: rec, rate: opts.Rate, procs: opts.Clients, pins: make([]world.NodeID, opts.Clients)}
+	r := &Register{opts: opts, w: w, rec: rec, rate: opts.Rate, procs: opts.Clients, pins: make([]world.NodeID, opts.Clients), seen: make([][]world.NodeID, opts.Clients), recheck: make([]time.Duration, opts.Clients)}
 	for i := 0; i < opts.Keys; i++ {
 		r.active = append(r.active, r.newKey())
 	}
