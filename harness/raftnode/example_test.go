@@ -15,7 +15,8 @@ import (
 // Run a node of your own in the deterministic simulation: here the
 // tutorial node (harness/examples/tutorial, written to this package
 // alone), first as corrected, then with its local-reads flaw, which the
-// linearizability checker catches as stale reads. The same seed gives the
+// linearizability checker catches (a local read that misses an acknowledged
+// write makes the write look lost). The same seed gives the
 // same run, byte for byte, on every machine.
 func Example() {
 	dir, _ := os.MkdirTemp("", "raftnode-example-")
@@ -33,7 +34,7 @@ func Example() {
 	}
 	// Output:
 	// tutorial: VALID []
-	// tutorial+local-reads: INVALID [linearizability/stale-read]
+	// tutorial+local-reads: INVALID [linearizability/lost-write]
 }
 
 // A driver folds each write into a Durable as it becomes durable; a node
