@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -396,7 +397,11 @@ func (s *Server) tick() {
 	}
 }
 
-// process drains the core: persist, then send, then answer.
+// process drains the core: write, send, answer, then sync. The messages
+// and responses of an output never depend on its synced write (the core
+// holds back those that do until WriteDone), so they go out while the
+// write is synced: a leader's appends reach its followers while it syncs
+// the same entries itself.
 func (s *Server) process() error {
 	if s.loopErr != nil {
 		return s.loopErr
@@ -412,7 +417,7 @@ func (s *Server) process() error {
 				synced = out.Writes[n-1]
 				ws := append(s.unsaved, out.Writes...)
 				s.unsaved = nil
-				if err := s.store.Save(ws); err != nil {
+				if err := s.store.Write(ws); err != nil {
 					return err
 				}
 				s.stats.Saves++
@@ -432,6 +437,15 @@ func (s *Server) process() error {
 			s.respond(r)
 		}
 		if synced != nil {
+			if len(out.Messages) > 0 {
+				// Let the transport write them before the loop blocks in
+				// the sync (a node runs on one P: until the runtime takes
+				// it back from the syscall, nothing else would run).
+				runtime.Gosched()
+			}
+			if err := s.store.Sync(); err != nil {
+				return err
+			}
 			s.node.WriteDone(synced.Seq)
 		}
 	}
