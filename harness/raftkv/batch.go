@@ -41,7 +41,7 @@ type batch struct {
 	// more than one read.
 	readSets map[RequestID]*readSet
 	// readResps answer followers' reads confirmed in the Ready in
-	// progress; they go out with its messages (finish).
+	// progress; they go out with its messages.
 	readResps []*pb.Message
 }
 
