@@ -378,7 +378,7 @@ func (n *Node) propose(req Request) {
 // ProposeConfChange proposes a membership change; its Response (by id)
 // comes once it is applied, or Unknown on timeout.
 func (n *Node) ProposeConfChange(id RequestID, cc *pb.ConfChangeV2) {
-	n.flushProposals() // in the order they came
+	n.flushProposals(true) // in the order they came
 	cc = proto.Clone(cc).(*pb.ConfChangeV2)
 	cc.Context = idBytes(id)
 	if err := n.rn.ProposeConfChange(cc); err != nil {
@@ -470,7 +470,7 @@ func (n *Node) unknown(id RequestID, why string) Response {
 // durable: the harness's persist-before-send asks every message to be
 // backed by the sender's durable term.
 func (n *Node) Ready() Output {
-	n.flushProposals()
+	n.flushProposals(false)
 	n.flushReads()
 	for n.rn.HasReady() {
 		rd := n.rn.Ready()
@@ -496,6 +496,9 @@ func (n *Node) Ready() Output {
 			case raft.LocalApplyThread:
 				apply = append(apply, m)
 			default:
+				if m.GetType() == pb.MsgReadIndexResp && len(m.GetEntries()) == 1 {
+					n.roundDone(m.GetEntries()[0].GetData())
+				}
 				n.send(m)
 			}
 		}
@@ -795,6 +798,7 @@ func (n *Node) observeSoftState(ss *raft.SoftState) {
 		}
 	}
 	n.batch.readSets = nil // their reads were all waiting: failed above
+	n.batch.roundOn = false
 }
 
 // maybeSnapshot snapshots the state machine every SnapshotEvery applied
