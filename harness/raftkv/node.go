@@ -220,7 +220,7 @@ func New(cfg Config, durable *Durable, peers []uint64) (*Node, error) {
 		ReadOnlyOption:    raft.ReadOnlySafe,
 		// Writes are pipelined (Ready): raft goes on while they are synced.
 		AsyncStorageWrites: true,
-		Logger:            &raftLogger{n: n},
+		Logger:             &raftLogger{n: n},
 	}
 	if cfg.Bugs.Has(BugLeaseReads) {
 		rc.ReadOnlyOption = raft.ReadOnlyLeaseBased
