@@ -1,7 +1,6 @@
 package raftkv
 
 import (
-	"bytes"
 	"errors"
 
 	"go.etcd.io/raft/v3"
@@ -29,20 +28,9 @@ import (
 //     raft itself gives each.
 //
 // A batch of one is handed to raft exactly as the single input would have
-// been.
-//
-// Batches are paced, so that they grow with the load instead of raft
-// sending a round of messages for every input that happens to arrive
-// alone (raft writes asynchronously: nothing else holds it back):
-//
-//   - a leader keeps its proposals while its own write is in flight, and
-//     hands them over when it is durable: one append round per write, as
-//     a node that waited for every write would do;
-//   - a node keeps its reads while the read index it last asked for is
-//     unconfirmed (for up to readRoundTicks, in case the answer is lost):
-//     one heartbeat round at a time. A read that waits gets a read index
-//     no lower than the one it would have got at once, so it is as
-//     linearizable.
+// been, so a driver that calls Ready after every input (the sim, but for a
+// node resuming from a pause) sees the same raft calls, in the same order,
+// as without batching.
 type batch struct {
 	props    []*pb.Entry   // the next MsgProp's entries, in arrival order
 	propIDs  []RequestID   // the node's own requests among them
@@ -53,18 +41,9 @@ type batch struct {
 	// more than one read.
 	readSets map[RequestID]*readSet
 	// readResps answer followers' reads confirmed in the Ready in
-	// progress; they go out with its messages.
+	// progress; they go out with its messages (finish).
 	readResps []*pb.Message
-	// round is the context of the read index last asked for, while it is
-	// unconfirmed (roundOn), and the tick it was asked at.
-	round      []byte
-	roundOn    bool
-	roundSince uint64
 }
-
-// readRoundTicks bounds how long reads wait for the read index asked
-// before them: an answer lost with its leader does not hold them longer.
-const readRoundTicks = 2
 
 type readSet struct {
 	local  []RequestID
@@ -92,12 +71,10 @@ func (n *Node) batchable(m *pb.Message) bool {
 		len(m.GetEntries()) == 1 && len(m.GetEntries()[0].GetData()) == 16
 }
 
-// flushProposals hands the collected proposals to raft as one MsgProp,
-// unless the node leads and its own write is in flight (pacing, above) and
-// force is not set.
-func (n *Node) flushProposals(force bool) {
+// flushProposals hands the collected proposals to raft as one MsgProp.
+func (n *Node) flushProposals() {
 	b := &n.batch
-	if len(b.props) == 0 || !force && n.inflight != nil && n.state == raft.StateLeader {
+	if len(b.props) == 0 {
 		return
 	}
 	m := &pb.Message{Type: pb.MsgProp.Enum(), From: new(n.cfg.ID), Entries: b.props}
@@ -123,13 +100,9 @@ func (n *Node) flushProposals(force bool) {
 	}
 }
 
-// flushReads asks raft for one read index for the collected reads, once
-// the one asked before is confirmed (pacing, above).
+// flushReads asks raft for one read index for the collected reads.
 func (n *Node) flushReads() {
 	b := &n.batch
-	if len(b.reads) == 0 && len(b.remote) == 0 || b.roundOn && n.ticks-b.roundSince < readRoundTicks {
-		return
-	}
 	local, remote := b.reads, b.remote
 	b.reads, b.remote = nil, nil
 	if len(remote) > 0 && (len(local) > 0 || len(remote) > 1) && n.rn.BasicStatus().RaftState != raft.StateLeader {
@@ -144,7 +117,6 @@ func (n *Node) flushReads() {
 		return
 	case len(local) == 0 && len(remote) == 1:
 		n.stepRaft(remote[0]) // a follower's request alone: as it came
-		n.roundAsked(remote[0].GetEntries()[0].GetData())
 		return
 	}
 	var first RequestID
@@ -159,31 +131,13 @@ func (n *Node) flushReads() {
 		}
 		b.readSets[first] = &readSet{local: local, remote: remote, since: n.ticks}
 	}
-	ctx := idBytes(first)
-	n.rn.ReadIndex(ctx)
-	n.roundAsked(ctx)
-}
-
-// roundAsked notes that the read index for ctx was asked.
-func (n *Node) roundAsked(ctx []byte) {
-	b := &n.batch
-	b.round, b.roundOn, b.roundSince = ctx, true, n.ticks
-}
-
-// roundDone notes that raft confirmed the read index for ctx: to the node
-// (a read state) or, at a leader, to the follower that asked
-// (MsgReadIndexResp).
-func (n *Node) roundDone(ctx []byte) {
-	if b := &n.batch; b.roundOn && bytes.Equal(ctx, b.round) {
-		b.roundOn = false
-	}
+	n.rn.ReadIndex(idBytes(first))
 }
 
 // readState records the read index raft confirmed for a context: of one
 // read, or of every read of a batch (term is raft's current term, for
 // the answers to followers).
 func (n *Node) readState(rs raft.ReadState, term uint64) {
-	n.roundDone(rs.RequestCtx)
 	id, ok := bytesID(rs.RequestCtx)
 	if !ok {
 		return

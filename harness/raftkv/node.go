@@ -117,11 +117,9 @@ type Node struct {
 	removed   bool
 	replaying uint64 // commit index found at start; applied < replaying means replay is in progress
 
-	inflight    []*storageWrite // the writes of the synced write on its way to disk
+	inflight    *raft.Ready // a synced write is on its way to disk
 	inflightSeq uint64
-	queued      []*storageWrite // raft's writes since: the next batch
 	writeSeq    uint64
-	durableTerm uint64 // the term of the last durable hard state
 	lastSnap    []byte // state machine at the previous snapshot (stale-snapshot canary)
 	// snapNow forces a snapshot: a conf change was applied after the log
 	// was compacted, and raft will only send a joining node a snapshot
@@ -132,7 +130,8 @@ type Node struct {
 	state   raft.StateType
 	term    uint64 // as of the last Ready with a hard state
 	// hsTerm and hsVote are the term and vote of the last hard state
-	// raft asked to write: a write that changes either is synced.
+	// written: durable whenever no synced write is in flight, since a
+	// change of either is always synced.
 	hsTerm, hsVote uint64
 
 	writes map[RequestID]*pendingWrite
@@ -218,9 +217,7 @@ func New(cfg Config, durable *Durable, peers []uint64) (*Node, error) {
 		// heartbeating the others, who then never elect a new leader.
 		StepDownOnRemoval: true,
 		ReadOnlyOption:    raft.ReadOnlySafe,
-		// Writes are pipelined (Ready): raft goes on while they are synced.
-		AsyncStorageWrites: true,
-		Logger:             &raftLogger{n: n},
+		Logger:            &raftLogger{n: n},
 	}
 	if cfg.Bugs.Has(BugLeaseReads) {
 		rc.ReadOnlyOption = raft.ReadOnlyLeaseBased
@@ -264,7 +261,6 @@ func (n *Node) restore(d *Durable) error {
 	}
 	n.replaying = d.HardState.GetCommit()
 	n.hsTerm, n.hsVote = d.HardState.GetTerm(), d.HardState.GetVote()
-	n.durableTerm = n.hsTerm
 	return nil
 }
 
@@ -378,7 +374,7 @@ func (n *Node) propose(req Request) {
 // ProposeConfChange proposes a membership change; its Response (by id)
 // comes once it is applied, or Unknown on timeout.
 func (n *Node) ProposeConfChange(id RequestID, cc *pb.ConfChangeV2) {
-	n.flushProposals(true) // in the order they came
+	n.flushProposals() // in the order they came
 	cc = proto.Clone(cc).(*pb.ConfChangeV2)
 	cc.Context = idBytes(id)
 	if err := n.rn.ProposeConfChange(cc); err != nil {
@@ -451,28 +447,12 @@ func (n *Node) unknown(id RequestID, why string) Response {
 }
 
 // Ready runs the node as far as it can without its driver and returns what
-// the driver must do. Call it after every input.
-//
-// Raft runs with asynchronous storage writes (raft.Config.AsyncStorageWrites):
-// it hands the node its writes as MsgStorageAppend messages, each with the
-// messages to deliver once it is durable, and goes on meanwhile — a leader
-// replicates new entries to its followers and applies what a quorum has
-// made durable while its own write is on its way to disk; a follower
-// applies what the leader says is committed while it syncs newer entries.
-// The node keeps the contract's one synced write at a time: the appends
-// raft asks for while one is in flight are queued and go out together, as
-// the next write, when it is durable (storage.go of package raftnode: only
-// the last of an output's writes is synced) — group commit.
-//
-// What raft sends at once the node sends at once too, but for a message
-// in a term not yet durable here (a candidate's vote requests, a new
-// leader's appends), which waits for the write that makes the term
-// durable: the harness's persist-before-send asks every message to be
-// backed by the sender's durable term.
+// the driver must do. Call it after every input. While a synced write is in
+// flight the node holds back everything that depends on it.
 func (n *Node) Ready() Output {
-	n.flushProposals(false)
+	n.flushProposals()
 	n.flushReads()
-	for n.rn.HasReady() {
+	for n.inflight == nil && n.rn.HasReady() {
 		rd := n.rn.Ready()
 		n.observeSoftState(rd.SoftState)
 		if rd.HardState != nil {
@@ -484,31 +464,38 @@ func (n *Node) Ready() Output {
 				n.readState(rs, term)
 			}
 		}
-		var apply []*pb.Message
-		for _, m := range rd.Messages { // the write first: what else this Ready sends may wait for it
-			if m.GetTo() == raft.LocalAppendThread {
-				n.storageAppend(&rd, m)
+		if rd.HardState == nil && len(rd.Entries) == 0 && raft.IsEmptySnap(rd.Snapshot) {
+			n.finish(&rd)
+			continue
+		}
+		// Term and vote durable already: nothing this Ready sends
+		// claims a newer one.
+		durableTerm := rd.HardState == nil || rd.HardState.GetTerm() == n.hsTerm && rd.HardState.GetVote() == n.hsVote
+		if rd.HardState != nil {
+			n.hsTerm, n.hsVote = rd.HardState.GetTerm(), rd.HardState.GetVote()
+		}
+		w := n.newWrite(&Write{Sync: rd.MustSync, HardState: rd.HardState, Entries: rd.Entries})
+		if !raft.IsEmptySnap(rd.Snapshot) {
+			w.Snapshot = rd.Snapshot
+			w.Sync = true
+		}
+		if n.cfg.Bugs.Has(BugForgetVote) && w.HardState != nil {
+			hs := proto.Clone(w.HardState).(*pb.HardState)
+			hs.Vote = new(uint64(0))
+			w.HardState = hs
+		}
+		if n.cfg.Bugs.Has(BugNoFsync) {
+			w.Sync = false
+		}
+		if w.Sync {
+			n.inflight, n.inflightSeq = &rd, w.Seq
+			if durableTerm && raft.IsEmptySnap(rd.Snapshot) {
+				n.sendAhead(n.inflight)
+				n.applyAhead(n.inflight)
 			}
+			break
 		}
-		for _, m := range rd.Messages {
-			switch m.GetTo() {
-			case raft.LocalAppendThread:
-			case raft.LocalApplyThread:
-				apply = append(apply, m)
-			default:
-				if m.GetType() == pb.MsgReadIndexResp && len(m.GetEntries()) == 1 {
-					n.roundDone(m.GetEntries()[0].GetData())
-				}
-				n.send(m)
-			}
-		}
-		for _, m := range n.batch.readResps {
-			n.send(m)
-		}
-		n.batch.readResps = nil
-		for _, m := range apply {
-			n.storageApply(m)
-		}
+		n.finish(&rd)
 	}
 	n.answerReads()
 	out := n.out
@@ -516,71 +503,56 @@ func (n *Node) Ready() Output {
 	return out
 }
 
-// storageWrite is one write raft asked for (a MsgStorageAppend, or the
-// node's own snapshot and compaction), and what to do once it is durable.
-type storageWrite struct {
-	w         *Write
-	hardState *pb.HardState // raft's (w.HardState may be a canary's version)
-	snapshot  *pb.Snapshot
-	entries   []*pb.Entry
-	// after are the messages to deliver once the write is durable: raft's
-	// (its own acknowledgement, MsgAppResp and vote responses) and those
-	// held for the term it makes durable.
-	after []*pb.Message
+// sendAhead emits, along with the synced write of rd, the messages of rd
+// that do not depend on it, and holds the others until WriteDone. Only
+// what votes on the write waits for it: acknowledgements of entries
+// (MsgAppResp) and votes (MsgVoteResp, MsgPreVoteResp), as raft itself
+// sorts them when it writes asynchronously (raft.go, send). So a leader
+// sends its appends to its followers while it writes the same entries
+// itself (the Raft thesis, 10.2.1), and counts itself only once they are
+// durable (raft steps its own acknowledgement at Advance). Called only
+// when the write changes neither term nor vote: every message then
+// carries a term already durable.
+func (n *Node) sendAhead(rd *raft.Ready) {
+	var held []*pb.Message
+	for _, m := range rd.Messages {
+		switch m.GetType() {
+		case pb.MsgAppResp, pb.MsgVoteResp, pb.MsgPreVoteResp:
+			held = append(held, m)
+		default:
+			n.out.Messages = append(n.out.Messages, m)
+		}
+	}
+	rd.Messages = held
+	n.out.Messages = append(n.out.Messages, n.batch.readResps...)
+	n.batch.readResps = nil
 }
 
-// storageAppend turns raft's MsgStorageAppend m (of rd) into a write.
-func (n *Node) storageAppend(rd *raft.Ready, m *pb.Message) {
-	sw := &storageWrite{hardState: rd.HardState, entries: rd.Entries, after: m.GetResponses()}
-	w := &Write{HardState: rd.HardState, Entries: rd.Entries}
-	if !raft.IsEmptySnap(rd.Snapshot) {
-		sw.snapshot, w.Snapshot = rd.Snapshot, rd.Snapshot
+// applyAhead applies, while rd's write is synced, the committed entries
+// of rd that do not depend on it: those already durable here (below the
+// write's first entry, and in the log before it), up to the first conf
+// change. They are committed, so their answers can go out at once, and
+// already durable, so a crash cannot take back what was applied (the
+// sim's committed-entry-kept). Raft allows applying in parallel with the
+// write (its Ready contract: only messages wait); finish applies the
+// rest, after the write, as before.
+func (n *Node) applyAhead(rd *raft.Ready) {
+	durable, err := n.ms.LastIndex()
+	if err != nil {
+		panic(fmt.Sprintf("raftkv: node %x: last index: %v", n.cfg.ID, err))
 	}
-	hs := rd.HardState
-	w.Sync = len(w.Entries) > 0 || w.Snapshot != nil || hs != nil && (hs.GetTerm() != n.hsTerm || hs.GetVote() != n.hsVote)
-	if hs != nil {
-		n.hsTerm, n.hsVote = hs.GetTerm(), hs.GetVote()
+	if len(rd.Entries) > 0 {
+		durable = min(durable, rd.Entries[0].GetIndex()-1)
 	}
-	if n.cfg.Bugs.Has(BugForgetVote) && hs != nil {
-		c := proto.Clone(hs).(*pb.HardState)
-		c.Vote = new(uint64(0))
-		w.HardState = c
+	k := 0
+	for k < len(rd.CommittedEntries) {
+		e := rd.CommittedEntries[k]
+		if e.GetIndex() > durable || e.GetType() != pb.EntryNormal {
+			break
+		}
+		k++
 	}
-	if n.cfg.Bugs.Has(BugNoFsync) {
-		w.Sync = false
-	}
-	sw.w = w
-	n.write(sw)
-}
-
-// write emits sw, or queues it behind the synced write in flight.
-func (n *Node) write(sw *storageWrite) {
-	if n.inflight != nil {
-		n.queued = append(n.queued, sw)
-		return
-	}
-	n.emit([]*storageWrite{sw})
-}
-
-// emit hands sws to the driver as one batch of writes: the last is synced
-// if any needs to be (its sync makes the earlier ones durable too), and
-// the node waits for it; if none does, they are done at once.
-func (n *Node) emit(sws []*storageWrite) {
-	sync := false
-	for _, sw := range sws {
-		sync = sync || sw.w.Sync
-		sw.w.Sync = false
-		n.writeSeq++
-		sw.w.Seq = n.writeSeq
-		n.out.Writes = append(n.out.Writes, sw.w)
-	}
-	if !sync {
-		n.done(sws)
-		return
-	}
-	last := sws[len(sws)-1].w
-	last.Sync = true
-	n.inflight, n.inflightSeq = sws, last.Seq
+	n.applyEntries(rd.CommittedEntries[:k])
 }
 
 // WriteDone tells the node that write seq (and every earlier one) is
@@ -589,83 +561,49 @@ func (n *Node) WriteDone(seq uint64) {
 	if n.inflight == nil || seq != n.inflightSeq {
 		panic(fmt.Sprintf("raftkv: node %x: WriteDone(%d) but the write in flight is %d (inflight %v)", n.cfg.ID, seq, n.inflightSeq, n.inflight != nil))
 	}
-	sws := n.inflight
+	rd := n.inflight
 	n.inflight = nil
-	n.done(sws)
-	if q := n.queued; len(q) > 0 {
-		n.queued = nil
-		n.emit(q)
-	}
+	n.finish(rd)
 }
 
 // Waiting reports whether the node waits for a synced write.
 func (n *Node) Waiting() bool { return n.inflight != nil }
 
-// done completes durable writes, in order: raft's in-memory view of its
-// storage catches up, a snapshot is installed, and the messages that
-// waited for them go out (those to the node itself, raft's
-// acknowledgements of its own writes, are stepped).
-func (n *Node) done(sws []*storageWrite) {
-	for _, sw := range sws {
-		if sw.snapshot != nil {
-			if err := n.ms.ApplySnapshot(sw.snapshot); err != nil {
-				panic(fmt.Sprintf("raftkv: node %x: apply snapshot %d: %v", n.cfg.ID, sw.snapshot.GetMetadata().GetIndex(), err))
-			}
-			n.installSnapshot(sw.snapshot)
-		}
-		if sw.hardState != nil {
-			if err := n.ms.SetHardState(sw.hardState); err != nil {
-				panic(fmt.Sprintf("raftkv: node %x: set hard state: %v", n.cfg.ID, err))
-			}
-			n.durableTerm = sw.hardState.GetTerm()
-		}
-		if len(sw.entries) > 0 {
-			if err := n.ms.Append(sw.entries); err != nil {
-				panic(fmt.Sprintf("raftkv: node %x: append: %v", n.cfg.ID, err))
-			}
-			if n.cfg.Bugs.Has(BugApplyUnstable) {
-				n.applyEntries(sw.entries)
-			}
-		}
-		for _, m := range sw.after {
-			if m.GetTo() == n.cfg.ID {
-				n.stepRaft(m)
-			} else {
-				n.send(m)
-			}
-		}
-	}
+func (n *Node) newWrite(w *Write) *Write {
+	n.writeSeq++
+	w.Seq = n.writeSeq
+	n.out.Writes = append(n.out.Writes, w)
+	return w
 }
 
-// send emits m, unless its term is not yet durable here: then it waits
-// for the write that makes it durable (the last one raft asked for).
-// Pre-votes are in a term the node does not take.
-func (n *Node) send(m *pb.Message) {
-	if m.GetTerm() > n.durableTerm && m.GetType() != pb.MsgPreVote && m.GetType() != pb.MsgPreVoteResp && !n.cfg.Bugs.Has(BugNoFsync) {
-		var last *storageWrite
-		switch {
-		case len(n.queued) > 0:
-			last = n.queued[len(n.queued)-1]
-		case n.inflight != nil:
-			last = n.inflight[len(n.inflight)-1]
-		default:
-			panic(fmt.Sprintf("raftkv: node %x: %s in term %d, but the durable term is %d and no write is on its way", n.cfg.ID, m.GetType(), m.GetTerm(), n.durableTerm))
+// finish completes a Ready whose writes are durable: raft's in-memory view
+// of storage catches up, messages go out, committed entries are applied,
+// and raft is told to advance.
+func (n *Node) finish(rd *raft.Ready) {
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := n.ms.ApplySnapshot(rd.Snapshot); err != nil {
+			panic(fmt.Sprintf("raftkv: node %x: apply snapshot %d: %v", n.cfg.ID, rd.Snapshot.GetMetadata().GetIndex(), err))
 		}
-		last.after = append(last.after, m)
-		return
+		n.installSnapshot(rd.Snapshot)
 	}
-	n.out.Messages = append(n.out.Messages, m)
-}
-
-// storageApply applies the committed entries of raft's MsgStorageApply m:
-// raft hands only entries durable here (it applies none beyond its stable
-// log when writing asynchronously), so a crash cannot take back what was
-// applied.
-func (n *Node) storageApply(m *pb.Message) {
-	n.applyEntries(m.GetEntries())
-	for _, r := range m.GetResponses() {
-		n.stepRaft(r)
+	if rd.HardState != nil {
+		if err := n.ms.SetHardState(rd.HardState); err != nil {
+			panic(fmt.Sprintf("raftkv: node %x: set hard state: %v", n.cfg.ID, err))
+		}
 	}
+	if len(rd.Entries) > 0 {
+		if err := n.ms.Append(rd.Entries); err != nil {
+			panic(fmt.Sprintf("raftkv: node %x: append: %v", n.cfg.ID, err))
+		}
+		if n.cfg.Bugs.Has(BugApplyUnstable) {
+			n.applyEntries(rd.Entries)
+		}
+	}
+	n.out.Messages = append(n.out.Messages, rd.Messages...)
+	n.out.Messages = append(n.out.Messages, n.batch.readResps...)
+	n.batch.readResps = nil
+	n.applyEntries(rd.CommittedEntries)
+	n.rn.Advance(*rd)
 	n.maybeSnapshot()
 }
 
@@ -798,7 +736,6 @@ func (n *Node) observeSoftState(ss *raft.SoftState) {
 		}
 	}
 	n.batch.readSets = nil // their reads were all waiting: failed above
-	n.batch.roundOn = false
 }
 
 // maybeSnapshot snapshots the state machine every SnapshotEvery applied
@@ -831,7 +768,7 @@ func (n *Node) maybeSnapshot() {
 		}
 	}
 	n.cfg.Logger.Logf("snapshot at index %d, log compacted to %d", idx, compact)
-	n.write(&storageWrite{w: &Write{LocalSnapshot: snap, Compact: compact}})
+	n.newWrite(&Write{LocalSnapshot: snap, Compact: compact})
 }
 
 // Leading reports whether the node leads, and in which term, as of its

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -73,10 +74,6 @@ type Server struct {
 	evq   []TransportEvent
 	evc   chan struct{}
 
-	syncc      chan uint64     // the loop asks the syncer to sync (the seq of the write)
-	syncedc    chan syncResult // the syncer's answer
-	syncerDone chan struct{}   // closed when the syncer has stopped
-
 	done      chan struct{} // closed by Close: the loop stops
 	stopped   chan struct{} // closed when the loop has stopped
 	closeOnce sync.Once
@@ -91,7 +88,6 @@ type Server struct {
 	ticker   *time.Ticker
 	unsaved  []*raftkv.Write // writes without Sync, saved with the next synced one
 	unsavedT time.Time
-	syncing  bool // a synced write is with the syncer
 	stats    stats
 	statsT   time.Time
 	written  [numMsgTypes]int64 // Transport.WrittenByType at statsT
@@ -114,13 +110,6 @@ type stats struct {
 }
 
 const statsEvery = 10 * time.Second
-
-// syncResult is the syncer's answer: the write seq (and every earlier
-// one) is durable, unless err.
-type syncResult struct {
-	seq uint64
-	err error
-}
 
 type call struct {
 	req  raftkv.Request
@@ -152,7 +141,6 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger,
 		recvc: make(chan []*pb.Message, 1024), reqc: make(chan call, 1024), execc: make(chan func(), 64),
 		evc: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
-		syncc: make(chan uint64, 1), syncedc: make(chan syncResult, 1), syncerDone: make(chan struct{}),
 		pending: map[raftkv.RequestID]func(raftkv.Response){}, rate: cfg.ClockRate, missing: map[uint64]bool{}, lookups: map[uint64]bool{}}
 	store, durable, err := OpenStore(cfg.DataDir)
 	if err != nil {
@@ -205,7 +193,6 @@ func Start(cfg Config) (*Server, error) {
 	s.api = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.ticker = time.NewTicker(s.tickPeriod())
-	go s.syncer()
 	go s.loop()
 	go func() {
 		if err := s.api.Serve(s.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -244,8 +231,6 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		<-s.stopped
-		close(s.syncc)
-		<-s.syncerDone // a sync in flight ends first
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := s.api.Shutdown(ctx); err != nil {
 			s.api.Close()
@@ -340,8 +325,6 @@ func (s *Server) loop() {
 			fn()
 		case <-s.evc:
 			s.transportEvents()
-		case r := <-s.syncedc:
-			s.synced(r)
 		}
 		s.stats.Batches++
 		s.stats.Inputs++
@@ -367,8 +350,6 @@ func (s *Server) drain(limit int) {
 			fn()
 		case <-s.evc:
 			s.transportEvents()
-		case r := <-s.syncedc:
-			s.synced(r)
 		default:
 			return
 		}
@@ -407,7 +388,7 @@ func (s *Server) tick() {
 	}
 	// Writes without Sync need not be durable before the node goes on;
 	// save them within a second even if no synced write comes.
-	if len(s.unsaved) > 0 && !s.syncing && time.Since(s.unsavedT) > time.Second {
+	if len(s.unsaved) > 0 && time.Since(s.unsavedT) > time.Second {
 		if err := s.store.Save(s.unsaved); err != nil {
 			s.loopErr = err
 			return
@@ -416,10 +397,11 @@ func (s *Server) tick() {
 	}
 }
 
-// process drains the core: writes, then messages, then responses. A
-// synced write goes to the syncer, and the loop goes on: the core sends
-// and answers meanwhile what does not depend on it, and queues the writes
-// raft asks for until WriteDone (synced), then hands them over together.
+// process drains the core: write, send, answer, then sync. The messages
+// and responses of an output never depend on its synced write (the core
+// holds back those that do until WriteDone), so they go out while the
+// write is synced: a leader's appends reach its followers while it syncs
+// the same entries itself.
 func (s *Server) process() error {
 	if s.loopErr != nil {
 		return s.loopErr
@@ -429,8 +411,10 @@ func (s *Server) process() error {
 		if out.Empty() {
 			return nil
 		}
+		var synced *raftkv.Write
 		if n := len(out.Writes); n > 0 {
 			if out.Writes[n-1].Sync {
+				synced = out.Writes[n-1]
 				ws := append(s.unsaved, out.Writes...)
 				s.unsaved = nil
 				if err := s.store.Write(ws); err != nil {
@@ -441,8 +425,6 @@ func (s *Server) process() error {
 				for _, w := range ws {
 					s.stats.Entries += len(w.Entries)
 				}
-				s.syncing = true
-				s.syncc <- out.Writes[n-1].Seq // the syncer is idle: one synced write at a time
 			} else {
 				if len(s.unsaved) == 0 {
 					s.unsavedT = time.Now()
@@ -454,27 +436,19 @@ func (s *Server) process() error {
 		for _, r := range out.Responses {
 			s.respond(r)
 		}
+		if synced != nil {
+			if len(out.Messages) > 0 {
+				// Let the transport write them before the loop blocks in
+				// the sync (a node runs on one P: until the runtime takes
+				// it back from the syscall, nothing else would run).
+				runtime.Gosched()
+			}
+			if err := s.store.Sync(); err != nil {
+				return err
+			}
+			s.node.WriteDone(synced.Seq)
+		}
 	}
-}
-
-// syncer makes the store's writes durable, one sync at a time, while the
-// loop goes on. The store is handed over: the loop writes to it only
-// between a sync's answer and the next request.
-func (s *Server) syncer() {
-	defer close(s.syncerDone)
-	for seq := range s.syncc {
-		s.syncedc <- syncResult{seq: seq, err: s.store.Sync()}
-	}
-}
-
-// synced takes the syncer's answer: the write is durable.
-func (s *Server) synced(r syncResult) {
-	s.syncing = false
-	if r.err != nil {
-		s.loopErr = r.err
-		return
-	}
-	s.node.WriteDone(r.seq)
 }
 
 // send hands a Ready's messages to the transport; those to peers with no
