@@ -61,7 +61,7 @@ func BenchmarkProcess(b *testing.B) {
 			for _, ok := w.Leader(); !ok; _, ok = w.Leader() {
 				time.Sleep(20 * time.Millisecond)
 			}
-			wl, err := workloads.NewRegister(w, rec, workloads.RegisterOptions{Clients: 20, Rate: 1e6})
+			wl, err := workloads.NewRegister(w, rec, workloads.RegisterOptions{Clients: benchClients(), Rate: 1e6})
 			if err != nil {
 				panic(err)
 			}
@@ -127,6 +127,13 @@ func fsType(dir string) string {
 		return "overlayfs"
 	}
 	return fmt.Sprintf("filesystem magic %#x", st.Type)
+}
+
+func benchClients() int {
+	if n, _ := strconv.Atoi(os.Getenv("SPLITBRAIN_BENCH_CLIENTS")); n > 0 {
+		return n
+	}
+	return 20
 }
 
 func benchProcs() int {

@@ -159,6 +159,10 @@ func TestLeaderCompletenessCatchesLostEntry(t *testing.T) {
 			w.Crash(a, world.KeepWritten)
 			truncateDurable(w.nodes[a], keep)
 			w.Crash(l, world.KeepWritten)
+			// What the leader still had in flight to a (a commit index
+			// beyond a's truncated log, which raft would refuse with a
+			// panic) arrives while a is down, and is lost.
+			w.Sleep(time.Second)
 			w.SetReach(world.Reach{})
 			w.Restart(a)
 			w.Sleep(5 * time.Second)

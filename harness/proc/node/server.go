@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -89,9 +90,10 @@ type Server struct {
 	unsavedT time.Time
 	stats    stats
 	statsT   time.Time
-	written  int64           // Transport.Written at statsT
-	missing  map[uint64]bool // peers with no known address (logged once)
-	lookups  map[uint64]bool // peers whose address is being read from the replicated state
+	written  [numMsgTypes]int64 // Transport.WrittenByType at statsT
+	flushes  int64              // and its flushes
+	missing  map[uint64]bool    // peers with no known address (logged once)
+	lookups  map[uint64]bool    // peers whose address is being read from the replicated state
 }
 
 // stats count the loop's work; the node logs them every statsEvery.
@@ -365,14 +367,24 @@ func (s *Server) step(ms []*pb.Message) {
 func (s *Server) tick() {
 	s.node.Tick()
 	if time.Since(s.statsT) >= statsEvery {
+		byType, flushes := s.tr.WrittenByType()
 		if !s.statsT.IsZero() {
 			st := s.stats
-			st.Written = s.tr.Written() - s.written
+			var types []byte
+			for typ, n := range byType {
+				if d := n - s.written[typ]; d > 0 {
+					st.Written += d
+					if len(types) > 0 {
+						types = append(types, ' ')
+					}
+					types = fmt.Appendf(types, "%s:%d", pb.MessageType(typ), d)
+				}
+			}
 			s.log.Info("stats", "batches", st.Batches, "inputs", st.Inputs, "saves", st.Saves, "writes", st.Writes,
-				"entries", st.Entries, "sent", st.Sent, "written", st.Written, "received", st.Received, "requests", st.Requests,
-				"period", time.Since(s.statsT).Round(time.Millisecond))
+				"entries", st.Entries, "sent", st.Sent, "written", st.Written, "flushes", flushes-s.flushes, "received", st.Received,
+				"requests", st.Requests, "period", time.Since(s.statsT).Round(time.Millisecond), "written_by_type", string(types))
 		}
-		s.stats, s.statsT, s.written = stats{}, time.Now(), s.tr.Written()
+		s.stats, s.statsT, s.written, s.flushes = stats{}, time.Now(), byType, flushes
 	}
 	// Writes without Sync need not be durable before the node goes on;
 	// save them within a second even if no synced write comes.
@@ -385,7 +397,11 @@ func (s *Server) tick() {
 	}
 }
 
-// process drains the core: persist, then send, then answer.
+// process drains the core: write, send, answer, then sync. The messages
+// and responses of an output never depend on its synced write (the core
+// holds back those that do until WriteDone), so they go out while the
+// write is synced: a leader's appends reach its followers while it syncs
+// the same entries itself.
 func (s *Server) process() error {
 	if s.loopErr != nil {
 		return s.loopErr
@@ -401,7 +417,7 @@ func (s *Server) process() error {
 				synced = out.Writes[n-1]
 				ws := append(s.unsaved, out.Writes...)
 				s.unsaved = nil
-				if err := s.store.Save(ws); err != nil {
+				if err := s.store.Write(ws); err != nil {
 					return err
 				}
 				s.stats.Saves++
@@ -421,6 +437,15 @@ func (s *Server) process() error {
 			s.respond(r)
 		}
 		if synced != nil {
+			if len(out.Messages) > 0 {
+				// Let the transport write them before the loop blocks in
+				// the sync (a node runs on one P: until the runtime takes
+				// it back from the syscall, nothing else would run).
+				runtime.Gosched()
+			}
+			if err := s.store.Sync(); err != nil {
+				return err
+			}
 			s.node.WriteDone(synced.Seq)
 		}
 	}

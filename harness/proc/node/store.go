@@ -41,9 +41,10 @@ type CorruptError struct {
 func (e *CorruptError) Error() string { return fmt.Sprintf("%s: corrupt store: %s", e.File, e.What) }
 
 // Store is a node's durable raft state: a write-ahead log in one file
-// (wal.go) holding the log, the hard state and the newest snapshot. Save
-// appends a batch of raftkv.Writes with one write and makes it durable
-// with one fdatasync before it returns, so many proposals share one sync.
+// (wal.go) holding the log, the hard state and the newest snapshot. Write
+// appends a batch of raftkv.Writes with one write and Sync makes it
+// durable with one fdatasync (Save does both), so many proposals share one
+// sync.
 // Every batch carries a CRC-32C. It is not safe for concurrent use.
 type Store struct {
 	dir, path string
@@ -57,6 +58,7 @@ type Store struct {
 	ckptMin   int64 // minCheckpoint, but tests set it lower
 	bw        batchWriter
 	broken    error
+	unsynced  bool     // batches written since the last sync
 	torn      [2]int64 // offsets of a torn batch dropped at open
 }
 
@@ -186,6 +188,14 @@ func (s *Store) sync() error {
 
 // appendBatch writes the batch in s.bw at the end of the log and syncs.
 func (s *Store) appendBatch() error {
+	if err := s.writeBatch(); err != nil {
+		return err
+	}
+	return s.sync()
+}
+
+// writeBatch writes the batch in s.bw at the end of the log, unsynced.
+func (s *Store) writeBatch() error {
 	b, err := s.bw.finish()
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.path, err)
@@ -201,9 +211,6 @@ func (s *Store) appendBatch() error {
 	}
 	if _, err := s.f.WriteAt(b, s.off); err != nil {
 		return fmt.Errorf("%s: write: %w", s.path, err)
-	}
-	if err := s.sync(); err != nil {
-		return err
 	}
 	s.off = end
 	return nil
@@ -253,8 +260,21 @@ func (s *Store) checkpoint() error {
 
 // Save appends ws, in order, as one batch with the semantics of
 // raftkv.Durable.Apply, and makes it durable (fdatasync) before it
-// returns. On error the store must not be used further: the node stops.
+// returns: Write, then Sync. On error the store must not be used
+// further: the node stops.
 func (s *Store) Save(ws []*raftkv.Write) error {
+	if err := s.Write(ws); err != nil {
+		return err
+	}
+	return s.Sync()
+}
+
+// Write appends ws, in order, as one batch with the semantics of
+// raftkv.Durable.Apply, without waiting for it to be durable: it is if
+// Sync returns nil (a crash before may keep it whole, or torn, which the
+// next open drops; or lose it). The node writes a batch, sends what does
+// not depend on it, then syncs.
+func (s *Store) Write(ws []*raftkv.Write) error {
 	if s.broken != nil {
 		return s.broken
 	}
@@ -270,7 +290,7 @@ func (s *Store) Save(ws []*raftkv.Write) error {
 	for _, w := range ws {
 		s.bw.write(w)
 	}
-	if err := s.appendBatch(); err != nil {
+	if err := s.writeBatch(); err != nil {
 		s.broken = fmt.Errorf("save: %w", err)
 		return s.broken
 	}
@@ -281,6 +301,24 @@ func (s *Store) Save(ws []*raftkv.Write) error {
 		appendEntries(s.d, w.Entries)
 		s.d.Apply(&raftkv.Write{HardState: w.HardState, LocalSnapshot: w.LocalSnapshot, Compact: w.Compact})
 	}
+	s.unsynced = true
+	return nil
+}
+
+// Sync makes every batch written durable (one fdatasync), and rewrites
+// the log as a checkpoint when it has grown enough.
+func (s *Store) Sync() error {
+	if s.broken != nil {
+		return s.broken
+	}
+	if !s.unsynced {
+		return nil
+	}
+	if err := s.sync(); err != nil {
+		s.broken = fmt.Errorf("save: %w", err)
+		return s.broken
+	}
+	s.unsynced = false
 	if s.off > s.ckptAt {
 		if err := s.checkpoint(); err != nil {
 			s.broken = err

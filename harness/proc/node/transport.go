@@ -80,10 +80,14 @@ type Transport struct {
 	closed   bool
 	peers    map[uint64]*peer
 	faults   map[uint64]LinkFaults
-	accepted map[uint64]net.Conn // newest accepted connection per peer
-	conns    map[net.Conn]bool   // every accepted connection
-	written  atomic.Int64        // messages written to connections
+	accepted map[uint64]net.Conn       // newest accepted connection per peer
+	conns    map[net.Conn]bool         // every accepted connection
+	written  [numMsgTypes]atomic.Int64 // messages written to connections, by type
+	flushes  atomic.Int64              // writes to connections (each one syscall or more)
 }
+
+// numMsgTypes bounds raft's message types (pb.MessageType values).
+const numMsgTypes = 32
 
 // NewTransport listens on cfg.Addr and starts accepting. Add peers with
 // AddPeer.
@@ -145,9 +149,15 @@ func (t *Transport) AddPeer(id uint64, addr string) {
 	go p.run()
 }
 
-// Written is how many messages the transport has written to its
-// connections (fewer than it was handed: see coalesce).
-func (t *Transport) Written() int64 { return t.written.Load() }
+// WrittenByType is how many messages of each type the transport has
+// written to its connections (indexed by pb.MessageType; fewer than it
+// was handed: see coalesce), and in how many writes to them.
+func (t *Transport) WrittenByType() (byType [numMsgTypes]int64, flushes int64) {
+	for i := range t.written {
+		byType[i] = t.written[i].Load()
+	}
+	return byType, t.flushes.Load()
+}
 
 // Has reports whether the transport knows where id is.
 func (t *Transport) Has(id uint64) bool {
@@ -563,6 +573,7 @@ func (p *peer) write(m *pb.Message) {
 		err = writeFrame(p.bw, b)
 	}
 	if err == nil && m.GetType() == pb.MsgSnap {
+		p.t.flushes.Add(1)
 		err = p.bw.Flush()
 		if err == nil {
 			p.t.cfg.Report(TransportEvent{Peer: p.id, Snapshot: true, OK: true})
@@ -574,11 +585,14 @@ func (p *peer) write(m *pb.Message) {
 		p.down = true
 		return
 	}
-	p.t.written.Add(1)
+	if typ := int(m.GetType()); typ >= 0 && typ < numMsgTypes {
+		p.t.written[typ].Add(1)
+	}
 	p.down = false
 }
 
 func (p *peer) flush() {
+	p.t.flushes.Add(1)
 	p.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	if err := p.bw.Flush(); err != nil {
 		p.disconnect(err)
