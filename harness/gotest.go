@@ -86,6 +86,9 @@ func RunTest(t testing.TB, test Test) *Outcome {
 	}
 	r := out.Results
 	if r.Valid == model.Valid {
+		if testing.Verbose() { // go test -v: what ran and what was checked
+			t.Logf("splitbrain: verdict VALID\n%s", Summary(r, &out.Test, false))
+		}
 		return out
 	}
 	if r.Valid != model.Invalid {

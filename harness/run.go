@@ -86,7 +86,8 @@ func Run(ctx context.Context, t Test) (*Outcome, error) {
 		sched = &nemesis.Schedule{}
 	} else if sched == nil {
 		s := nemesis.Generate(t.Seed, nemesis.GenOptions{
-			Duration: time.Duration(t.Duration), FinalHeal: t.FinalHeal(), Kinds: t.Nemesis, Nodes: t.Nodes})
+			Duration: time.Duration(t.Duration), FinalHeal: t.FinalHeal(), Kinds: t.Nemesis, Nodes: t.Nodes,
+			Refuses: refusals(&t, system)})
 		sched = &s
 	}
 
@@ -339,6 +340,46 @@ func resolveSystem(ctx context.Context, t *Test) (proc.System, error) {
 		return nil, usagef("read consistency %s: %s offers only linearizable reads", t.ReadConsistency, s.Name())
 	}
 	return s, nil
+}
+
+// refusals says which generated faults the process world will refuse for
+// system (nil: the reference node's launcher, which also serves a
+// raftnode.System), so that the generator puts in their place what the
+// world can take (nemesis.GenOptions.Refuses). The sim takes every fault.
+func refusals(t *Test, system proc.System) func(nemesis.Op) bool {
+	if t.Mode != "process" {
+		return nil
+	}
+	if system == nil {
+		system = proc.ReferenceSystem()
+	}
+	caps, noNet := system.Caps(), t.NoNetFaults
+	return func(op nemesis.Op) bool {
+		switch op.Kind {
+		case nemesis.LoseUnsynced, nemesis.TornWrite:
+			return true // no filesystem layer (proc.World.Crash)
+		case nemesis.Skew, nemesis.Strobe, nemesis.ClockReset:
+			return !caps.ClockRate
+		case nemesis.Partition, nemesis.SnapshotIsolate:
+			return noNet
+		case nemesis.Packet:
+			p := op.Packet
+			sender := p.Dup != 0 || p.Reorder != 0 || p.Delay != 0 || p.Jitter != 0
+			return sender && !caps.SenderPackets || p.Loss != 0 && noNet
+		case nemesis.AddNode:
+			if op.Learner {
+				return !caps.Supports("add-learner")
+			}
+			return !caps.Supports("add")
+		case nemesis.Promote:
+			return !caps.Supports("promote")
+		case nemesis.RemoveNode:
+			return !caps.Supports("remove")
+		case nemesis.Replace:
+			return !caps.Supports("add") || !caps.Supports("remove")
+		}
+		return false
+	}
 }
 
 // ResolveSystem turns a system name into the process world's system:

@@ -28,6 +28,17 @@ type GenOptions struct {
 	// family narrowed to one shape, "partition:one-way"; empty = all.
 	Kinds []string
 	Nodes int // initial cluster size, for explicit links (default 5)
+	// Refuses, if set, says which operations the world under test
+	// refuses (a system that cannot take a fault answers
+	// world.ErrUnsupported). The schedule then holds, in their place, the
+	// nearest fault the world can take, or nothing: a process crash for a
+	// power failure (lose-unsynced, torn-write: a process world has no
+	// filesystem layer to drop unsynced writes), packet loss alone for
+	// the sender-side packet faults (delay, duplication, reordering),
+	// nothing for a clock fault. So the fault time of a run goes to
+	// faults that happen, on every system. Nil: every operation is taken
+	// (the sim).
+	Refuses func(Op) bool
 }
 
 func (o GenOptions) withDefaults() GenOptions {
@@ -214,7 +225,47 @@ func finish(evs []Event, o GenOptions) Schedule {
 		}
 	}
 	evs = append(evs, Event{At: o.FinalHeal, Op: Op{Kind: HealAllKind}})
-	return Schedule{Events: evs}
+	return Schedule{Events: adapt(evs, o.Refuses)}
+}
+
+// adapt puts in place of each operation refuses refuses the nearest one
+// it takes, or drops it (see GenOptions.Refuses).
+func adapt(evs []Event, refuses func(Op) bool) []Event {
+	if refuses == nil {
+		return evs
+	}
+	out := evs[:0]
+	for _, e := range evs {
+		if refuses(e.Op) {
+			op, ok := substitute(e.Op)
+			if !ok || refuses(op) {
+				continue
+			}
+			e.Op = op
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// substitute is the nearest operation to op that a world without op's
+// mechanism may take.
+func substitute(op Op) (Op, bool) {
+	switch op.Kind {
+	case LoseUnsynced, TornWrite:
+		// A power failure without a filesystem layer: the processes die;
+		// what they wrote survives in the page cache.
+		return Op{Kind: Kill, Target: op.Target}, true
+	case Packet:
+		if op.Packet.Loss == 0 {
+			return Op{}, false
+		}
+		p := op.Packet
+		p.Dup, p.Reorder, p.Delay, p.Jitter = 0, 0, 0, 0
+		op.Packet = p
+		return op, true
+	}
+	return Op{}, false
 }
 
 // chooser is the source of a generator's choices: a PRNG, or rapid.

@@ -30,7 +30,7 @@ func (w *World) Converge(bound time.Duration) world.Convergence {
 	for {
 		states, unsupported := w.hashes()
 		if unsupported != nil {
-			return world.Convergence{Detail: fmt.Sprintf("not available: %s does not serve GET /hash (%v)", w.cfg.System.Name(), unsupported),
+			return world.Convergence{Detail: fmt.Sprintf("not available: %s does not serve GET /hash (%v)", w.systemName(), unsupported),
 				Waited: time.Since(start)}
 		}
 		last = states

@@ -136,7 +136,7 @@ func (w *World) Resume(id world.NodeID) error {
 // call; a stopped or paused node gets the rate when it is back.
 func (w *World) SetClockRate(id world.NodeID, rate float64) error {
 	if !w.cfg.System.Caps().ClockRate {
-		return fmt.Errorf("proc: %s has no clock-rate control (clock skew): %w", w.cfg.System.Name(), world.ErrUnsupported)
+		return fmt.Errorf("proc: %s has no clock-rate control (clock skew): %w", w.systemName(), world.ErrUnsupported)
 	}
 	if !(rate > 0) {
 		return fmt.Errorf("proc: clock rate must be positive, got %v", rate)
@@ -216,7 +216,7 @@ func (w *World) SetPacket(p world.Packet) error {
 		return fmt.Errorf("proc: packet loss needs nftables (root, CAP_NET_ADMIN) and this world runs with --no-net-faults: %w", world.ErrUnsupported)
 	}
 	if (p.Delay != 0 || p.Jitter != 0 || p.Duplicate != 0 || p.Reorder != 0) && !w.cfg.System.Caps().SenderPackets {
-		return fmt.Errorf("proc: packet delay, jitter, duplication and reordering are done by the sending node, and %s does not take them (packet loss is the kernel's and works): %w", w.cfg.System.Name(), world.ErrUnsupported)
+		return fmt.Errorf("proc: packet delay, jitter, duplication and reordering are done by the sending node, and %s does not take them (packet loss is the kernel's and works): %w", w.systemName(), world.ErrUnsupported)
 	}
 	if p.Loss < 0 || p.Loss > 1 || p.Duplicate < 0 || p.Duplicate > 1 || p.Reorder < 0 || p.Reorder > 1 || p.Delay < 0 || p.Jitter < 0 {
 		return fmt.Errorf("proc: bad packet fault %+v", p)

@@ -61,7 +61,7 @@ func (w *World) AddNode(learner bool) (world.NodeID, error) {
 	}
 	caps := w.cfg.System.Caps()
 	if !caps.Supports(op) {
-		return 0, fmt.Errorf("proc: %s does not offer membership change %s: %w", w.cfg.System.Name(), op, world.ErrUnsupported)
+		return 0, fmt.Errorf("proc: %s does not offer membership change %s: %w", w.systemName(), op, world.ErrUnsupported)
 	}
 	w.mu.Lock()
 	full := w.nextID >= maxNodeID
@@ -213,7 +213,7 @@ func (w *World) isMember(id world.NodeID) bool {
 // PromoteNode implements world.World.
 func (w *World) PromoteNode(id world.NodeID) error {
 	if !w.cfg.System.Caps().Supports("promote") {
-		return fmt.Errorf("proc: %s does not offer membership change promote: %w", w.cfg.System.Name(), world.ErrUnsupported)
+		return fmt.Errorf("proc: %s does not offer membership change promote: %w", w.systemName(), world.ErrUnsupported)
 	}
 	if _, err := w.node(id); err != nil {
 		return err
@@ -225,7 +225,7 @@ func (w *World) PromoteNode(id world.NodeID) error {
 // configuration change and its process stopped.
 func (w *World) RemoveNode(id world.NodeID) error {
 	if !w.cfg.System.Caps().Supports("remove") {
-		return fmt.Errorf("proc: %s does not offer membership change remove: %w", w.cfg.System.Name(), world.ErrUnsupported)
+		return fmt.Errorf("proc: %s does not offer membership change remove: %w", w.systemName(), world.ErrUnsupported)
 	}
 	n, err := w.node(id)
 	if err != nil {

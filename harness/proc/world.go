@@ -571,3 +571,12 @@ func (w *World) NodesCPU() time.Duration {
 	}
 	return total
 }
+
+// systemName names the system under test in messages: the user's node
+// system when the reference launcher serves one, else the System's name.
+func (w *World) systemName() string {
+	if w.cfg.NodeSystem != "" {
+		return w.cfg.NodeSystem
+	}
+	return w.cfg.System.Name()
+}
