@@ -44,7 +44,7 @@ func (w *World) confChange(cc *pb.ConfChangeV2) error {
 	}
 	w.nextAdmin++
 	id := raftnode.RequestID{Client: adminSession, Seq: w.nextAdmin}
-	res := w.call(via, id, false, w.cfg.AdminTimeout, func(sn *simNode) { sn.node.ProposeConfChange(id, cc) })
+	res := w.call(via, id, false, w.cfg.AdminTimeout, func(sn *simNode) { sn.call(func(n raftnode.Node) { n.ProposeConfChange(id, cc) }) })
 	switch res.Outcome {
 	case world.OK:
 		return nil

@@ -99,7 +99,7 @@ func (c *simClient) Do(node world.NodeID, op world.Op, timeout time.Duration) wo
 	w := c.w
 	c.seq++
 	req := raftnode.Request{ID: raftnode.RequestID{Client: c.session, Seq: c.seq}, Op: kinds[op.Kind], Key: op.Key, Value: op.Value, Expected: op.Expected}
-	return w.call(node, req.ID, op.Kind == world.Get, timeout, func(sn *simNode) { sn.node.Request(req) })
+	return w.call(node, req.ID, op.Kind == world.Get, timeout, func(sn *simNode) { sn.call(func(n raftnode.Node) { n.Request(req) }) })
 }
 
 // call sends a request to node over the client network and blocks the

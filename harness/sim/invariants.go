@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 
 	"github.com/splitbrain/splitbrain/harness/raftnode"
 	"github.com/splitbrain/splitbrain/harness/world"
@@ -19,10 +20,12 @@ const (
 	PersistBeforeSend  = "persist-before-send"    // every message a node sends is backed by its durable state
 	RejoinAfterLoss    = "rejoin-after-data-loss" // a node whose durable state was lost does not take part under its old ID
 	HardStateKept      = "hard-state-kept"        // a node's hard state never goes back: term, vote in a term, commit index
+	NoPanic            = "no-panic"               // a node never panics: whatever the faults, it answers fail or unknown, or refuses to start
+	MembershipAgreed   = "membership-agreement"   // nodes that report the same applied index report the same membership
 )
 
 // Invariants lists the raft safety properties the sim checks as it runs.
-var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend, RejoinAfterLoss, HardStateKept}
+var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, LeaderCompleteness, DurableCommitted, PersistBeforeSend, RejoinAfterLoss, HardStateKept, NoPanic, MembershipAgreed}
 
 // MechanismInvariants are the invariants that watch how a node does its
 // work (what it persists before it speaks, what it keeps across a
@@ -71,6 +74,13 @@ type appliedFacts struct {
 	node      world.NodeID
 }
 
+// memberFacts is the membership the first node to report an applied
+// index reported with it.
+type memberFacts struct {
+	voters, learners []uint64 // sorted
+	node             world.NodeID
+}
+
 // invariants checks raft's safety properties against everything the nodes
 // write and apply. It is omniscient: it sees every node's disk.
 type invariants struct {
@@ -78,6 +88,7 @@ type invariants struct {
 	leaders map[uint64]world.NodeID // term -> leader
 	entries map[uint64][]entryFacts // index -> every entry written there by anyone, one per term
 	applies map[uint64]appliedFacts // index -> what was applied there
+	members map[uint64]memberFacts  // applied index -> the membership first reported there
 	// The records below these indexes have been pruned (see prune), and
 	// the calls left before the next pruning.
 	entriesFrom, appliesFrom uint64
@@ -90,12 +101,32 @@ type invariants struct {
 
 func newInvariants(w *World) *invariants {
 	iv := &invariants{w: w, leaders: map[uint64]world.NodeID{}, entries: map[uint64][]entryFacts{},
-		applies: map[uint64]appliedFacts{}, commits: map[uint64]commitFacts{}, checks: map[string]int{}, skip: map[string]bool{},
+		applies: map[uint64]appliedFacts{}, members: map[uint64]memberFacts{}, commits: map[uint64]commitFacts{}, checks: map[string]int{}, skip: map[string]bool{},
 		reports: w.cfg.System.Reports}
 	for _, n := range w.cfg.Skip {
 		iv.skip[n] = true
 	}
+	w.loop.nodePanic = iv.panicked
 	return iv
+}
+
+// panicked is a panic raised by a node's own code (raft's, or the node's
+// checks of itself): the node would crash. No fault the harness injects
+// is one a correct node may die of — it fails or leaves unknown what it
+// cannot do, and refuses to start from a disk it cannot trust — so it is
+// a violation, with the panic and the stack in the node's log. Nil when
+// the invariant is skipped: the run then ends with an error, as any
+// panic does.
+func (iv *invariants) panicked(id world.NodeID, r any, stack []byte) error {
+	if iv.skip[NoPanic] {
+		return nil
+	}
+	e := &world.InvariantError{Invariant: NoPanic, Nodes: []world.NodeID{id}, Time: iv.w.loop.now,
+		Detail: fmt.Sprintf("%s panicked: %v", id, r)}
+	if sn := iv.w.nodes[id]; sn != nil {
+		sn.logf("INVARIANT VIOLATED: %v\n%s", e, stack)
+	}
+	return e
 }
 
 func (iv *invariants) violate(inv string, nodes []world.NodeID, term, index uint64, format string, args ...any) {
@@ -232,6 +263,7 @@ func (iv *invariants) prune() {
 	}
 	for ; iv.appliesFrom < snap; iv.appliesFrom++ {
 		delete(iv.applies, iv.appliesFrom)
+		delete(iv.members, iv.appliesFrom)
 	}
 }
 
@@ -321,6 +353,48 @@ func (iv *invariants) applied(sn *simNode, a raftnode.Applied) {
 	}
 }
 
+// membership checks that the membership is part of the replicated state:
+// a node's status (its applied index, and the voters and learners as it
+// has applied them) must name, at that index, the membership every node
+// named there, itself included. A configuration is replicated by the log
+// like any command: a node that uses one before it applies it, or keeps
+// one whose entry was overwritten, differs from the others at the same
+// index — an operator asking the members who is in the cluster gets
+// different answers, and the node counts its quorums over the wrong
+// voters. Checked after every input, for nodes that report what they
+// apply (their applied index is then exact).
+func (iv *invariants) membership(sn *simNode, st raftnode.Status) {
+	if st.Applied < iv.appliesFrom || st.Applied == 0 {
+		return // pruned (see prune), or nothing applied yet
+	}
+	iv.checks[MembershipAgreed]++
+	voters, learners := sortedIDs(st.Voters), sortedIDs(st.Learners)
+	seen, ok := iv.members[st.Applied]
+	if !ok {
+		iv.members[st.Applied] = memberFacts{voters: slices.Clone(voters), learners: slices.Clone(learners), node: sn.id}
+		return
+	}
+	if !slices.Equal(seen.voters, voters) || !slices.Equal(seen.learners, learners) {
+		other, nodes := seen.node.String(), []world.NodeID{seen.node, sn.id}
+		if seen.node == sn.id {
+			other, nodes = "it, earlier,", nodes[1:]
+		}
+		iv.violate(MembershipAgreed, nodes, st.Term, st.Applied,
+			"%s reports voters %v learners %v at applied index %d, but %s reported voters %v learners %v there",
+			sn.id, voters, learners, st.Applied, other, seen.voters, seen.learners)
+	}
+}
+
+// sortedIDs returns ids sorted: ids itself if it is, else a sorted copy.
+func sortedIDs(ids []uint64) []uint64 {
+	if slices.IsSorted(ids) {
+		return ids
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
 // committed records what a write's hard state says is committed. A node
 // in term T whose commit index is c knows entries up to c committed by a
 // leader of term T or earlier (a leader commits in its own term; a
@@ -363,7 +437,9 @@ func (iv *invariants) committedBefore(term uint64) (commitFacts, bool) {
 // observeStatus checks election safety and, for a node newly seen as
 // leader of a term, leader completeness.
 func (iv *invariants) observeStatus(sn *simNode) {
-	term, leader := sn.node.Leading()
+	var term uint64
+	var leader bool
+	sn.call(func(n raftnode.Node) { term, leader = n.Leading() })
 	if !leader {
 		return
 	}
@@ -376,7 +452,7 @@ func (iv *invariants) observeStatus(sn *simNode) {
 	if ok {
 		return
 	}
-	st := sn.node.Status()
+	st := sn.status()
 	if st.Term != term {
 		panic(fmt.Sprintf("sim: %s leads term %d by its last Ready but term %d by its status", sn.id, term, st.Term))
 	}
@@ -419,7 +495,7 @@ func (iv *invariants) observeStatus(sn *simNode) {
 func (iv *invariants) restarted(sn *simNode) {
 	if hs := sn.disk.durable.HardState; !raftnode.IsEmptyHardState(hs) && sn.up() {
 		iv.checks[HardStateKept]++
-		if st := sn.node.Status(); st.Term < hs.GetTerm() || st.Commit < hs.GetCommit() {
+		if st := sn.status(); st.Term < hs.GetTerm() || st.Commit < hs.GetCommit() {
 			iv.violate(HardStateKept, []world.NodeID{sn.id}, hs.GetTerm(), hs.GetCommit(),
 				"%s restarted at term %d, commit index %d, but its disk holds term %d vote %s commit %d: it did not start raft from its durable state",
 				sn.id, st.Term, st.Commit, hs.GetTerm(), voteName(hs.GetVote()), hs.GetCommit())
@@ -515,6 +591,9 @@ func (w *World) Checks() map[string]int {
 		if !w.inv.skip[k] {
 			out[k] = v
 		}
+	}
+	if !w.inv.skip[NoPanic] && w.loop.nodeCalls > 0 {
+		out[NoPanic] = w.loop.nodeCalls
 	}
 	return out
 }

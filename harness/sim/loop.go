@@ -90,6 +90,12 @@ type loop struct {
 	halted   error // set to stop the run early (an invariant violation)
 	panicked error // a task's panic, returned by run
 	events   uint64
+	// inNode is the node whose code is running (a call into its
+	// raftnode.Node), 0 outside one: a panic while it is set is the
+	// node's own, turned into an error by nodePanic.
+	inNode    world.NodeID
+	nodeCalls int
+	nodePanic func(id world.NodeID, r any, stack []byte) error
 }
 
 func newLoop(seed uint64) *loop {
@@ -118,7 +124,7 @@ func (l *loop) spawn(name string, fn func()) *task {
 		stopSeeded := serveSeeded(l.seeded)
 		defer func() {
 			if r := recover(); r != nil {
-				l.panicked = fmt.Errorf("sim: task %s panicked: %v\n%s", name, r, debug.Stack())
+				l.panicked = l.panicError(fmt.Sprintf("task %s panicked", name), r)
 			}
 			t.done = true
 			stopSeeded()
@@ -175,6 +181,18 @@ func (l *loop) sleep(d time.Duration) {
 	l.block()
 }
 
+// panicError is the error for a recovered panic: the node's (nodePanic)
+// if it came from a node's code, else the sim's, with the stack.
+func (l *loop) panicError(what string, r any) error {
+	stack := debug.Stack()
+	if l.inNode != 0 && l.nodePanic != nil {
+		if err := l.nodePanic(l.inNode, r, stack); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("sim: %s: %v\n%s", what, r, stack)
+}
+
 // run executes events until main returns, the run is halted, or nothing is
 // left to do; then it unwinds every task still blocked.
 func (l *loop) run(main func()) (err error) {
@@ -185,7 +203,7 @@ func (l *loop) run(main func()) (err error) {
 		// A panic in an event (a node's broken invariant, a raft panic)
 		// ends the run with an error rather than the process.
 		if r := recover(); r != nil {
-			err = fmt.Errorf("sim: panic at %v: %v\n%s", l.now, r, debug.Stack())
+			err = l.panicError(fmt.Sprintf("panic at %v", l.now), r)
 		}
 	}()
 	for !mt.done {

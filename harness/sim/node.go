@@ -55,13 +55,42 @@ func fmtTime(d time.Duration) string { return fmt.Sprintf("%12.6fs", d.Seconds()
 
 func (sn *simNode) up() bool { return sn.node != nil }
 
+// call runs f on the running node, as a call into the node's code.
+func (sn *simNode) call(f func(raftnode.Node)) {
+	prev := sn.enter()
+	f(sn.node)
+	sn.leave(prev)
+}
+
+// status is the running node's Status.
+func (sn *simNode) status() (st raftnode.Status) {
+	sn.call(func(n raftnode.Node) { st = n.Status() })
+	return st
+}
+
+// enter marks the start of a call into the node's code, and leave (given
+// what enter returned) its end: a panic in between is the node's
+// (invariants.panicked). Not deferred: a panicking call leaves the mark
+// for the recover.
+func (sn *simNode) enter() (prev world.NodeID) {
+	l := sn.w.loop
+	prev = l.inNode
+	l.inNode = sn.id
+	l.nodeCalls++
+	return prev
+}
+
+func (sn *simNode) leave(prev world.NodeID) { sn.w.loop.inNode = prev }
+
 // start creates the raft node from the disk's durable state.
 func (sn *simNode) start(peers []uint64) error {
 	cfg := sn.w.cfg.Node
 	cfg.ID = uint64(sn.id)
 	cfg.Logger = sn
 	cfg.Join = sn.join
+	prev := sn.enter()
 	n, err := sn.w.cfg.System.New(cfg, sn.disk.durable.Clone(), peers)
+	sn.leave(prev)
 	if err != nil {
 		return err
 	}
@@ -102,7 +131,9 @@ func (sn *simNode) scheduleTick() {
 		if sn.tickGen != gen || sn.incarnation != inc || !sn.up() || sn.paused {
 			return
 		}
+		prev := sn.enter()
 		sn.node.Tick()
+		sn.leave(prev)
 		sn.process()
 		sn.w.loop.after(sn.tickPeriod(), tick)
 	}
@@ -113,7 +144,9 @@ func (sn *simNode) scheduleTick() {
 // network, responses to clients, applied entries to the invariant checker.
 func (sn *simNode) process() {
 	for sn.up() {
+		prev := sn.enter()
 		out := sn.node.Ready()
+		sn.leave(prev)
 		if out.Empty() {
 			break
 		}
@@ -121,6 +154,9 @@ func (sn *simNode) process() {
 	}
 	if sn.up() {
 		sn.w.inv.observeStatus(sn)
+		if sn.w.cfg.System.Reports.Applied {
+			sn.w.inv.membership(sn, sn.status())
+		}
 	}
 }
 
@@ -135,7 +171,7 @@ func (sn *simNode) handle(out raftnode.Output) {
 	}
 	// A node that reports what it applies is asked whether it was removed
 	// only when it applied something; one that does not, after every Ready.
-	if (len(out.Applied) > 0 || !w.cfg.System.Reports.Applied) && sn.member && sn.node.Status().Removed {
+	if (len(out.Applied) > 0 || !w.cfg.System.Reports.Applied) && sn.member && sn.status().Removed {
 		// Its own removal applied (perhaps after the RemoveNode call gave
 		// up waiting): it is no longer a member; stop it as RemoveNode does.
 		defer func() {
@@ -156,7 +192,7 @@ func (sn *simNode) handle(out raftnode.Output) {
 				}
 				sn.disk.syncThrough(seq)
 				sn.fresh = false // it has durable state now: losing it is amnesia
-				sn.deliver(func() { sn.node.WriteDone(seq) })
+				sn.deliver(func() { sn.call(func(n raftnode.Node) { n.WriteDone(seq) }) })
 			})
 		} else {
 			w.loop.after(w.cfg.Writeback, func() {
@@ -183,7 +219,7 @@ func (sn *simNode) handle(out raftnode.Output) {
 			// The transport reports a snapshot as sent once it is handed
 			// to the network; if it is lost, raft probes and resends.
 			snaps--
-			sn.node.ReportSnapshot(m.GetTo(), true)
+			sn.call(func(n raftnode.Node) { n.ReportSnapshot(m.GetTo(), true) })
 		}
 	}
 	for _, r := range out.Responses {
@@ -280,5 +316,9 @@ func (sn *simNode) setRate(r float64) {
 
 // step hands a message from the network to the node.
 func (sn *simNode) step(m *pb.Message) {
-	sn.deliver(func() { sn.node.Step(m) })
+	sn.deliver(func() {
+		prev := sn.enter()
+		sn.node.Step(m)
+		sn.leave(prev)
+	})
 }

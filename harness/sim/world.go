@@ -198,7 +198,7 @@ func (w *World) Status(id world.NodeID) (world.NodeStatus, bool) {
 	if sn == nil || !sn.up() || sn.paused {
 		return world.NodeStatus{}, false
 	}
-	st := sn.node.Status()
+	st := sn.status()
 	ns := world.NodeStatus{ID: id, Term: st.Term, Leader: world.NodeID(st.Lead), State: st.State.String(),
 		Commit: st.Commit, Applied: st.Applied}
 	for _, v := range st.Voters {
