@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,18 +27,28 @@ const convergePoll = 250 * time.Millisecond
 func (w *World) Converge(bound time.Duration) world.Convergence {
 	start := time.Now()
 	var last []world.MemberState
-	var split string // a disagreement at one index, if ever seen
+	var split string   // a disagreement at one index, if ever seen
+	var members string // the membership check at the last poll whose data agreed
 	for {
 		states, unsupported := w.hashes()
 		if unsupported != nil {
 			return world.Convergence{Detail: fmt.Sprintf("not available: %s does not serve GET /hash (%v)", w.systemName(), unsupported),
 				Waited: time.Since(start)}
 		}
-		last = states
-		if ok, why := agree(states); ok {
-			return world.Convergence{Available: true, Converged: true, Members: states, Waited: time.Since(start),
-				Detail: why}
-		} else if strings.HasPrefix(why, "diverged") {
+		last, members = states, ""
+		ok, why := agree(states)
+		if ok {
+			// The same data: the same membership too, which the
+			// replicated log carries like any command.
+			var same bool
+			same, members = agreeMembers(w.memberships(states))
+			if same {
+				return world.Convergence{Available: true, Converged: true, Members: states, Waited: time.Since(start),
+					Detail: why + "; " + members}
+			}
+			why = members
+		}
+		if strings.HasPrefix(why, "diverged") {
 			split = why
 		}
 		if time.Since(start) >= bound {
@@ -45,7 +56,16 @@ func (w *World) Converge(bound time.Duration) world.Convergence {
 		}
 		time.Sleep(convergePoll)
 	}
-	_, why := agree(last)
+	ok, why := agree(last)
+	if ok && !strings.HasPrefix(members, "diverged") {
+		// The data agree; the statuses could not be compared at one
+		// applied index in time: nothing seen against the membership.
+		return world.Convergence{Available: true, Converged: true, Members: last, Waited: time.Since(start),
+			Detail: why + "; " + members}
+	}
+	if ok {
+		why = members
+	}
 	if split != "" && split != why {
 		why += "; earlier " + split
 	}
@@ -145,4 +165,79 @@ func agree(states []world.MemberState) (bool, string) {
 		parts = append(parts, "no answer from "+strings.Join(silent, ", "))
 	}
 	return false, strings.Join(parts, "; ") + notRunning
+}
+
+// memberStatus is what a member says of the membership: its applied index
+// and the voters and learners as it has applied them (GET /status).
+type memberStatus struct {
+	node             world.NodeID
+	applied          uint64
+	voters, learners []uint64 // sorted
+	err              string
+}
+
+// memberships asks the members that reported a state for their status.
+func (w *World) memberships(states []world.MemberState) []memberStatus {
+	var out []memberStatus
+	for _, s := range states {
+		if s.Err != "" {
+			continue
+		}
+		ms := memberStatus{node: s.Node}
+		n := w.lookup(s.Node)
+		if n == nil {
+			ms.err = "not running"
+			out = append(out, ms)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		st, err := w.kv.Status(ctx, n.apiAddr)
+		cancel()
+		if err != nil {
+			ms.err = err.Error()
+		} else {
+			ms.applied, ms.voters, ms.learners = st.Applied, slices.Sorted(slices.Values(st.Voters)), slices.Sorted(slices.Values(st.Learners))
+		}
+		out = append(out, ms)
+	}
+	return out
+}
+
+// agreeMembers reports whether members that hold the same data (agree)
+// also report the same membership. Their statuses must be taken at one
+// applied index to be compared: otherwise (a member applied something
+// since, an answer missing) they are not judged yet. Two memberships at
+// one applied index are a divergence: the configuration is part of the
+// replicated state (a node that used a change before it committed, or
+// kept one whose entry was overwritten).
+func agreeMembers(sts []memberStatus) (bool, string) {
+	type key struct{ voters, learners string }
+	groups := map[key][]string{}
+	var keys []key
+	applied := map[uint64]bool{}
+	for _, s := range sts {
+		if s.err != "" {
+			return false, fmt.Sprintf("membership not compared: no status from %s (%s)", s.node, s.err)
+		}
+		applied[s.applied] = true
+		k := key{fmt.Sprint(s.voters), fmt.Sprint(s.learners)}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], s.node.String())
+	}
+	if len(applied) > 1 {
+		return false, "membership not compared: the members' statuses are at different applied indexes"
+	}
+	if len(keys) <= 1 {
+		if len(keys) == 0 {
+			return true, "no membership to compare"
+		}
+		return true, fmt.Sprintf("the same membership: voters %s learners %s", keys[0].voters, keys[0].learners)
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s report voters %s learners %s", strings.Join(groups[k], " "), k.voters, k.learners)
+	}
+	return false, "diverged: members at the same data and applied index report different memberships: " + strings.Join(parts, "; ")
 }

@@ -73,3 +73,31 @@ func TestWorldConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAgreeMembers: members that hold the same data must report the same
+// membership when their statuses are at one applied index; statuses at
+// different indexes, or a member without one, are not judged.
+func TestAgreeMembers(t *testing.T) {
+	m := func(id world.NodeID, applied uint64, voters, learners []uint64, err string) memberStatus {
+		return memberStatus{node: id, applied: applied, voters: voters, learners: learners, err: err}
+	}
+	v := []uint64{1, 2, 3}
+	for _, c := range []struct {
+		name string
+		sts  []memberStatus
+		ok   bool
+		want string
+	}{
+		{"same", []memberStatus{m(1, 9, v, nil, ""), m(2, 9, v, nil, ""), m(3, 9, v, nil, "")}, true, "the same membership: voters [1 2 3]"},
+		{"diverged", []memberStatus{m(1, 9, v, nil, ""), m(2, 9, []uint64{1, 2}, nil, ""), m(3, 9, v, nil, "")}, false,
+			"diverged: members at the same data and applied index report different memberships: n1 n3 report voters [1 2 3] learners []; n2 report voters [1 2]"},
+		{"learners differ", []memberStatus{m(1, 9, v, []uint64{4}, ""), m(2, 9, v, nil, "")}, false, "diverged"},
+		{"different indexes", []memberStatus{m(1, 9, v, nil, ""), m(2, 10, []uint64{1, 2}, nil, "")}, false, "not compared: the members' statuses are at different applied indexes"},
+		{"no status", []memberStatus{m(1, 9, v, nil, ""), m(2, 0, nil, nil, "timeout")}, false, "not compared: no status from n2 (timeout)"},
+	} {
+		ok, why := agreeMembers(c.sts)
+		if ok != c.ok || !strings.Contains(why, c.want) {
+			t.Errorf("%s: agreeMembers = %v %q, want %v and %q", c.name, ok, why, c.ok, c.want)
+		}
+	}
+}

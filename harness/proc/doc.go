@@ -18,7 +18,11 @@
 // talks to the nodes only through the KV protocol (package node,
 // "The KV protocol" in README.md): client operations, status, membership,
 // clock rate, packet faults, and the state hash that Converge compares at
-// the end of a test.
+// the end of a test. Once the members hold the same data, Converge also
+// compares the membership each reports in its status (voters, learners)
+// at one applied index: two memberships there are a divergence (the sim
+// checks the same, membership-agreement, after every input). Statuses
+// that never meet at one applied index within the bound are not judged.
 //
 // Faults:
 //   - Crash is SIGKILL to the node's process group (a process crash: the

@@ -71,6 +71,25 @@
 //     leader of T or earlier is not bound (a candidate whose vote grants
 //     arrive late may win an old term after a later leader committed).
 //     [Node.Leading]
+//   - membership-agreement: the membership is part of the replicated
+//     state: every node that reports an applied index reports, with it,
+//     the voters and learners every node (itself included) reported at
+//     that index. A node that takes a configuration into use before it
+//     applies it (confchange-on-propose), or keeps one whose entry was
+//     overwritten, answers "who is in the cluster" differently from the
+//     others and counts its quorums over the wrong voters. Checked after
+//     every input. [Node.Status, Output.Applied; without Applied, not
+//     checked.]
+//   - no-panic: a node never panics. A panic raised in a node's code (a
+//     call into its raftnode.Node: raft's own assertions, "tocommit is
+//     out of range", or the node's) is the node crashing on its own; no
+//     fault the harness injects is one a correct node may die of (it
+//     fails or leaves unknown what it cannot do, and refuses to start
+//     from a disk it cannot trust). It stops the run like any violation,
+//     with the panic and its stack in the node's log. A panic in the
+//     sim's own code stays the run's error. Before this check, a node's
+//     panic ended the run with no verdict (UNKNOWN: liveness could not be
+//     judged).
 //
 // Mechanism checks (MechanismInvariants) — how a node does its work, which
 // only the sim can see; Config.Skip turns them off to measure what the
