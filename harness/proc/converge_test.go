@@ -44,7 +44,8 @@ func TestWorldConverges(t *testing.T) {
 		c := w.Client()
 		l := waitLeader(t, w)
 		put(t, c, l, "a", "1")
-		if conv := w.Converge(10 * time.Second); !conv.Available || !conv.Converged || len(conv.Members) != 3 {
+		if conv := w.Converge(10 * time.Second); !conv.Available || !conv.Converged || len(conv.Members) != 3 ||
+			!strings.Contains(conv.Detail, "the same membership: voters [1 2 3]") {
 			t.Fatalf("after one write: %+v", conv)
 		}
 		f := other(w.Nodes(), l)
