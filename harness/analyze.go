@@ -131,6 +131,10 @@ func analyze(ctx context.Context, dir, path string, sv *survey, o analyzeOptions
 		if !errors.As(o.runErr, &iv) {
 			res.RunError = o.runErr.Error()
 			res.Error = joinErr(res.Error, res.RunError)
+		} else if res.Liveness.Valid == model.Unknown {
+			// The sim stops at the first violation: the faults never
+			// ended, and there is nothing to judge recovery by.
+			res.Liveness.Detail = fmt.Sprintf("not judged: the simulation stopped at the invariant violation at %s, before the faults ended", fmt.Sprintf("%.3fs", iv.Time.Seconds()))
 		}
 	}
 	if o.convergence != nil {

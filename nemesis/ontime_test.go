@@ -143,23 +143,7 @@ func TestGeneratedRunsKeepTheClusterUpAndOnTime(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		s := Generate(seed, GenOptions{Duration: 60 * time.Second, FinalHeal: finalHeal})
 		st := newSimTest(t, seed)
-		err := st.w.Run(func() {
-			stop := false
-			g := st.w.NewGroup()
-			g.Go("writer", func() {
-				c := st.w.Client()
-				for i := 0; !stop; i++ {
-					nodes := st.w.Nodes()
-					c.Do(nodes[i%len(nodes)], world.Op{Kind: world.Put, Key: "k", Value: fmt.Sprint(i)}, time.Second)
-					st.w.Sleep(10 * time.Millisecond)
-				}
-			})
-			if err := Execute(st.w, s, st.rec); err != nil {
-				t.Fatal(err)
-			}
-			stop = true
-			g.Wait()
-		})
+		err := st.w.Run(func() { st.executeWithWriter(s, 0) })
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}

@@ -57,6 +57,30 @@ func (s *spy) Crash(id world.NodeID, fate world.DiskFate) error {
 }
 
 // simTest is a simulated 5-node cluster with a history recorder.
+// executeWithWriter executes s while a client writes key k to every node
+// in turn, every 10ms, and lets settle pass before it stops the writer.
+// Call it inside the world's Run.
+func (st *simTest) executeWithWriter(s Schedule, settle time.Duration) {
+	stop := false
+	g := st.w.NewGroup()
+	g.Go("writer", func() {
+		c := st.w.Client()
+		for i := 0; !stop; i++ {
+			nodes := st.w.Nodes()
+			c.Do(nodes[i%len(nodes)], world.Op{Kind: world.Put, Key: "k", Value: fmt.Sprint(i)}, time.Second)
+			st.w.Sleep(10 * time.Millisecond)
+		}
+	})
+	if err := Execute(st.w, s, st.rec); err != nil {
+		st.t.Fatal(err)
+	}
+	if settle > 0 {
+		st.w.Sleep(settle)
+	}
+	stop = true
+	g.Wait()
+}
+
 type simTest struct {
 	t   *testing.T
 	w   *spy
@@ -674,22 +698,7 @@ func TestGeneratedSchedulesRunClean(t *testing.T) {
 		s := Generate(seed, GenOptions{Duration: 40 * time.Second})
 		st := newSimTest(t, seed)
 		st.run(func() {
-			stop := false
-			g := st.w.NewGroup()
-			g.Go("writer", func() {
-				c := st.w.Client()
-				for i := 0; !stop; i++ {
-					nodes := st.w.Nodes()
-					c.Do(nodes[i%len(nodes)], world.Op{Kind: world.Put, Key: "k", Value: fmt.Sprint(i)}, time.Second)
-					st.w.Sleep(10 * time.Millisecond)
-				}
-			})
-			if err := Execute(st.w, s, st.rec); err != nil {
-				t.Fatal(err)
-			}
-			st.w.Sleep(5 * time.Second)
-			stop = true
-			g.Wait()
+			st.executeWithWriter(s, 5*time.Second)
 			if up, down := st.up(); len(down) != 0 || len(up) < 3 {
 				t.Errorf("seed %d: after the schedule up %v, down %v\n%s", seed, up, down, s)
 			}

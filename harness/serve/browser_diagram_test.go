@@ -75,7 +75,8 @@ func payloadEDN() string {
 func TestBrowserDiagramRunsNoScript(t *testing.T) {
 	needChromium(t)
 	dir := t.TempDir()
-	var runs []string // run directories, relative to dir
+	type run struct{ name, rel string } // a payload history and its diagram, relative to dir
+	var runs []run
 	for _, h := range []struct{ name, text string }{{"history.jsonl", payloadJSONL()}, {"history.edn", payloadEDN()}} {
 		name, text := h.name, h.text
 		src := filepath.Join(t.TempDir(), name)
@@ -94,13 +95,18 @@ func TestBrowserDiagramRunsNoScript(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		runs = append(runs, filepath.ToSlash(rel))
+		runs = append(runs, run{name, filepath.ToSlash(rel)})
 	}
 	base := startServer(t, newServer(t, dir, Options{Hosts: LoopbackHosts}))
 	ctx := startBrowser(t)
-	for _, rel := range runs {
-		for _, u := range []string{base + FileURL(rel), (&url.URL{Scheme: "file", Path: filepath.Join(dir, rel)}).String()} {
-			t.Run(u, func(t *testing.T) { hoverDiagram(t, ctx, u) })
+	for _, r := range runs {
+		// Subtests named by history and route, not by URL: the same
+		// names on every run (the URLs hold temp dirs and ports).
+		for _, route := range []struct{ name, url string }{
+			{"serve", base + FileURL(r.rel)},
+			{"file", (&url.URL{Scheme: "file", Path: filepath.Join(dir, r.rel)}).String()},
+		} {
+			t.Run(r.name+"/"+route.name, func(t *testing.T) { hoverDiagram(t, ctx, route.url) })
 		}
 	}
 }

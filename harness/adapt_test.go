@@ -1,10 +1,13 @@
 package harness
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/proc"
+	"github.com/splitbrain/splitbrain/model"
 	"github.com/splitbrain/splitbrain/nemesis"
 )
 
@@ -41,5 +44,23 @@ func TestRefusalsFollowTheSystem(t *testing.T) {
 		if got := bare(*op); got != want {
 			t.Errorf("a system with no capabilities, no nftables: refuses %s = %v, want %v", op, got, want)
 		}
+	}
+}
+
+// TestLivenessOfAHaltedRun: the sim stops at the first invariant
+// violation; liveness then says it was not judged, and why — not that the
+// history ended before a "final heal" that was only the last fault.
+func TestLivenessOfAHaltedRun(t *testing.T) {
+	out, err := Run(context.Background(), Test{Seed: 1, Duration: Duration(20 * time.Second), Bugs: []string{"forget-vote"},
+		Results: t.TempDir(), Quick: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := out.Results
+	if r.Invariants.Violation == nil {
+		t.Fatalf("forget-vote at seed 1 broke no invariant: %s", r.Invariants.Detail)
+	}
+	if want := "not judged: the simulation stopped at the invariant violation at"; r.Liveness.Valid != model.Unknown || !strings.HasPrefix(r.Liveness.Detail, want) {
+		t.Errorf("liveness %s %q, want unknown %q…", r.Liveness.Valid, r.Liveness.Detail, want)
 	}
 }
