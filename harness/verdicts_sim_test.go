@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,23 @@ func TestCanariesCaughtByConsequences(t *testing.T) {
 				t.Fatalf("caught by consequence checks in %d of seeds %v, want at least %d", caught, c.seeds, c.minCaught)
 			}
 		})
+	}
+}
+
+// TestNodePanicIsInvalid: a node that rejoins with its disk wiped
+// (amnesia-rejoin, with the invariant that watches for the rejoin
+// skipped) dies on raft's own assertion when the leader tells it of a
+// commit index past its empty log. The verdict is INVALID by no-panic,
+// naming the node; it was UNKNOWN ("liveness unknown", the panic as a run
+// error) before the sim told a node's panic from its own.
+func TestNodePanicIsInvalid(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		out := simScheduleN(t, seed, 3, "3.0s wipe n2\n4.0s restart n2\n", 15*time.Second, []string{"amnesia-rejoin"}, []string{sim.RejoinAfterLoss})
+		r := out.Results
+		if r.Valid != model.Invalid || r.Invariants.Violation == nil || r.Invariants.Violation.Invariant != sim.NoPanic || r.RunError != "" {
+			first, _, _ := strings.Cut(r.RunError, "\n")
+			t.Fatalf("seed %d: want INVALID by no-panic and no run error, got %s (run error %q)\n%s", seed, r.Valid, first, Summary(r, &out.Test, false))
+		}
+		t.Logf("seed %d: %v", seed, r.Invariants.Violation)
 	}
 }
