@@ -204,7 +204,8 @@ func (w *World) memberships(states []world.MemberState) []memberStatus {
 }
 
 // agreeMembers reports whether members that hold the same data (agree)
-// also report the same membership. Their statuses must be taken at one
+// also report the same membership. A member whose status names no voter
+// does not report its membership (etcd's learners) and is not compared. Their statuses must be taken at one
 // applied index to be compared: otherwise (a member applied something
 // since, an answer missing) they are not judged yet. Two memberships at
 // one applied index are a divergence: the configuration is part of the
@@ -215,9 +216,16 @@ func agreeMembers(sts []memberStatus) (bool, string) {
 	groups := map[key][]string{}
 	var keys []key
 	applied := map[uint64]bool{}
+	var silent []string
 	for _, s := range sts {
 		if s.err != "" {
 			return false, fmt.Sprintf("membership not compared: no status from %s (%s)", s.node, s.err)
+		}
+		if len(s.voters) == 0 {
+			// Every configuration has a voter: an empty one is a member
+			// that does not report its membership (etcd's learners).
+			silent = append(silent, s.node.String())
+			continue
 		}
 		applied[s.applied] = true
 		k := key{fmt.Sprint(s.voters), fmt.Sprint(s.learners)}
@@ -229,15 +237,19 @@ func agreeMembers(sts []memberStatus) (bool, string) {
 	if len(applied) > 1 {
 		return false, "membership not compared: the members' statuses are at different applied indexes"
 	}
+	unreported := ""
+	if len(silent) > 0 {
+		unreported = fmt.Sprintf(" (no membership reported by %s)", strings.Join(silent, " "))
+	}
 	if len(keys) <= 1 {
 		if len(keys) == 0 {
-			return true, "no membership to compare"
+			return true, "no membership to compare" + unreported
 		}
-		return true, fmt.Sprintf("the same membership: voters %s learners %s", keys[0].voters, keys[0].learners)
+		return true, fmt.Sprintf("the same membership: voters %s learners %s%s", keys[0].voters, keys[0].learners, unreported)
 	}
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s report voters %s learners %s", strings.Join(groups[k], " "), k.voters, k.learners)
 	}
-	return false, "diverged: members at the same data and applied index report different memberships: " + strings.Join(parts, "; ")
+	return false, "diverged: members at the same data and applied index report different memberships: " + strings.Join(parts, "; ") + unreported
 }

@@ -95,6 +95,9 @@ func TestAgreeMembers(t *testing.T) {
 		{"learners differ", []memberStatus{m(1, 9, v, []uint64{4}, ""), m(2, 9, v, nil, "")}, false, "diverged"},
 		{"different indexes", []memberStatus{m(1, 9, v, nil, ""), m(2, 10, []uint64{1, 2}, nil, "")}, false, "not compared: the members' statuses are at different applied indexes"},
 		{"no status", []memberStatus{m(1, 9, v, nil, ""), m(2, 0, nil, nil, "timeout")}, false, "not compared: no status from n2 (timeout)"},
+		// TestEtcdWorld's learner: etcd answers no membership there.
+		{"not reported", []memberStatus{m(1, 9, v, []uint64{4}, ""), m(4, 9, nil, nil, ""), m(2, 9, v, []uint64{4}, "")}, true,
+			"the same membership: voters [1 2 3] learners [4] (no membership reported by n4)"},
 	} {
 		ok, why := agreeMembers(c.sts)
 		if ok != c.ok || !strings.Contains(why, c.want) {

@@ -22,7 +22,9 @@
 // compares the membership each reports in its status (voters, learners)
 // at one applied index: two memberships there are a divergence (the sim
 // checks the same, membership-agreement, after every input). Statuses
-// that never meet at one applied index within the bound are not judged.
+// that never meet at one applied index within the bound are not judged,
+// nor is a member whose status names no voter (etcd's learners report no
+// membership).
 //
 // Faults:
 //   - Crash is SIGKILL to the node's process group (a process crash: the

@@ -79,7 +79,8 @@
 //     overwritten, answers "who is in the cluster" differently from the
 //     others and counts its quorums over the wrong voters. Checked after
 //     every input. [Node.Status, Output.Applied; without Applied, not
-//     checked.]
+//     checked; a status that names no voter reports no membership and is
+//     not compared.]
 //   - no-panic: a node never panics. A panic raised in a node's code (a
 //     call into its raftnode.Node: raft's own assertions, "tocommit is
 //     out of range", or the node's) is the node crashing on its own; no

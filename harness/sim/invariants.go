@@ -364,8 +364,10 @@ func (iv *invariants) applied(sn *simNode, a raftnode.Applied) {
 // voters. Checked after every input, for nodes that report what they
 // apply (their applied index is then exact).
 func (iv *invariants) membership(sn *simNode, st raftnode.Status) {
-	if st.Applied < iv.appliesFrom || st.Applied == 0 {
-		return // pruned (see prune), or nothing applied yet
+	if st.Applied < iv.appliesFrom || st.Applied == 0 || len(st.Voters) == 0 {
+		// Pruned (see prune), nothing applied yet, or no membership
+		// reported (every configuration has a voter).
+		return
 	}
 	iv.checks[MembershipAgreed]++
 	voters, learners := sortedIDs(st.Voters), sortedIDs(st.Learners)
