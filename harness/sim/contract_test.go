@@ -138,7 +138,7 @@ func TestReportsDecideChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks, limits := w.Checks(), w.Limits()
-	for _, n := range []string{StateMachineSafety, DurableCommitted} {
+	for _, n := range []string{StateMachineSafety, DurableCommitted, MembershipAgreed} {
 		if checks[n] != 0 || !strings.HasPrefix(limits[n], "not checked") {
 			t.Errorf("no Applied: %s checked %d times, limit %q; want not checked, and said so", n, checks[n], limits[n])
 		}

@@ -575,7 +575,7 @@ func (w *World) Limits() map[string]string {
 	out := map[string]string{}
 	if !r.Applied {
 		why := "not checked: " + w.cfg.System.Name + " does not report applied entries (raftnode.Reports.Applied)"
-		for _, n := range []string{StateMachineSafety, DurableCommitted} {
+		for _, n := range []string{StateMachineSafety, DurableCommitted, MembershipAgreed} {
 			if !w.inv.skip[n] {
 				out[n] = why
 			}
