@@ -33,7 +33,8 @@ var Invariants = []string{ElectionSafety, LogMatching, StateMachineSafety, Leade
 // a user of the cluster could see. They are cheap and exact, but only the
 // sim can check them; Config.Skip turns them off to measure what the
 // consequence checks alone (election safety, log matching, state-machine
-// safety, leader completeness, and the history's linearizability) catch.
+// safety, leader completeness, membership agreement, no panic, and the
+// history's linearizability) catch.
 var MechanismInvariants = []string{PersistBeforeSend, DurableCommitted, RejoinAfterLoss, HardStateKept}
 
 // ValidInvariant reports an error for a name that is not an invariant.
