@@ -134,7 +134,7 @@ func analyze(ctx context.Context, dir, path string, sv *survey, o analyzeOptions
 		} else if res.Liveness.Valid == model.Unknown {
 			// The sim stops at the first violation: the faults never
 			// ended, and there is nothing to judge recovery by.
-			res.Liveness.Detail = fmt.Sprintf("not judged: the simulation stopped at the invariant violation at %s, before the faults ended", fmt.Sprintf("%.3fs", iv.Time.Seconds()))
+			res.Liveness.Detail = fmt.Sprintf("not judged: the simulation stopped at the invariant violation at %.3fs, before the faults ended", iv.Time.Seconds())
 		}
 	}
 	if o.convergence != nil {
