@@ -70,6 +70,12 @@ func CheckProperty(t testing.TB, template Test) {
 			Timeout: time.Duration(rapid.IntRange(1, 5).Draw(rt, "timeout_s")) * time.Second,
 		}
 		tt.Nemesis, tt.Scenario = nil, ""
+		if tt.SystemImpl != nil {
+			// splitbrain run cannot run a node written in Go, and RunTest's
+			// seed does not draw the property's workload: rapid's seed
+			// replays the whole case.
+			tt.Replay, tt.replayAsIs = goTestCommand(t)+" -rapid.seed=N  # N: the seed rapid prints with the failure", true
+		}
 		tt.Defaults()
 		s := nemesis.ScheduleGen(nemesis.GenOptions{Duration: dur, FinalHeal: tt.FinalHeal(), Nodes: tt.Nodes}).Draw(rt, "schedule")
 		tt.Schedule = &s

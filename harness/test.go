@@ -143,6 +143,10 @@ type Test struct {
 	// prefixes it with $SPLITBRAIN_SEED and (for a schedule not generated
 	// from the seed) $SPLITBRAIN_SCHEDULE, which RunTest honours.
 	Replay string `json:"replay,omitempty"`
+	// replayAsIs: Replay is the whole repro, with no $SPLITBRAIN_SEED or
+	// $SPLITBRAIN_SCHEDULE in front (CheckProperty's rapid seed replays
+	// what it drew).
+	replayAsIs bool
 	// Progress, if set, receives a live one-line status while the test
 	// runs and is checked: test time against the test's length, the
 	// operations ok, failed and unknown so far, the faults in effect. The
@@ -392,6 +396,9 @@ func (t *Test) FinalHeal() time.Duration {
 // cmd/splitbrain's TestReproCommandRoundTrips parses it back through
 // run's flags and compares every field.
 func (t *Test) ReproCommand(scheduleCopy string) string {
+	if t.Replay != "" && t.replayAsIs {
+		return t.Replay
+	}
 	if t.Replay != "" {
 		env := fmt.Sprintf("%s=%d ", EnvSeed, t.Seed)
 		if t.Schedule != nil && t.Scenario == "" && scheduleCopy != "" {

@@ -198,6 +198,11 @@ func TestPropertyFindsAFlaw(t *testing.T) {
 	if !p.failed || !strings.Contains(out, "stale-read") || !strings.Contains(out, "schedule:") {
 		t.Fatalf("failed %v; output:\n%s", p.failed, out)
 	}
+	// The repro is the go test command with rapid's seed: splitbrain run
+	// cannot run a node written in Go.
+	if !strings.Contains(out, "repro:    go -C ") || !strings.Contains(out, "-rapid.seed=N") || strings.Contains(out, "splitbrain run --system") {
+		t.Errorf("the failure's repro is not the go test command with rapid's seed:\n%s", out)
+	}
 }
 
 // TestDeterminism: the same seed gives a byte-identical history with the
