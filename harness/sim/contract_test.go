@@ -38,14 +38,7 @@ func wrap(sys raftnode.System, reports raftnode.Reports, rewrite func(id uint64,
 // runWriter runs a 3-node cluster of sys under a writer for d.
 func runWriter(t *testing.T, seed uint64, sys raftnode.System, d time.Duration) (*World, error) {
 	t.Helper()
-	w, err := New(Config{Seed: seed, Nodes: 3, System: sys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := false
-	err = w.Run(func() {
-		defer func() { done = true }()
-		writer(w, func() bool { return done })
+	w, err := runWithWriter(t, Config{Seed: seed, Nodes: 3, System: sys}, func(w *World) {
 		w.Sleep(d)
 	})
 	return w, err
@@ -181,14 +174,7 @@ func TestStateHashCatchesSnapshotLoss(t *testing.T) {
 		sys  raftnode.System
 		want string
 	}{{tutorial.System(tutorial.NoSnapshots), StateMachineSafety}, {tutorial.System(), ""}} {
-		w, err := New(Config{Seed: 3, Nodes: 3, System: c.sys, Node: raftnode.Config{SnapshotEvery: 20, CompactKeep: 5}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := false
-		err = w.Run(func() {
-			defer func() { done = true }()
-			writer(w, func() bool { return done })
+		w, err := runWithWriter(t, Config{Seed: 3, Nodes: 3, System: c.sys, Node: raftnode.Config{SnapshotEvery: 20, CompactKeep: 5}}, func(w *World) {
 			w.Sleep(2 * time.Second)
 			f := w.Nodes()[0]
 			if l, _ := w.Leader(); l == f {

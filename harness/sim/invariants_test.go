@@ -26,6 +26,23 @@ func writer(w *World, stop func() bool) {
 	})
 }
 
+// runWithWriter runs body in a new world of cfg while writer writes, and
+// stops the writer when body returns. It returns the world and Run's error.
+func runWithWriter(t *testing.T, cfg Config, body func(w *World)) (*World, error) {
+	t.Helper()
+	w, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	err = w.Run(func() {
+		defer func() { done = true }()
+		writer(w, func() bool { return done })
+		body(w)
+	})
+	return w, err
+}
+
 // lateCandidate is the reproduction of issue 10's false alarm: crash the
 // leader, wait until some follower campaigns (StateCandidate), and delay
 // every message into that candidate by 1.5s. Its vote grants arrive after
@@ -36,14 +53,7 @@ func writer(w *World, stop func() bool) {
 // seen after a leader of a later one.
 func lateCandidate(t *testing.T, seed uint64) (late bool, err error) {
 	t.Helper()
-	w, err := New(Config{Seed: seed, System: raftkv.System(nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := false
-	err = w.Run(func() {
-		defer func() { done = true }()
-		writer(w, func() bool { return done })
+	_, err = runWithWriter(t, Config{Seed: seed, System: raftkv.System(nil)}, func(w *World) {
 		w.Sleep(2 * time.Second)
 		l, ok := w.Leader()
 		if !ok {
@@ -131,14 +141,7 @@ func TestLeaderCompletenessCatchesLostEntry(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		// The mechanism check committed-entry-kept sees the loss at the
 		// restart; skipped, so that the consequence is what is tested.
-		w, err := New(Config{Seed: seed, Nodes: 3, System: raftkv.System(nil), Skip: MechanismInvariants})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := false
-		err = w.Run(func() {
-			defer func() { done = true }()
-			writer(w, func() bool { return done })
+		_, err := runWithWriter(t, Config{Seed: seed, Nodes: 3, System: raftkv.System(nil), Skip: MechanismInvariants}, func(w *World) {
 			w.Sleep(2 * time.Second)
 			l, ok := w.Leader()
 			if !ok {
@@ -204,14 +207,7 @@ func crashRestart(t *testing.T, seed uint64, bugs raftkv.Bugs, fate world.DiskFa
 // crashRestartSystem is crashRestart for any system.
 func crashRestartSystem(t *testing.T, seed uint64, sys raftnode.System, fate world.DiskFate, hook func(*simNode)) error {
 	t.Helper()
-	w, err := New(Config{Seed: seed, Nodes: 3, System: sys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := false
-	return w.Run(func() {
-		defer func() { done = true }()
-		writer(w, func() bool { return done })
+	_, err := runWithWriter(t, Config{Seed: seed, Nodes: 3, System: sys}, func(w *World) {
 		w.Sleep(3 * time.Second)
 		l, _ := w.Leader()
 		f := w.Nodes()[0]
@@ -228,6 +224,7 @@ func crashRestartSystem(t *testing.T, seed uint64, sys raftnode.System, fate wor
 		}
 		w.Sleep(3 * time.Second)
 	})
+	return err
 }
 
 // TestCommittedEntryKeptJudgesPromisedRestarts: committed-entry-kept

@@ -36,14 +36,7 @@ func TestNoPanicBlamesTheNode(t *testing.T) {
 		if skip {
 			cfg.Skip = []string{NoPanic}
 		}
-		w, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := false
-		err = w.Run(func() {
-			defer func() { done = true }()
-			writer(w, func() bool { return done })
+		w, err := runWithWriter(t, cfg, func(w *World) {
 			w.Sleep(5 * time.Second)
 		})
 		var iv *world.InvariantError
@@ -85,14 +78,7 @@ func TestNoPanicSparesTheHarness(t *testing.T) {
 // cluster of sys, and returns the run's error.
 func churn(t *testing.T, seed uint64, sys raftnode.System) error {
 	t.Helper()
-	w, err := New(Config{Seed: seed, System: sys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := false
-	return w.Run(func() {
-		defer func() { done = true }()
-		writer(w, func() bool { return done })
+	_, err := runWithWriter(t, Config{Seed: seed, System: sys}, func(w *World) {
 		w.Sleep(2 * time.Second)
 		for range 2 {
 			if _, err := w.AddNode(false); err != nil {
@@ -106,6 +92,7 @@ func churn(t *testing.T, seed uint64, sys raftnode.System) error {
 		}
 		w.Sleep(2 * time.Second)
 	})
+	return err
 }
 
 // TestMembershipAgreement: a leader that takes a membership change into
