@@ -3,6 +3,8 @@ package world
 import (
 	"fmt"
 	"time"
+
+	"github.com/splitbrain/splitbrain/harness/raftnode"
 )
 
 // Client is one client session. It is used by one task at a time and has
@@ -44,25 +46,17 @@ type Op struct {
 	Expected *string
 }
 
-// Outcome of a request.
-type Outcome uint8
+// Outcome of a request: the node contract's (raftnode.Outcome), one type
+// for what a node answers and what a client sees.
+type Outcome = raftnode.Outcome
 
 // Outcomes. Fail means the operation did not and will not take effect;
 // Unknown means it may or may not, now or later.
 const (
-	OK Outcome = iota + 1
-	Fail
-	Unknown
+	OK      = raftnode.OK
+	Fail    = raftnode.Fail
+	Unknown = raftnode.Unknown
 )
-
-var outcomeNames = [...]string{OK: "ok", Fail: "fail", Unknown: "unknown"}
-
-func (o Outcome) String() string {
-	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
-		return outcomeNames[o]
-	}
-	return fmt.Sprintf("outcome(%d)", uint8(o))
-}
 
 // Result answers an Op.
 type Result struct {
