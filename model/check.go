@@ -162,19 +162,7 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 	if err != nil {
 		return Linearizability{}, err
 	}
-	byKey := map[string][]history.Event{}
-	var keys []string
-	var nemesis []history.Event
-	for _, e := range events {
-		if e.Process == history.Nemesis {
-			nemesis = append(nemesis, e)
-			continue
-		}
-		if byKey[e.Key] == nil {
-			keys = append(keys, e.Key)
-		}
-		byKey[e.Key] = append(byKey[e.Key], e)
-	}
+	byKey, keys, nemesis := splitByKey(events)
 	// Largest keys first, so one big key does not start last.
 	sort.SliceStable(keys, func(a, b int) bool { return len(byKey[keys[a]]) > len(byKey[keys[b]]) })
 	for _, k := range keys {
@@ -185,6 +173,23 @@ func CheckLinearizable(events []history.Event, opts Options) (Linearizability, e
 		end = events[len(events)-1].Index + 1
 	}
 	return c.Finish(nemesis, end)
+}
+
+// splitByKey splits a history into each key's events (keys in order of
+// first appearance) and the nemesis's events, as a KeyChecker takes them.
+func splitByKey(events []history.Event) (byKey map[string][]history.Event, keys []string, nemesis []history.Event) {
+	byKey = map[string][]history.Event{}
+	for _, e := range events {
+		if e.Process == history.Nemesis {
+			nemesis = append(nemesis, e)
+			continue
+		}
+		if byKey[e.Key] == nil {
+			keys = append(keys, e.Key)
+		}
+		byKey[e.Key] = append(byKey[e.Key], e)
+	}
+	return byKey, keys, nemesis
 }
 
 // checkKey checks one key by porcupine's fast check and returns its

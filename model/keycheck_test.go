@@ -27,19 +27,7 @@ func TestKeyCheckerOrderFree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		byKey := map[string][]history.Event{}
-		var keys []string
-		var nemesis []history.Event
-		for _, e := range events {
-			if e.Process == history.Nemesis {
-				nemesis = append(nemesis, e)
-				continue
-			}
-			if byKey[e.Key] == nil {
-				keys = append(keys, e.Key)
-			}
-			byKey[e.Key] = append(byKey[e.Key], e)
-		}
+		byKey, keys, nemesis := splitByKey(events)
 		keys = rapid.Permutation(keys).Draw(t, "order")
 		c, err := NewKeyChecker(Options{Initial: cfg.initial}, rapid.IntRange(1, 3).Draw(t, "workers"))
 		if err != nil {

@@ -49,16 +49,7 @@ func TestPhantomReadsAreCaught(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		cfg := drawConfig(t)
 		events := simulate(rapidChooser{t}, cfg)
-		var reads []int
-		for i, e := range events {
-			if e.Type == history.OK && e.F == history.FRead {
-				reads = append(reads, i)
-			}
-		}
-		if len(reads) == 0 {
-			t.Skip("no ok read to mutate")
-		}
-		i := reads[rapid.IntRange(0, len(reads)-1).Draw(t, "read")]
+		i := drawOKRead(t, events)
 		events[i].Value = history.Str("never-written")
 		res, err := CheckLinearizable(events, Options{Initial: cfg.initial})
 		if err != nil {
@@ -96,4 +87,19 @@ func TestWithoutPruningVerdictsAgree(t *testing.T) {
 			t.Fatalf("pruned verdict %v, full verdict %v", res.Valid, full)
 		}
 	})
+}
+
+// drawOKRead draws the index of one ok read of events, skipping the case
+// when there is none.
+func drawOKRead(t *rapid.T, events []history.Event) int {
+	var reads []int
+	for i, e := range events {
+		if e.Type == history.OK && e.F == history.FRead {
+			reads = append(reads, i)
+		}
+	}
+	if len(reads) == 0 {
+		t.Skip("no ok read to change")
+	}
+	return reads[rapid.IntRange(0, len(reads)-1).Draw(t, "read")]
 }

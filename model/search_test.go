@@ -138,16 +138,7 @@ func TestReachIsTheFirstFailure(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		cfg := drawConfig(t)
 		events := simulate(rapidChooser{t}, cfg)
-		var reads []int
-		for i, e := range events {
-			if e.Type == history.OK && e.F == history.FRead {
-				reads = append(reads, i)
-			}
-		}
-		if len(reads) == 0 {
-			t.Skip("no ok read to change")
-		}
-		i := reads[rapid.IntRange(0, len(reads)-1).Draw(t, "read")]
+		i := drawOKRead(t, events)
 		events[i].Value = history.Str(rapid.SampledFrom([]string{"0", "1", "2", "3", "4", "5"}).Draw(t, "value"))
 		h, err := newKVHistory(events, cfg.initial)
 		if err != nil {

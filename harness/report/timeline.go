@@ -1,10 +1,8 @@
 package report
 
 import (
-	"bufio"
 	"fmt"
 	"html/template"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,29 +48,9 @@ func WriteTimeline(path string, events []history.Event, opts TimelineOptions) er
 	if err != nil {
 		return err
 	}
-	// Stream to a temporary file and rename it into place: a large
-	// timeline is tens of megabytes, and a failed write leaves no torn file.
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	w := bufio.NewWriterSize(f, 256<<10)
-	err = timelineTemplate.Execute(w, doc)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("report: writing timeline: %w", err)
-	}
-	return nil
+	// A large timeline is tens of megabytes: written through a temporary
+	// file, so a failed write leaves no torn file.
+	return writeTimelineDoc(path, doc)
 }
 
 // The template's data.
