@@ -132,8 +132,18 @@ func TestEtcdRuns(t *testing.T) {
 			if system == "etcd@debian" {
 				needDebianEtcd(t)
 			}
+			// The liveness bound is generous on purpose: etcd 3.4 ships
+			// without pre-vote, so after a majority pause the members
+			// whose logs fell behind disrupt each election with a higher
+			// term until an up-to-date member times out first. Measured
+			// on seed 1's schedule (pause majority 1.9s–7.6s): the first
+			// ok came 1.2–5.6 s after the resume on an idle machine and
+			// 8.6 s under CI's load. That wait is etcd's, drawn from its
+			// own unseeded election jitter; this test is about verdicts
+			// on safety and convergence, not about etcd 3.4's recovery
+			// time, so the bound must not ride on that draw.
 			out, err := Run(context.Background(), Test{System: system, Seed: 1, Duration: Duration(18 * time.Second),
-				Nemesis: []string{"partition", "kill", "pause"}, LivenessBound: Duration(6 * time.Second), Results: t.TempDir(), Binary: bin})
+				Nemesis: []string{"partition", "kill", "pause"}, LivenessBound: Duration(15 * time.Second), Results: t.TempDir(), Binary: bin})
 			if err != nil {
 				t.Fatal(err)
 			}
