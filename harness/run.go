@@ -356,8 +356,8 @@ func refusals(t *Test, system proc.System) func(nemesis.Op) bool {
 	caps, noNet := system.Caps(), t.NoNetFaults
 	return func(op nemesis.Op) bool {
 		switch op.Kind {
-		case nemesis.LoseUnsynced, nemesis.TornWrite:
-			return true // no filesystem layer (proc.World.Crash)
+		case nemesis.LoseUnsynced, nemesis.TornWrite, nemesis.StallDisk, nemesis.UnstallDisk:
+			return true // no filesystem layer (proc.World.Crash, SetDiskStall)
 		case nemesis.Skew, nemesis.Strobe, nemesis.ClockReset:
 			return !caps.ClockRate
 		case nemesis.Partition, nemesis.SnapshotIsolate:
@@ -475,16 +475,10 @@ func limitsText(limits map[string]string) string {
 // recordedFamilies names the fault families a history's nemesis events
 // belong to, sorted: what a scenario actually did.
 func recordedFamilies(events []history.Event) []string {
-	family := map[string]string{
-		history.FaultPartition: "partition", history.FaultPacket: "packet",
-		history.FaultKill: "kill", history.FaultPause: "pause", history.FaultClock: "clock",
-		history.FaultLoseUnsynced: "disk", history.FaultTornWrite: "disk", history.FaultWipe: "disk",
-		history.FaultAddNode: "membership", history.FaultRemoveNode: "membership", history.FaultPromote: "membership",
-	}
 	seen := map[string]bool{}
 	var out []string
 	for _, e := range events {
-		if f, ok := family[e.F]; ok && e.Process == history.Nemesis && !seen[f] {
+		if f := history.FaultFamily(e.F); f != "" && e.Process == history.Nemesis && !seen[f] {
 			seen[f] = true
 			out = append(out, f)
 		}

@@ -110,7 +110,7 @@ func TestRunTestShrinksTheReferenceNode(t *testing.T) {
 	}
 	t.Setenv(EnvShrinkRuns, "10")
 	f := &failures{TB: t}
-	out := RunTest(f, Test{Seed: 2, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
+	out := RunTest(f, Test{Seed: 3, Duration: Duration(20 * time.Second), LivenessBound: Duration(5 * time.Second),
 		Bugs: []string{"local-reads"}, Results: t.TempDir()})
 	if len(f.msgs) != 1 {
 		t.Fatalf("%d failures: %q", len(f.msgs), f.msgs)
@@ -123,7 +123,7 @@ func TestRunTestShrinksTheReferenceNode(t *testing.T) {
 		t.Errorf("the run RunTest returns failed with %q", sig)
 	}
 	for _, want := range []string{"verdict INVALID", "failed:   " + sig, "failing the same way (" + sig + ")", "schedule:\n",
-		"repro:    splitbrain run --seed 2 --time 20s --liveness-bound 5s --schedule " + filepath.Join(out.Dir, ScheduleFile), "--bug local-reads"} {
+		"repro:    splitbrain run --seed 3 --time 20s --liveness-bound 5s --schedule " + filepath.Join(out.Dir, ScheduleFile), "--bug local-reads"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the failure lacks %q:\n%s", want, msg)
 		}

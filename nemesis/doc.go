@@ -97,10 +97,13 @@
 // snapshot-isolate. A wiped node cannot come back under its old ID: the
 // world refuses to restart it, and restart replaces it (RemoveNode, then
 // AddNode as a voter), recording remove-node, add-node and, to close the
-// wipe's window, restart "n3 replaced by n6". A node removed from the
-// cluster while crashed, paused or skewed takes those faults with it: the
-// matching restart, resume or clock-reset is recorded as "n2 (removed from
-// the cluster)". Membership changes wait for a leader first (a change
+// wipe's window, restart "n3 replaced by n6". A stalled disk is the
+// disk's: the node keeps running (receiving, ticking, answering status),
+// everything that waits for an fsync waits, and the stall outlasts a
+// crash and restart of the node until unstall-disk. A node removed from
+// the cluster while crashed, paused, skewed or stalled takes those faults
+// with it: the matching restart, resume, clock-reset or unstall-disk is
+// recorded as "n2 (removed from the cluster)". Membership changes wait for a leader first (a change
 // proposed without one is dropped at once), and their failures, such as
 // timeouts during a partition, are recorded, not fatal.
 //
@@ -124,11 +127,14 @@
 //     and read). Stale reads from a leader that does not know it was
 //     deposed, reads of uncommitted writes, acknowledged writes rolled
 //     back.
-//   - quorum-loss: a majority is paused (a stalled VM) or crashed for
+//   - quorum-loss: a majority's disks stall (most often: fsyncs that hang
+//     on a saturated or failing device are the commonest way a majority
+//     stops acknowledging), or it is paused (a stalled VM) or crashed, for
 //     longer than a request may wait, while the rest keep running: writes
 //     pending there can neither commit nor be known to fail, and commit
-//     once the majority is back. Indeterminate outcomes reported as
-//     definite.
+//     once the majority is back — surely when the disks stalled, since
+//     the stalled nodes kept receiving them. Indeterminate outcomes
+//     reported as definite.
 //   - asymmetric: a one-way partition held past the liveness bound, most
 //     often a deaf leader (it reaches the others and hears none). A
 //     cluster that cannot elect around it stalls (no PreVote or
@@ -200,14 +206,14 @@
 //
 //	Targets, resolved when the op runs with the run's seeded PRNG: one,
 //	minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1), all, leader, followers, random
-//	(a non-empty subset), or nodes (n1,n3). Restart, resume and clock-reset
-//	pick among the nodes the nemesis crashed, paused or skewed; promote among
-//	learners; the others among the members. Leader targets wait for an
-//	election, up to 3s but never past the next event's time. Membership
-//	changes run in the background, in order (a change that cannot start
-//	within 3s of its time is given up), so that later events fire on time.
-//	Partitions replace each other; heal ends all of them and every packet
-//	fault.
+//	(a non-empty subset), or nodes (n1,n3). Restart, resume, clock-reset and
+//	unstall-disk pick among the nodes the nemesis crashed, paused, skewed or
+//	stalled; promote among learners; the others among the members. Leader
+//	targets wait for an election, up to 3s but never past the next event's
+//	time. Membership changes run in the background, in order (a change that
+//	cannot start within 3s of its time is given up), so that later events
+//	fire on time. Partitions replace each other; heal ends all of them and
+//	every packet fault.
 //
 //	Packet parameters (at least one fault): loss=P dup=P reorder=P (P a
 //	probability), delay=D jitter=D (Go durations: 20ms), links=all (default),
@@ -238,12 +244,14 @@
 //	lose-unsynced     <target>                        crash losing un-fsynced writes (power failure)                 Crash(LoseUnsynced)
 //	torn-write        <target>                        crash mid-write: only a prefix of it survives                  Crash(TornWrite)
 //	wipe              <target>                        crash losing everything; restart replaces the node             Crash(Wipe)
+//	stall-disk        <target>                        fsyncs hang: writes wait in the page cache; the node runs on   SetDiskStall
+//	unstall-disk      <target>                        stalled disks complete their fsyncs again                      SetDiskStall
 //	add-node          [learner]                       a new node (new ID) joins as a voter or a learner              AddNode
 //	remove-node       <target>                        remove members (voters or learners)                            RemoveNode
 //	promote           <target>                        learners become voters                                         PromoteNode
 //	replace           <target>                        remove each node and add a new voter                           RemoveNode, AddNode
 //	snapshot-isolate  <target> gap= timeout=          isolate followers until the leader is gap entries ahead; heal  SetReach, Status
-//	heal-all                                          heal, resume, restart (or replace), reset clocks               all of the above
+//	heal-all                                          heal, resume, restart (or replace), unstall, reset clocks      all of the above
 //
 //	Fault families, for generated schedules:
 //	  partition   partition
@@ -251,7 +259,7 @@
 //	  kill        kill
 //	  pause       pause
 //	  clock       skew, strobe
-//	  disk        lose-unsynced, torn-write, wipe
+//	  disk        lose-unsynced, torn-write, wipe, stall-disk
 //	  membership  add-node, remove-node, promote, replace
 //	  snapshot    snapshot-isolate
 package nemesis

@@ -59,7 +59,7 @@ const (
 var episodes = []episode{
 	{name: "deposed-leader", must: true, weight: 40, needs: []string{"partition"}, shapes: []Shape{LeaderMinority, IsolateLeader},
 		min: 12500 * time.Millisecond, max: 14 * time.Second, draw: deposedLeader},
-	{name: "quorum-loss", must: true, weight: 40, needs: []string{"pause|kill"},
+	{name: "quorum-loss", must: true, weight: 40, needs: []string{"pause|kill|disk"},
 		min: 5 * time.Second, max: 6500 * time.Millisecond, draw: quorumLoss},
 	{name: "membership-churn", first: true, weight: 25, needs: []string{"membership"},
 		min: 5 * time.Second, max: 8 * time.Second, draw: membershipChurn},
@@ -294,14 +294,22 @@ func deposedLeader(g *gen, at, room time.Duration) time.Duration {
 	return g.healFlaky(at+hold, at+room-(at+hold)) - at
 }
 
-// quorumLoss takes a majority away — paused (a stalled VM, a full disk)
-// or crashed — for longer than a request may wait, while the rest keep
-// running. Writes pending there can neither commit nor be known to fail:
-// an honest node answers "unknown"; once the majority is back they
-// commit.
+// quorumLoss takes a majority away — its disks stalled (fsyncs that
+// hang), paused (a stalled VM) or crashed — for longer than a request may
+// wait, while the rest keep running. Writes pending there can neither
+// commit nor be known to fail: an honest node answers "unknown"; once the
+// majority is back they commit. With stalled disks they commit for sure:
+// the stalled nodes kept receiving, so every pending write is in the log
+// of whichever node leads next. Paused or crashed, they commit when a node
+// that holds them wins the next election.
 func quorumLoss(g *gen, at, room time.Duration) time.Duration {
 	hold := g.span(5*time.Second, min(room, 7*time.Second), "hold")
 	target := Sel(choose(g.c, "target", Majority, Majority, Majority, Followers))
+	if g.has("disk") && (!g.has("pause") && !g.has("kill") || g.coin(80, "stall?")) {
+		g.at(at, Op{Kind: StallDisk, Target: target})
+		g.at(at+hold, Op{Kind: UnstallDisk, Target: Sel(All)})
+		return hold
+	}
 	if g.has("pause") && (!g.has("kill") || g.coin(85, "pause?")) {
 		g.at(at, Op{Kind: Pause, Target: target})
 		g.at(at+hold, Op{Kind: Resume, Target: Sel(All)})

@@ -296,6 +296,7 @@ const (
 	poolCrashed = "crashed by the nemesis"
 	poolPaused  = "paused by the nemesis"
 	poolClocks  = "with a clock changed by the nemesis"
+	poolStalled = "with a disk stalled by the nemesis"
 	poolLearner = "learners"
 )
 
@@ -356,6 +357,10 @@ func (x *executor) apply(op Op) {
 		}
 	case Resume:
 		x.resume(x.resolve(op, op.Target, st.pausedIDs(), poolPaused, false))
+	case StallDisk:
+		x.stall(x.resolve(op, op.Target, without(x.upMembers(), st.stalledIDs()), "members the nemesis has not crashed, with a disk not stalled", true))
+	case UnstallDisk:
+		x.unstall(x.resolve(op, op.Target, st.stalledIDs(), poolStalled, false))
 	case Skew:
 		for _, id := range x.resolve(op, op.Target, w.Nodes(), poolMembers, true) {
 			x.setClock(id, op.Rate, fmt.Sprintf("%s rate %s", id, fmtFloat(op.Rate)), nil)

@@ -89,6 +89,35 @@ func (x *executor) resume(ids []world.NodeID) {
 	}
 }
 
+// stall stalls the disks of ids and records each.
+func (x *executor) stall(ids []world.NodeID) {
+	st := x.st
+	for _, id := range ids {
+		if err := x.w.SetDiskStall(id, true); err != nil {
+			x.record(history.FaultStallDisk, id.String(), id, err)
+			continue
+		}
+		st.mu.Lock()
+		st.stalled[id] = true
+		st.mu.Unlock()
+		x.record(history.FaultStallDisk, id.String(), id, nil)
+	}
+}
+
+// unstall ends the stalls of ids' disks. One the world fails to end is
+// recorded with the error and still closes its window: the nemesis no
+// longer holds it.
+func (x *executor) unstall(ids []world.NodeID) {
+	st := x.st
+	for _, id := range ids {
+		err := x.w.SetDiskStall(id, false)
+		st.mu.Lock()
+		delete(st.stalled, id)
+		st.mu.Unlock()
+		x.record(history.FaultUnstallDisk, id.String(), id, err)
+	}
+}
+
 // setClock sets a node's clock rate, ending any earlier skew or strobe of
 // it first (recorded as a clock-reset, so windows pair), and records the
 // change. It returns the new clock (nil if the world refused).
@@ -201,7 +230,7 @@ func (x *executor) removeNode(id world.NodeID, value string) bool {
 // close): the node is gone, and so are they. A replaced node's crash is
 // closed by its restart event instead (withCrash false).
 func (x *executor) forget(id world.NodeID, withCrash bool) {
-	crashed, paused, clocked := x.st.forget(id)
+	crashed, paused, clocked, stalled := x.st.forget(id)
 	why := id.String() + " (removed from the cluster)"
 	if crashed && withCrash {
 		x.record(history.FaultRestart, why, id, nil)
@@ -211,6 +240,9 @@ func (x *executor) forget(id world.NodeID, withCrash bool) {
 	}
 	if clocked {
 		x.record(history.FaultClockReset, why, id, nil)
+	}
+	if stalled {
+		x.record(history.FaultUnstallDisk, why, id, nil)
 	}
 }
 
@@ -288,11 +320,12 @@ func (x *executor) watchSnapshot(ids []world.NodeID, gen, gap uint64, timeout ti
 }
 
 // healAll ends everything: the network first, so that restarted and
-// replacement nodes can reach the cluster; then paused nodes, crashed
-// nodes and clocks.
+// replacement nodes can reach the cluster; then stalled disks, paused
+// nodes, crashed nodes and clocks.
 func (x *executor) healAll() {
 	st := x.st
 	x.heal("heal-all")
+	x.unstall(st.stalledIDs())
 	x.resume(st.pausedIDs())
 	x.restart(st.restartableIDs())
 	for _, id := range st.clockIDs() {

@@ -256,6 +256,12 @@ func substitute(op Op) (Op, bool) {
 		// A power failure without a filesystem layer: the processes die;
 		// what they wrote survives in the page cache.
 		return Op{Kind: Kill, Target: op.Target}, true
+	case StallDisk:
+		// Without a filesystem layer to hold fsyncs, the nearest stall is
+		// of the whole process (it stops receiving too).
+		return Op{Kind: Pause, Target: op.Target}, true
+	case UnstallDisk:
+		return Op{Kind: Resume, Target: op.Target}, true
 	case Packet:
 		if op.Packet.Loss == 0 {
 			return Op{}, false
@@ -330,13 +336,17 @@ func drawFault(c chooser, fam string, at time.Duration, o GenOptions) []Event {
 		}
 		add(hold, Op{Kind: ClockReset, Target: Sel(All)})
 	case "disk":
-		switch c.intn(3, "disk") {
+		switch c.intn(4, "disk") {
 		case 0:
 			add(0, Op{Kind: LoseUnsynced, Target: sel("target", One, Minority, Leader, Majority, All)})
 		case 1:
 			add(0, Op{Kind: TornWrite, Target: sel("target", One, Minority, Leader, Majority, All)})
-		default:
+		case 2:
 			add(0, Op{Kind: Wipe, Target: sel("target", One, Leader)})
+		default:
+			add(0, Op{Kind: StallDisk, Target: sel("target", One, Leader, Minority, Majority, All)})
+			add(hold, Op{Kind: UnstallDisk, Target: Sel(All)})
+			return evs
 		}
 		add(hold, Op{Kind: Restart, Target: Sel(All)})
 	case "membership":

@@ -432,3 +432,43 @@ func TestLongTestsHaveFaultsToTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestQuorumLossStallsDisksWhenItMay: with the disk family allowed, the
+// quorum-loss episode most often stalls a majority's disks (the form
+// whose pending writes surely commit once it ends: the stalled nodes kept
+// receiving them); without the family it pauses or crashes them. A world
+// that refuses stalls (the process world) gets a pause of the same nodes
+// in their place.
+func TestQuorumLossStallsDisksWhenItMay(t *testing.T) {
+	count := func(s Schedule, k Kind) (n int) {
+		for _, e := range s.Events {
+			if e.Op.Kind == k {
+				n++
+			}
+		}
+		return n
+	}
+	refuseStalls := func(op Op) bool { return op.Kind == StallDisk || op.Kind == UnstallDisk }
+	stalled := 0
+	for seed := uint64(1); seed <= 40; seed++ {
+		s := Generate(seed, GenOptions{Duration: time.Minute})
+		n := count(s, StallDisk)
+		if n != count(s, UnstallDisk) {
+			t.Fatalf("seed %d: %d stalls, %d unstalls:\n%s", seed, n, count(s, UnstallDisk), s)
+		}
+		if n > 0 {
+			stalled++
+		}
+		if s := Generate(seed, GenOptions{Duration: time.Minute, Kinds: []string{"partition", "kill", "pause"}}); count(s, StallDisk) != 0 {
+			t.Fatalf("seed %d: a disk stalled without the disk family:\n%s", seed, s)
+		}
+		a := Generate(seed, GenOptions{Duration: time.Minute, Refuses: refuseStalls})
+		if count(a, StallDisk)+count(a, UnstallDisk) != 0 || count(a, Pause) != count(s, Pause)+n || count(a, Resume) != count(s, Resume)+n {
+			t.Fatalf("seed %d: the stalls did not become pauses:\nplain:\n%s\nadapted:\n%s", seed, s, a)
+		}
+	}
+	if stalled < 25 {
+		t.Errorf("only %d of 40 runs stall a disk", stalled)
+	}
+	t.Logf("%d of 40 runs stall a majority's disks", stalled)
+}

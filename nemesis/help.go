@@ -38,12 +38,14 @@ var vocabulary = []vocab{
 	{"disk", "lose-unsynced <target>", "crash losing un-fsynced writes (power failure)", "Crash(LoseUnsynced)", "lose-unsynced majority"},
 	{"disk", "torn-write <target>", "crash mid-write: only a prefix of it survives", "Crash(TornWrite)", "torn-write one"},
 	{"disk", "wipe <target>", "crash losing everything; restart replaces the node", "Crash(Wipe)", "wipe n3"},
+	{"disk", "stall-disk <target>", "fsyncs hang: writes wait in the page cache; the node runs on", "SetDiskStall", "stall-disk majority"},
+	{"", "unstall-disk <target>", "stalled disks complete their fsyncs again", "SetDiskStall", "unstall-disk all"},
 	{"membership", "add-node [learner]", "a new node (new ID) joins as a voter or a learner", "AddNode", "add-node learner"},
 	{"membership", "remove-node <target>", "remove members (voters or learners)", "RemoveNode", "remove-node one"},
 	{"membership", "promote <target>", "learners become voters", "PromoteNode", "promote one"},
 	{"membership", "replace <target>", "remove each node and add a new voter", "RemoveNode, AddNode", "replace followers"},
 	{"snapshot", "snapshot-isolate <target> gap= timeout=", "isolate followers until the leader is gap entries ahead; heal", "SetReach, Status", "snapshot-isolate one gap=100 timeout=30s"},
-	{"", "heal-all", "heal, resume, restart (or replace), reset clocks", "all of the above", "heal-all"},
+	{"", "heal-all", "heal, resume, restart (or replace), unstall, reset clocks", "all of the above", "heal-all"},
 }
 
 const helpIntro = `Fault schedules: one event a line, "<time> <op> <args>", times since the
@@ -51,14 +53,14 @@ test started (5.0s, 12.5s), non-decreasing; # starts a comment.
 
 Targets, resolved when the op runs with the run's seeded PRNG: one,
 minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1), all, leader, followers, random
-(a non-empty subset), or nodes (n1,n3). Restart, resume and clock-reset
-pick among the nodes the nemesis crashed, paused or skewed; promote among
-learners; the others among the members. Leader targets wait for an
-election, up to 3s but never past the next event's time. Membership
-changes run in the background, in order (a change that cannot start
-within 3s of its time is given up), so that later events fire on time.
-Partitions replace each other; heal ends all of them and every packet
-fault.
+(a non-empty subset), or nodes (n1,n3). Restart, resume, clock-reset and
+unstall-disk pick among the nodes the nemesis crashed, paused, skewed or
+stalled; promote among learners; the others among the members. Leader
+targets wait for an election, up to 3s but never past the next event's
+time. Membership changes run in the background, in order (a change that
+cannot start within 3s of its time is given up), so that later events
+fire on time. Partitions replace each other; heal ends all of them and
+every packet fault.
 
 Packet parameters (at least one fault): loss=P dup=P reorder=P (P a
 probability), delay=D jitter=D (Go durations: 20ms), links=all (default),

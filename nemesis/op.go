@@ -13,7 +13,7 @@ import (
 // Kind is what an Op does: the first word of its text form.
 type Kind string
 
-// The operation kinds. Healers (Heal, Restart, Resume, ClockReset, HealAll)
+// The operation kinds. Healers (Heal, Restart, Resume, ClockReset, UnstallDisk, HealAll)
 // end what the others start.
 const (
 	Partition       Kind = "partition"
@@ -29,6 +29,8 @@ const (
 	LoseUnsynced    Kind = "lose-unsynced"
 	TornWrite       Kind = "torn-write"
 	Wipe            Kind = "wipe"
+	StallDisk       Kind = "stall-disk"
+	UnstallDisk     Kind = "unstall-disk"
 	AddNode         Kind = "add-node"
 	RemoveNode      Kind = "remove-node"
 	Promote         Kind = "promote"
@@ -39,13 +41,13 @@ const (
 
 // kinds lists every kind in the order of the vocabulary table.
 var kinds = []Kind{Partition, Heal, Packet, Kill, Restart, Pause, Resume, Skew, Strobe, ClockReset,
-	LoseUnsynced, TornWrite, Wipe, AddNode, RemoveNode, Promote, Replace, SnapshotIsolate, HealAllKind}
+	LoseUnsynced, TornWrite, Wipe, StallDisk, UnstallDisk, AddNode, RemoveNode, Promote, Replace, SnapshotIsolate, HealAllKind}
 
 // family maps a fault kind to its family (see Families); healers have none.
 var family = map[Kind]string{
 	Partition: "partition", Packet: "packet", Kill: "kill", Pause: "pause",
 	Skew: "clock", Strobe: "clock",
-	LoseUnsynced: "disk", TornWrite: "disk", Wipe: "disk",
+	LoseUnsynced: "disk", TornWrite: "disk", Wipe: "disk", StallDisk: "disk",
 	AddNode: "membership", RemoveNode: "membership", Promote: "membership", Replace: "membership",
 	SnapshotIsolate: "snapshot",
 }
@@ -194,7 +196,7 @@ func (o Op) String() string {
 			arg("jitter=" + p.Jitter.String())
 		}
 		arg("links=" + p.linksString())
-	case Kill, Restart, Pause, Resume, ClockReset, LoseUnsynced, TornWrite, Wipe, RemoveNode, Promote, Replace:
+	case Kill, Restart, Pause, Resume, ClockReset, LoseUnsynced, TornWrite, Wipe, StallDisk, UnstallDisk, RemoveNode, Promote, Replace:
 		arg(o.Target.String())
 	case Skew:
 		arg(o.Target.String())

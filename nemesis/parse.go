@@ -163,7 +163,7 @@ func parseOp(f []string) (Op, error) {
 		if op.Packet, err = parsePacket(args); err != nil {
 			return wrap(err)
 		}
-	case Kill, Restart, Pause, Resume, ClockReset, LoseUnsynced, TornWrite, Wipe, RemoveNode, Promote, Replace:
+	case Kill, Restart, Pause, Resume, ClockReset, LoseUnsynced, TornWrite, Wipe, StallDisk, UnstallDisk, RemoveNode, Promote, Replace:
 		if len(args) != 1 {
 			return wrap(fmt.Errorf("takes one target, got %d arguments (e.g. %s minority, %s n1,n3)", len(args), verb, verb))
 		}

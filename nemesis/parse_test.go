@@ -49,6 +49,8 @@ const canonical = `0.0s partition halves
 8.0s lose-unsynced one
 8.0s torn-write majority
 8.0s wipe n3
+8.0s stall-disk majority
+8.0s unstall-disk all
 9.0s add-node
 9.0s add-node learner
 9.0s remove-node one

@@ -1006,3 +1006,52 @@ func TestNoRemovalOrWipeWithoutKnownQuorum(t *testing.T) {
 	})
 	st.checkWindowsClosed()
 }
+
+// TestDiskStallHoldsWritesUntilUnstalled: with a majority's disks stalled
+// the cluster commits nothing, though every node runs and answers; once
+// the stall ends the write that waited commits (the stalled nodes had
+// received it), and the windows pair up.
+func TestDiskStallHoldsWritesUntilUnstalled(t *testing.T) {
+	st := newSimTest(t, 5)
+	st.run(func() {
+		st.apply("stall-disk majority")
+		if up, _ := st.up(); len(up) != 5 {
+			t.Fatalf("stalled disks stopped nodes: up %v", up)
+		}
+		l, _ := st.leader()
+		c := st.w.Client()
+		if r := c.Do(l, world.Op{Kind: world.Put, Key: "k", Value: "during"}, 2*time.Second); r.Outcome == world.OK {
+			t.Fatalf("a write committed with a majority's disks stalled: %+v", r)
+		}
+		st.apply("unstall-disk all")
+		st.w.Sleep(3 * time.Second)
+		read := 0
+		for _, id := range st.w.Nodes() {
+			r := c.Do(id, world.Op{Kind: world.Get, Key: "k"}, time.Second)
+			if r.Outcome != world.OK {
+				continue
+			}
+			if read++; r.Value == nil || *r.Value != "during" {
+				t.Fatalf("%s reads %v after the stall: the write that waited was lost", id, r.Value)
+			}
+		}
+		if read == 0 {
+			t.Fatal("no node answered a read after the stall")
+		}
+		st.apply("stall-disk n2")
+		n := len(st.rec.Events())
+		HealAll(st.w, st.rec)
+		if ev := st.events(n); fmt.Sprint(ev) != "[heal heal-all unstall-disk n2]" {
+			t.Errorf("heal-all did %q, want the stall of n2 ended", ev)
+		}
+	})
+	var stalls, unstalls int
+	for _, line := range st.events(0) {
+		stalls += strings.Count(line, "stall-disk ") - strings.Count(line, "unstall-disk ")
+		unstalls += strings.Count(line, "unstall-disk ")
+	}
+	if stalls != 4 || unstalls != 4 {
+		t.Errorf("%d stalls and %d unstalls recorded, want 4 each:\n%s", stalls, unstalls, strings.Join(st.events(0), "\n"))
+	}
+	st.checkWindowsClosed()
+}

@@ -8,8 +8,9 @@ import (
 )
 
 // state is what the nemesis has done to a world and not yet undone: the
-// nodes it crashed (and how), paused, or whose clocks it changed. Restart,
-// resume and clock-reset resolve their targets among these, and HealAll
+// nodes it crashed (and how), paused, whose clocks it changed, or whose
+// disks it stalled. Restart, resume, clock-reset and unstall-disk resolve
+// their targets among these, and HealAll
 // undoes all of them. It lives in a registry keyed by the world so that
 // HealAll(w, rec) finds what an earlier Execute(w, …) left. Whoever works
 // with an entry holds it (acquire, release): an entry is dropped only when
@@ -22,6 +23,7 @@ type state struct {
 	crashed map[world.NodeID]world.DiskFate
 	paused  map[world.NodeID]bool
 	clocks  map[world.NodeID]*clock
+	stalled map[world.NodeID]bool
 	// replacing: crashed nodes whose data is lost, with a replacement
 	// queued or under way; restart leaves them to it.
 	replacing map[world.NodeID]bool
@@ -56,7 +58,7 @@ func acquire(w world.World) *state {
 	defer registryMu.Unlock()
 	st := registry[w]
 	if st == nil {
-		st = &state{crashed: map[world.NodeID]world.DiskFate{}, paused: map[world.NodeID]bool{}, clocks: map[world.NodeID]*clock{}, replacing: map[world.NodeID]bool{}}
+		st = &state{crashed: map[world.NodeID]world.DiskFate{}, paused: map[world.NodeID]bool{}, clocks: map[world.NodeID]*clock{}, stalled: map[world.NodeID]bool{}, replacing: map[world.NodeID]bool{}}
 		registry[w] = st
 	}
 	st.mu.Lock()
@@ -80,7 +82,7 @@ func release(w world.World) {
 		st.mu.Unlock()
 		panic(fmt.Sprintf("nemesis: world state released more often than acquired (%s world)", w.Mode()))
 	}
-	empty := len(st.crashed) == 0 && len(st.paused) == 0 && len(st.clocks) == 0 && len(st.replacing) == 0 && st.holders == 0
+	empty := len(st.crashed) == 0 && len(st.paused) == 0 && len(st.clocks) == 0 && len(st.stalled) == 0 && len(st.replacing) == 0 && st.holders == 0
 	st.mu.Unlock()
 	if empty {
 		delete(registry, w)
@@ -119,6 +121,12 @@ func (st *state) pausedIDs() []world.NodeID {
 	return sortedKeys(st.paused)
 }
 
+func (st *state) stalledIDs() []world.NodeID {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return sortedKeys(st.stalled)
+}
+
 func (st *state) clockIDs() []world.NodeID {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -140,19 +148,20 @@ func (st *state) reach() uint64 {
 
 // forget drops a node that left the cluster, stopping its strobe, and
 // reports what the nemesis had done to it.
-func (st *state) forget(id world.NodeID) (crashed, paused, clocked bool) {
+func (st *state) forget(id world.NodeID) (crashed, paused, clocked, stalled bool) {
 	st.mu.Lock()
 	c := st.clocks[id]
 	_, crashed = st.crashed[id]
-	paused = st.paused[id]
+	paused, stalled = st.paused[id], st.stalled[id]
 	delete(st.crashed, id)
 	delete(st.paused, id)
 	delete(st.clocks, id)
+	delete(st.stalled, id)
 	st.mu.Unlock()
 	if c != nil {
 		c.stop(func() {})
 	}
-	return crashed, paused, c != nil
+	return crashed, paused, c != nil, stalled
 }
 
 func sortedKeys[V any](m map[world.NodeID]V) []world.NodeID {

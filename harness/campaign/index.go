@@ -351,15 +351,6 @@ func Groups(runs []Entry) []Group {
 	return out
 }
 
-// faultFamily maps a recorded fault action to its family; actions that
-// end faults or only record something map to "".
-var faultFamily = map[string]string{
-	history.FaultPartition: "partition", history.FaultPacket: "packet",
-	history.FaultKill: "kill", history.FaultPause: "pause", history.FaultClock: "clock",
-	history.FaultLoseUnsynced: "disk", history.FaultTornWrite: "disk", history.FaultWipe: "disk",
-	history.FaultAddNode: "membership", history.FaultRemoveNode: "membership", "promote": "membership",
-}
-
 // FaultKinds are the fault families of a run: its schedule's (generated
 // runs record them) or, for a scenario, those of the faults it recorded.
 func FaultKinds(r *harness.Results) []string {
@@ -368,7 +359,7 @@ func FaultKinds(r *harness.Results) []string {
 	}
 	seen := map[string]bool{}
 	for _, f := range r.Faults {
-		if fam := faultFamily[f.F]; fam != "" && f.Count > 0 {
+		if fam := history.FaultFamily(f.F); fam != "" && f.Count > 0 {
 			seen[fam] = true
 		}
 	}

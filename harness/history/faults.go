@@ -22,6 +22,8 @@ const (
 	FaultLoseUnsynced = "lose-unsynced" // crash that also drops un-fsynced writes; closed by restart
 	FaultTornWrite    = "torn-write"    // crash mid-write; closed by restart
 	FaultWipe         = "wipe"          // crash and lose all data; closed by restart
+	FaultStallDisk    = "stall-disk"    // fsyncs hang, the node runs on; closed by unstall-disk
+	FaultUnstallDisk  = "unstall-disk"  //
 	FaultAddNode      = "add-node"      // instant
 	FaultRemoveNode   = "remove-node"   // instant
 	FaultPromote      = "promote"       // a learner becomes a voter; instant
@@ -34,17 +36,33 @@ const (
 var openers = map[string]bool{
 	FaultPartition: true, FaultPacket: true,
 	FaultKill: true, FaultLoseUnsynced: true, FaultTornWrite: true, FaultWipe: true,
-	FaultPause: true, FaultClock: true,
+	FaultPause: true, FaultClock: true, FaultStallDisk: true,
 }
+
+// faultFamilies maps a recorded fault action to its fault family (the
+// families of nemesis.Families); actions that end faults or only record
+// something have none.
+var faultFamilies = map[string]string{
+	FaultPartition: "partition", FaultPacket: "packet",
+	FaultKill: "kill", FaultPause: "pause", FaultClock: "clock",
+	FaultLoseUnsynced: "disk", FaultTornWrite: "disk", FaultWipe: "disk", FaultStallDisk: "disk",
+	FaultAddNode: "membership", FaultRemoveNode: "membership", FaultPromote: "membership",
+}
+
+// FaultFamily returns the fault family of a recorded action ("" for
+// actions that end faults or only record something).
+func FaultFamily(action string) string { return faultFamilies[action] }
 
 // nodeState names the state a node fault, or its closer, is about: a node
 // is down (crashed: kill, lose-unsynced, torn-write, wipe; until restart),
-// paused (until resume) or clocked (until clock-reset), or none of these. Partitions
+// paused (until resume), clocked (until clock-reset) or stalled (its disk,
+// until unstall-disk), or none of these. Partitions
 // and packet faults are of the network, not of one node.
 var nodeState = map[string]string{
 	FaultKill: "down", FaultLoseUnsynced: "down", FaultTornWrite: "down", FaultWipe: "down", FaultRestart: "down",
 	FaultPause: "paused", FaultResume: "paused",
 	FaultClock: "clocked", FaultClockReset: "clocked",
+	FaultStallDisk: "stalled", FaultUnstallDisk: "stalled",
 }
 
 // Window is the span during which a fault was in effect. End is -1 when the
@@ -76,10 +94,11 @@ func IsWindowOpener(f string) bool { return openers[f] }
 //     word of its value when that names a node ("n5 replaced by n6" is
 //     about n5). A node is down from a crash (kill, lose-unsynced,
 //     torn-write, wipe) until a restart of it, paused until a resume,
-//     clocked until a clock-reset. A crash of a node that is already down,
-//     or a pause of one already paused, is no new fault: it opens no
+//     clocked until a clock-reset, stalled until an unstall-disk. A crash
+//     of a node that is already down, a pause of one already paused or a
+//     stall of a disk already stalled, is no new fault: it opens no
 //     window (the first one is still open). A new clock change replaces
-//     the one before it. A restart (resume, clock-reset) closes the open
+//     the one before it. A restart (resume, clock-reset, unstall-disk) closes the open
 //     window of its node and nothing else; one that names no node closes
 //     the oldest open window with its exact value, else the oldest of the
 //     kinds it closes (for histories that do not name nodes).

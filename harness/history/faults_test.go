@@ -114,6 +114,14 @@ func TestFaultWindowsPairing(t *testing.T) {
 			nodeEv(5, FaultResume, "n1", "n1", ""),
 			nodeEv(6, FaultClockReset, "n1", "n1", ""),
 		}, []string{"pause n1 [1,5]", "clock n1 rate 2 [3,4]", "clock n1 rate 0.5 [4,6]"}},
+		{"a stalled disk is a window of its own, closed by unstall-disk; a second stall opens none", []Event{
+			nodeEv(1, FaultStallDisk, "n2", "n2", ""),
+			nodeEv(2, FaultPause, "n2", "n2", ""),
+			nodeEv(3, FaultStallDisk, "n2", "n2", ""),
+			nodeEv(4, FaultResume, "n2", "n2", ""),
+			nodeEv(5, FaultUnstallDisk, "n2", "n2", ""),
+			nodeEv(6, FaultStallDisk, "n3", "n3", "proc: a disk stall needs a filesystem layer …: not supported in this world"),
+		}, []string{"stall-disk n2 [1,5]", "pause n2 [2,4]"}},
 		{"closers that name no node: the same value, else the oldest", []Event{
 			nem(1, FaultKill, ":majority"),
 			nem(2, FaultKill, ":primaries"),

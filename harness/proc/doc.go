@@ -30,8 +30,9 @@
 //   - Crash is SIGKILL to the node's process group (a process crash: the
 //     page cache survives, so KeepWritten); Wipe also deletes its data
 //     directory, after which Restart fails with raftkv.ErrDataLost and the
-//     nemesis replaces the node. LoseUnsynced and TornWrite need a
-//     filesystem layer and are world.ErrUnsupported here (sim-only).
+//     nemesis replaces the node. LoseUnsynced and TornWrite, and
+//     SetDiskStall, need a filesystem layer and are world.ErrUnsupported
+//     here (sim-only).
 //   - Pause and Resume are SIGSTOP and SIGCONT; Pause returns once every
 //     thread is stopped.
 //   - SetClockRate changes a node's tick period through its admin API.

@@ -132,6 +132,12 @@ func (w *World) Resume(id world.NodeID) error {
 	return errors.Join(w.pushRate(n, rate), w.pushNet(n))
 }
 
+// SetDiskStall implements world.World: a node's fsyncs cannot be held
+// without a filesystem layer, so it is refused.
+func (w *World) SetDiskStall(world.NodeID, bool) error {
+	return fmt.Errorf("proc: a disk stall needs a filesystem layer that can hold fsyncs; it is sim-only: %w", world.ErrUnsupported)
+}
+
 // SetClockRate implements world.World through the node's tick-rate admin
 // call; a stopped or paused node gets the rate when it is back.
 func (w *World) SetClockRate(id world.NodeID, rate float64) error {

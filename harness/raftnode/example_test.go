@@ -34,7 +34,7 @@ func Example() {
 	}
 	// Output:
 	// tutorial: VALID []
-	// tutorial+local-reads: INVALID [linearizability/lost-write]
+	// tutorial+local-reads: INVALID [linearizability/stale-read]
 }
 
 // A driver folds each write into a Durable as it becomes durable; a node

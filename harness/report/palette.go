@@ -25,7 +25,7 @@ var extraColors = []color.NRGBA{
 var faultOrder = []string{
 	history.FaultPartition, history.FaultPacket, history.FaultKill, history.FaultPause,
 	history.FaultClock, history.FaultLoseUnsynced, history.FaultTornWrite, history.FaultWipe,
-	history.FaultAddNode, history.FaultRemoveNode, history.FaultNote, history.FaultScriptError,
+	history.FaultStallDisk, history.FaultAddNode, history.FaultRemoveNode, history.FaultNote, history.FaultScriptError,
 }
 
 var faultColors = map[string]color.NRGBA{
@@ -37,6 +37,7 @@ var faultColors = map[string]color.NRGBA{
 	history.FaultLoseUnsynced: {150, 60, 30, 255},   // brown
 	history.FaultTornWrite:    {120, 60, 150, 255},  // purple
 	history.FaultWipe:         {90, 20, 20, 255},    // dark red
+	history.FaultStallDisk:    {70, 100, 160, 255},  // slate blue
 	history.FaultAddNode:      {0, 140, 140, 255},   // teal
 	history.FaultRemoveNode:   {110, 110, 30, 255},  // olive
 	history.FaultNote:         {110, 110, 110, 255}, // grey

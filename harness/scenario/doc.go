@@ -29,8 +29,9 @@
 //	                                        description recorded ("leader-minority [n4 n1] | …") or nil
 //	heal()   heal_all()                     end partitions and packet faults; end everything
 //	packet{loss=, dup=, reorder=, delay=, jitter=, links=}
-//	kill(t)  pause(t)  lose_unsynced(t)  torn_write(t)  wipe(t)  remove_node(t)  promote(t)
-//	restart([t])  resume([t])  clock_reset([t])   default: all the nemesis crashed, paused, skewed
+//	kill(t)  pause(t)  lose_unsynced(t)  torn_write(t)  wipe(t)  stall_disk(t)  remove_node(t)  promote(t)
+//	restart([t])  resume([t])  clock_reset([t])  unstall_disk([t])
+//	                                        default: all the nemesis crashed, paused, skewed, stalled
 //	skew(t, rate)  strobe(t, low, high, period)
 //	add_node([learner])                     returns the new node's name, or nil
 //	replace(t)                              returns the list of new nodes

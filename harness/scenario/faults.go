@@ -54,6 +54,8 @@ var faultFuncs = []faultFunc{
 	{name: "lose_unsynced", kind: nemesis.LoseUnsynced, usage: `lose_unsynced(target)`, args: oneTarget, result: returnNodes, action: history.FaultLoseUnsynced},
 	{name: "torn_write", kind: nemesis.TornWrite, usage: `torn_write(target)`, args: oneTarget, result: returnNodes, action: history.FaultTornWrite},
 	{name: "wipe", kind: nemesis.Wipe, usage: `wipe(target)`, args: oneTarget, result: returnNodes, action: history.FaultWipe},
+	{name: "stall_disk", kind: nemesis.StallDisk, usage: `stall_disk(target)`, args: oneTarget, result: returnNodes, action: history.FaultStallDisk},
+	{name: "unstall_disk", kind: nemesis.UnstallDisk, usage: `unstall_disk([target])`, args: optTarget, result: returnNodes, action: history.FaultUnstallDisk},
 	{name: "add_node", kind: nemesis.AddNode, usage: `add_node([learner])`, args: addNodeArgs, result: returnNewNode},
 	{name: "remove_node", kind: nemesis.RemoveNode, usage: `remove_node(target)`, args: oneTarget, result: returnNodes, action: history.FaultRemoveNode},
 	{name: "promote", kind: nemesis.Promote, usage: `promote(target)`, args: oneTarget, result: returnNodes, action: nemesis.FaultPromote},

@@ -28,6 +28,12 @@ type simNode struct {
 	tickGen     uint64   // bumped to cancel a tick chain
 	log         *nodeLog
 
+	// stalled: the disk completes no fsync (and writes nothing back)
+	// until the stall ends; held are the completions that fell due
+	// meanwhile, in order. The stall is the disk's: it outlasts a crash.
+	stalled bool
+	held    []func()
+
 	// For the "no committed entry lost across restarts" invariant: the
 	// highest index this node applied before its last crash (since its
 	// last wipe), and what that crash did to its disk.
@@ -186,21 +192,21 @@ func (sn *simNode) handle(out raftnode.Output) {
 		w.inv.committed(sn, wr)
 		seq, inc := wr.Seq, sn.incarnation
 		if wr.Sync {
-			w.loop.after(w.fsyncDelay(), func() {
+			w.loop.after(w.fsyncDelay(), sn.unlessStalled(func() {
 				if sn.incarnation != inc {
 					return
 				}
 				sn.disk.syncThrough(seq)
 				sn.fresh = false // it has durable state now: losing it is amnesia
 				sn.deliver(func() { sn.call(func(n raftnode.Node) { n.WriteDone(seq) }) })
-			})
+			}))
 		} else {
-			w.loop.after(w.cfg.Writeback, func() {
+			w.loop.after(w.cfg.Writeback, sn.unlessStalled(func() {
 				if sn.incarnation == inc {
 					sn.disk.syncThrough(seq)
 					sn.fresh = false
 				}
-			})
+			}))
 		}
 	}
 	snaps := 0
@@ -305,6 +311,41 @@ func (sn *simNode) resume() {
 	}
 	sn.process()
 	sn.scheduleTick()
+}
+
+// unlessStalled wraps a disk completion: while the disk is stalled it is
+// held, to run when the stall ends.
+func (sn *simNode) unlessStalled(done func()) func() {
+	var fn func()
+	fn = func() {
+		if sn.stalled {
+			sn.held = append(sn.held, fn)
+			return
+		}
+		done()
+	}
+	return fn
+}
+
+// setStall stalls the node's disk or ends its stall. The completions held
+// meanwhile then run, in order, one fsync's time later (each checks the
+// incarnation it was issued in: those of a crashed one do nothing).
+func (sn *simNode) setStall(stalled bool) {
+	if sn.stalled == stalled {
+		return
+	}
+	sn.stalled = stalled
+	if stalled {
+		sn.logf("DISK STALLED")
+		return
+	}
+	held := sn.held
+	sn.held = nil
+	sn.logf("DISK STALL ENDED (%d completions held)", len(held))
+	d := sn.w.fsyncDelay()
+	for _, fn := range held {
+		sn.w.loop.after(d, fn)
+	}
 }
 
 func (sn *simNode) setRate(r float64) {

@@ -318,6 +318,15 @@ func (w *World) Resume(id world.NodeID) error {
 	return err
 }
 
+// SetDiskStall implements world.World.
+func (w *World) SetDiskStall(id world.NodeID, stalled bool) error {
+	sn, err := w.node(id)
+	if err == nil {
+		sn.setStall(stalled)
+	}
+	return err
+}
+
 // SetClockRate implements world.World.
 func (w *World) SetClockRate(id world.NodeID, rate float64) error {
 	if rate <= 0 {

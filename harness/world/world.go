@@ -99,6 +99,13 @@ type World interface {
 	// SetClockRate makes a node's clock run at rate × real speed (1 is
 	// normal, 2 is twice as fast).
 	SetClockRate(id NodeID, rate float64) error
+	// SetDiskStall stalls a node's disk (stalled true) or ends the stall:
+	// a stalled disk takes writes into its page cache but completes no
+	// fsync until the stall ends (an fsync that hangs: a saturated or
+	// failing device). The node keeps running, receiving and ticking;
+	// whatever waits for durability waits. The stall is the disk's: it
+	// outlasts a crash and restart of the node.
+	SetDiskStall(id NodeID, stalled bool) error
 	// AddNode starts a new node and adds it to the cluster, as a voter or
 	// a learner; PromoteNode makes a learner a voter; RemoveNode removes a
 	// member and stops it.
