@@ -24,7 +24,10 @@
 //     delay; a crash keeps what its DiskFate says (a process crash keeps
 //     the page cache, a power failure only what was fsynced, a torn write
 //     a prefix — of the entries only, and only as far as they continue the
-//     durable log — a wipe nothing).
+//     durable log — a wipe nothing). A stalled disk (SetDiskStall)
+//     completes no fsync and writes nothing back until the stall ends,
+//     while its node runs on: the completions that fell due meanwhile run
+//     then, in order, one fsync later.
 //   - Each node's clock has a rate (its tick period), and a random phase.
 //   - Nodes crash, restart, pause (inputs queue, time stops for them) and
 //     resume; members are added and removed by conf changes. A node none
