@@ -68,20 +68,23 @@ func needRoot(t *testing.T) {
 // read from disk (the canary passed through the file's {{.Bugs}}). The
 // schedule is written out, not generated: a generated 20s schedule has
 // room for only a majority crash and a single crash, and whether the
-// canary shows then depends on the machine's timing; a node cut off for
-// 4s while the others take writes serves stale local reads on any
-// machine.
+// canary shows then depends on the machine's timing. A node cut off for
+// 8s serves stale local reads on any machine — as long as its clients
+// read: each of them soon waits on a write that cannot commit there, so
+// the operation timeout is 2s (the node gives up at 1.6s), and they come
+// back to read several times while the others write. (With 4s and the
+// default 5s timeout, the cut-off node's clients were all stuck on writes
+// for the whole partition whenever it had been the leader, and the run
+// was valid.)
 func TestProcessModeRuns(t *testing.T) {
 	needRoot(t)
 	bin := splitbrainBinary(t)
 	_, file, _, _ := runtime.Caller(0)
 	sysFile := filepath.Join(filepath.Dir(file), "proc", "systems", "raftkv.toml")
 	schedule, err := nemesis.ParseString(`1.5s partition isolate n2
-5.5s heal
-7.0s kill minority
-9.0s restart all
-10.0s partition leader-minority
-13.0s heal
+9.5s heal
+11.0s kill minority
+12.5s restart all
 `, "process-mode.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +100,7 @@ func TestProcessModeRuns(t *testing.T) {
 		t.Run(name+"/bug="+c.bug, func(t *testing.T) {
 			tt := Test{Mode: "process", Seed: 1, Duration: Duration(20 * time.Second), Schedule: &schedule,
 				LivenessBound: Duration(5 * time.Second), Results: t.TempDir(), Binary: bin, System: c.system}
+			tt.Workload.Timeout = 2 * time.Second
 			if c.bug != "" {
 				tt.Bugs = []string{c.bug}
 			}

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/splitbrain/splitbrain/harness/world"
 )
 
 // An episode is one fault period of a generated schedule: a structured
@@ -216,18 +214,22 @@ func (g *gen) coin(pct int, label string) bool { return g.c.intn(100, label) < p
 
 func (g *gen) at(t time.Duration, op Op) { g.evs = append(g.evs, Event{At: t, Op: op}) }
 
-// explicit draws k distinct nodes of the initial cluster (n1..nN), sorted.
-// Nodes replaced since are skipped when the op runs, with a note.
-func (g *gen) explicit(k int) []world.NodeID {
-	ids := make([]world.NodeID, g.o.Nodes)
-	for i := range ids {
-		ids[i] = world.NodeID(i + 1)
+// ranks draws k distinct ranks of the initial cluster (1..N), sorted: a
+// ranked target (@2,@4) resolves to the members of those ranks when its
+// op runs, so an episode acts on the same nodes throughout, even when the
+// nodes the cluster started with were replaced before it.
+func (g *gen) ranks(k int) []int {
+	rs := make([]int, g.o.Nodes)
+	for i := range rs {
+		rs[i] = i + 1
 	}
-	for i := len(ids) - 1; i > 0; i-- {
+	for i := len(rs) - 1; i > 0; i-- {
 		j := g.c.intn(i+1, "node")
-		ids[i], ids[j] = ids[j], ids[i]
+		rs[i], rs[j] = rs[j], rs[i]
 	}
-	return world.SortIDs(ids[:max(0, min(k, len(ids)))])
+	rs = rs[:max(0, min(k, len(rs)))]
+	slices.Sort(rs)
+	return rs
 }
 
 // minority is ⌊(n-1)/2⌋ of the initial cluster, at least one.
@@ -403,16 +405,20 @@ func membershipChurn(g *gen, at, room time.Duration) time.Duration {
 // an election among them must not lose what the majority had committed.
 func cascade(g *gen, at, room time.Duration) time.Duration {
 	n := g.o.Nodes
-	cut := g.explicit(g.minority())
-	var rest []world.NodeID
-	for id := world.NodeID(1); id <= world.NodeID(n); id++ {
-		if !slices.Contains(cut, id) {
-			rest = append(rest, id)
+	cut := g.ranks(g.minority())
+	var rest, others []int
+	for r := 1; r <= n; r++ {
+		if !slices.Contains(cut, r) {
+			rest = append(rest, r)
 		}
 	}
 	first := rest[g.c.intn(len(rest), "first")]
-	others := without(rest, []world.NodeID{first})
-	g.at(at, Op{Kind: Partition, Shape: Isolate, Target: Nodes(cut...)})
+	for _, r := range rest {
+		if r != first {
+			others = append(others, r)
+		}
+	}
+	g.at(at, Op{Kind: Partition, Shape: Isolate, Target: Ranks(cut...)})
 	crashAt := at + g.span(2*time.Second, 3*time.Second, "lag")
 	fate := Kill
 	if g.has("disk") && (!g.has("kill") || g.coin(70, "disk?")) {
@@ -422,17 +428,17 @@ func cascade(g *gen, at, room time.Duration) time.Duration {
 	case fate == Wipe && g.has("kill"):
 		// A wiped node comes back only by replacement: the others keep
 		// their data, so a quorum remains to replace it.
-		g.at(crashAt, Op{Kind: Wipe, Target: Nodes(first)})
+		g.at(crashAt, Op{Kind: Wipe, Target: Ranks(first)})
 		if len(others) > 0 {
-			g.at(crashAt, Op{Kind: Kill, Target: Nodes(others...)})
+			g.at(crashAt, Op{Kind: Kill, Target: Ranks(others...)})
 		}
 	case fate == Wipe:
-		g.at(crashAt, Op{Kind: Wipe, Target: Nodes(first)})
+		g.at(crashAt, Op{Kind: Wipe, Target: Ranks(first)})
 	default:
-		g.at(crashAt, Op{Kind: fate, Target: Nodes(rest...)})
+		g.at(crashAt, Op{Kind: fate, Target: Ranks(rest...)})
 	}
 	back := crashAt + g.span(300*time.Millisecond, 800*time.Millisecond, "back")
-	g.at(back, Op{Kind: Restart, Target: Nodes(first)})
+	g.at(back, Op{Kind: Restart, Target: Ranks(first)})
 	healAt := back + g.span(300*time.Millisecond, 700*time.Millisecond, "heal")
 	g.at(healAt, Op{Kind: Heal})
 	end := min(at+room, healAt+g.span(1500*time.Millisecond, 3*time.Second, "down"))
@@ -482,15 +488,15 @@ func powerFailure(g *gen, at, room time.Duration) time.Duration {
 // in a term.
 func crashLoop(g *gen, at, room time.Duration) time.Duration {
 	length := g.span(4*time.Second, min(room, 6*time.Second), "length")
-	looping := g.explicit(g.minority())
+	looping := g.ranks(g.minority())
 	period := choose(g.c, "period", 100*time.Millisecond, 150*time.Millisecond, 200*time.Millisecond)
 	if g.has("packet") {
 		g.at(at, Op{Kind: Packet, Packet: PacketSpec{Delay: choose(g.c, "delay", 500*time.Millisecond, 300*time.Millisecond, 400*time.Millisecond)}})
 	}
 	g.at(at, Op{Kind: Kill, Target: Sel(Leader)})
 	for t := at + period; t < at+length; t += period {
-		g.at(t, Op{Kind: Kill, Target: Nodes(looping...)})
-		g.at(t, Op{Kind: Restart, Target: Nodes(looping...)})
+		g.at(t, Op{Kind: Kill, Target: Ranks(looping...)})
+		g.at(t, Op{Kind: Restart, Target: Ranks(looping...)})
 	}
 	if g.has("packet") {
 		g.at(at+length, Op{Kind: Heal})

@@ -222,7 +222,8 @@ func (x *executor) leader(wait bool) world.NodeID {
 }
 
 // resolve picks t's nodes from pool (sorted) with the world's PRNG.
-// Explicit nodes outside the pool are skipped with a note saying why
+// Explicit nodes outside the pool are skipped with a note saying why, as
+// are ranked ones (resolved to the members of those ranks first)
 // (poolDesc describes the pool). live says the pool is of running members,
 // so leader and followers may wait for an election.
 func (x *executor) resolve(op Op, t Target, pool []world.NodeID, poolDesc string, live bool) []world.NodeID {
@@ -235,6 +236,25 @@ func (x *executor) resolve(op Op, t Target, pool []world.NodeID, poolDesc string
 	}
 	var out []world.NodeID
 	switch t.Sel {
+	case Ranked:
+		// The members of those ranks now, then as explicit nodes.
+		members := world.SortIDs(slices.Clone(x.w.Nodes()))
+		var nodes []world.NodeID
+		var beyond []string
+		for _, r := range t.Ranks {
+			if r > len(members) {
+				beyond = append(beyond, fmt.Sprintf("@%d", r))
+				continue
+			}
+			nodes = append(nodes, members[r-1])
+		}
+		if len(beyond) > 0 {
+			x.note(op, fmt.Sprintf("%s skipped: the cluster has %d members", strings.Join(beyond, " "), len(members)))
+		}
+		if len(nodes) == 0 {
+			return nil
+		}
+		return x.resolve(op, Nodes(nodes...), pool, poolDesc, live)
 	case Explicit:
 		var skipped []string
 		for _, id := range t.Nodes {

@@ -31,7 +31,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 var closers = map[Kind][]Kind{
 	Partition: {Heal}, Packet: {Heal}, SnapshotIsolate: {},
 	Kill: {Restart}, LoseUnsynced: {Restart}, TornWrite: {Restart}, Wipe: {Restart},
-	Pause: {Resume}, Skew: {ClockReset}, Strobe: {ClockReset},
+	Pause: {Resume}, Skew: {ClockReset}, Strobe: {ClockReset}, StallDisk: {UnstallDisk},
 }
 
 // checkGenerated asserts what every generated schedule promises, of
@@ -72,7 +72,8 @@ func checkGenerated(t interface {
 				break
 			}
 			if slices.Contains(cl, later.Op.Kind) && (later.Op.Target.Sel == All || later.Op.Target.Sel == "" ||
-				later.Op.Target.Sel == Explicit && e.Op.Target.Sel == Explicit && slices.Equal(later.Op.Target.Nodes, e.Op.Target.Nodes)) {
+				later.Op.Target.Sel == Explicit && e.Op.Target.Sel == Explicit && slices.Equal(later.Op.Target.Nodes, e.Op.Target.Nodes) ||
+				later.Op.Target.Sel == Ranked && e.Op.Target.Sel == Ranked && slices.Equal(later.Op.Target.Ranks, e.Op.Target.Ranks)) {
 				healed = true
 				break
 			}
@@ -82,9 +83,9 @@ func checkGenerated(t interface {
 		}
 	}
 	for _, e := range s.Events {
-		if e.Op.Kind == Restart || e.Op.Kind == Resume || e.Op.Kind == ClockReset {
-			if e.Op.Target.Sel != All && e.Op.Target.Sel != Explicit {
-				t.Fatalf("%q: generated healers act on all, or on named nodes", e)
+		if e.Op.Kind == Restart || e.Op.Kind == Resume || e.Op.Kind == ClockReset || e.Op.Kind == UnstallDisk {
+			if e.Op.Target.Sel != All && e.Op.Target.Sel != Explicit && e.Op.Target.Sel != Ranked {
+				t.Fatalf("%q: generated healers act on all, or on named or ranked nodes", e)
 			}
 		}
 	}

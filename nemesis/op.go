@@ -90,6 +90,7 @@ const (
 	Followers Selector = "followers"
 	Random    Selector = "random" // a random non-empty subset
 	Explicit  Selector = "nodes"  // the listed Nodes (printed n1,n3)
+	Ranked    Selector = "ranks"  // the members of the listed Ranks (printed @1,@3)
 )
 
 var selectors = []Selector{One, Minority, Majority, All, Leader, Followers, Random}
@@ -97,11 +98,16 @@ var selectors = []Selector{One, Minority, Majority, All, Leader, Followers, Rand
 // Target names the nodes an op acts on. It is resolved when the op runs,
 // with the world's PRNG, from the op's pool: the members for faults that
 // start something; the nodes the nemesis crashed for restart, paused for
-// resume, skewed for clock-reset; the learners for promote. Explicit nodes
+// resume, skewed for clock-reset; the learners for promote. Ranked
+// targets name members by their rank in ID order when the op runs (@2 is
+// the second member, whoever that is by then), so that an episode can act
+// on the same few nodes several times even after the nodes it started
+// with were replaced. Explicit nodes
 // are used as given.
 type Target struct {
 	Sel   Selector
 	Nodes []world.NodeID // Explicit only: sorted, no duplicates
+	Ranks []int          // Ranked only: 1-based, sorted, no duplicates
 }
 
 // Nodes returns an explicit target.
@@ -109,10 +115,25 @@ func Nodes(ids ...world.NodeID) Target {
 	return Target{Sel: Explicit, Nodes: world.SortIDs(slices.Clone(ids))}
 }
 
+// Ranks returns a ranked target: the members of ranks rs (1-based) in ID
+// order when the op runs.
+func Ranks(rs ...int) Target {
+	rs = slices.Clone(rs)
+	slices.Sort(rs)
+	return Target{Sel: Ranked, Ranks: rs}
+}
+
 // Sel returns a target chosen by s.
 func Sel(s Selector) Target { return Target{Sel: s} }
 
 func (t Target) String() string {
+	if t.Sel == Ranked {
+		parts := make([]string, len(t.Ranks))
+		for i, r := range t.Ranks {
+			parts[i] = "@" + strconv.Itoa(r)
+		}
+		return strings.Join(parts, ",")
+	}
 	if t.Sel != Explicit {
 		return string(t.Sel)
 	}
@@ -124,7 +145,7 @@ func (t Target) String() string {
 }
 
 // IsZero reports whether t is unset.
-func (t Target) IsZero() bool { return t.Sel == "" && len(t.Nodes) == 0 }
+func (t Target) IsZero() bool { return t.Sel == "" && len(t.Nodes) == 0 && len(t.Ranks) == 0 }
 
 // PacketSpec is a packet fault: probabilities, added latency and the links
 // it applies to (explicit directed links, the links to and from a target's

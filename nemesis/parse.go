@@ -262,6 +262,9 @@ func shapeUsage(s Shape) string {
 }
 
 // parseTarget reads a selector or a comma-separated node list.
+// maxRank bounds a rank in a target: no cluster is larger.
+const maxRank = 1000
+
 func parseTarget(s string) (Target, error) {
 	if slices.Contains(selectors, Selector(s)) {
 		return Target{Sel: Selector(s)}, nil
@@ -271,7 +274,21 @@ func parseTarget(s string) (Target, error) {
 		for i, x := range selectors {
 			names[i] = string(x)
 		}
-		return Target{}, fmt.Errorf("bad target %q%s (want one of %s, or nodes like n1,n3)", s, detail, strings.Join(names, ", "))
+		return Target{}, fmt.Errorf("bad target %q%s (want one of %s, nodes like n1,n3, or members by rank like @1,@3)", s, detail, strings.Join(names, ", "))
+	}
+	if strings.HasPrefix(s, "@") {
+		var rs []int
+		for _, part := range strings.Split(s, ",") {
+			r, err := strconv.Atoi(strings.TrimPrefix(part, "@"))
+			if err != nil || !strings.HasPrefix(part, "@") || r < 1 || r > maxRank {
+				return bad(fmt.Sprintf(": %q is not a member's rank (@1 to @%d)", part, maxRank))
+			}
+			if slices.Contains(rs, r) {
+				return bad(fmt.Sprintf(": @%d listed twice", r))
+			}
+			rs = append(rs, r)
+		}
+		return Ranks(rs...), nil
 	}
 	if !strings.HasPrefix(s, "n") || strings.Contains(s, "=") {
 		names := make([]string, len(selectors))

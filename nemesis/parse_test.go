@@ -39,6 +39,7 @@ const canonical = `0.0s partition halves
 4.0s kill followers
 4.0s kill random
 4.0s kill n1,n3
+4.0s kill @1,@3
 4.0s restart all
 5.0s pause n5
 5.0s resume all

@@ -1055,3 +1055,31 @@ func TestDiskStallHoldsWritesUntilUnstalled(t *testing.T) {
 	}
 	st.checkWindowsClosed()
 }
+
+// TestRankedTargetsFollowTheMembers: @k is the k-th member in ID order
+// when the op runs, so a ranked target still acts after the cluster's
+// nodes were replaced (where n2 would be skipped, gone for good).
+func TestRankedTargetsFollowTheMembers(t *testing.T) {
+	st := newSimTest(t, 21)
+	st.run(func() {
+		st.apply("wipe n2")
+		st.apply("restart all") // n2 replaced by n6: members n1 n3 n4 n5 n6
+		if got := fmt.Sprint(st.w.Nodes()); got != "[n1 n3 n4 n5 n6]" {
+			t.Fatalf("members after the replacement: %s", got)
+		}
+		n := len(st.rec.Events())
+		st.apply("kill @2,@5")
+		st.apply("restart @2,@5")
+		st.apply("kill @6")
+		want := "[kill n3 kill n6 restart n3 restart n6 note kill @6 [@6 skipped: the cluster has 5 members]]"
+		if got := fmt.Sprint(st.events(n)); got != want {
+			t.Fatalf("history %s\nwant    %s", got, want)
+		}
+	})
+	st.checkWindowsClosed()
+	for _, bad := range []string{"kill @0", "kill @1,@1", "kill @x", "kill @1,n2"} {
+		if _, err := ParseString("1.0s "+bad, "t"); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
