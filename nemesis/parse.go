@@ -261,10 +261,11 @@ func shapeUsage(s Shape) string {
 	return "partition " + string(s)
 }
 
-// parseTarget reads a selector or a comma-separated node list.
 // maxRank bounds a rank in a target: no cluster is larger.
 const maxRank = 1000
 
+// parseTarget reads a selector, a comma-separated node list (n1,n3) or a
+// comma-separated list of ranks (@1,@3).
 func parseTarget(s string) (Target, error) {
 	if slices.Contains(selectors, Selector(s)) {
 		return Target{Sel: Selector(s)}, nil
