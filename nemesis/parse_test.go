@@ -349,6 +349,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("5s heal\n4s heal\n")
 	f.Add("1.s heal\n.5s heal\n1e3s heal\n")
 	f.Add("1s partition one-way n1 n2,n3\n")
+	f.Add("1s kill @1,@3\n2s stall-disk @2\n3s unstall-disk all\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		s, err := ParseString(text, "fuzz.txt")
 		if err != nil {
