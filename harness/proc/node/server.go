@@ -272,11 +272,12 @@ func (s *Server) report(e TransportEvent) {
 	}
 }
 
+// learn logs a peer address the transport learned from a hello. It must
+// not touch s.tr: it can run before NewTransport has returned (a peer
+// that dials in at once), which is how a node once crashed on a nil
+// transport at startup.
 func (s *Server) learn(id uint64, addr string) {
-	if !s.tr.Has(id) {
-		s.log.Info("learned peer address from its hello", "peer", id, "addr", addr)
-		s.tr.AddPeer(id, addr)
-	}
+	s.log.Info("learned peer address from its hello", "peer", id, "addr", addr)
 }
 
 // exec runs fn on the loop and waits for it; false if the node stopped.

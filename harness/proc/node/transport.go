@@ -51,7 +51,9 @@ type TransportConfig struct {
 	Deliver func([]*pb.Message)
 	// Report receives what became of sent messages. It must not block.
 	Report func(TransportEvent)
-	// Learn, if set, is told the address a peer says it listens on.
+	// Learn, if set, is told when the transport learns the address of a
+	// peer it did not know from the peer's hello (it adds the peer first).
+	// It may run before NewTransport returns: a peer can dial in at once.
 	Learn  func(id uint64, addr string)
 	Logger *slog.Logger
 	Seed   uint64 // of the fault PRNGs
@@ -332,8 +334,11 @@ func (t *Transport) receive(c net.Conn) {
 	}
 	t.accepted[h.From] = c
 	t.mu.Unlock()
-	if t.cfg.Learn != nil && h.Addr != "" {
-		t.cfg.Learn(h.From, h.Addr)
+	if h.Addr != "" && !t.Has(h.From) {
+		t.AddPeer(h.From, h.Addr)
+		if t.cfg.Learn != nil {
+			t.cfg.Learn(h.From, h.Addr)
+		}
 	}
 	var buf []byte
 	var batch []*pb.Message

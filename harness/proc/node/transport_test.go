@@ -323,3 +323,44 @@ func TestCoalesce(t *testing.T) {
 		}
 	}
 }
+
+// TestTransportLearnsAPeerFromItsHello: a transport that does not know a
+// peer learns its address from the peer's hello, adds it itself (so that
+// it can answer) and only then tells Learn. (The server's Learn used to add
+// the peer through its own transport field, which is not set yet when a
+// peer dials in before NewTransport returns: a node crashed at startup.)
+func TestTransportLearnsAPeerFromItsHello(t *testing.T) {
+	port := freePort(t)
+	in1, in2 := newInbox(), newInbox()
+	a1, a2 := fmt.Sprintf("127.0.0.21:%d", port), fmt.Sprintf("127.0.0.22:%d", port)
+	var mu sync.Mutex
+	var learned []string
+	t1, err := NewTransport(TransportConfig{ID: 1, Addr: a1, Deliver: in1.deliver, Report: in1.report,
+		Learn: func(id uint64, addr string) {
+			mu.Lock()
+			defer mu.Unlock()
+			learned = append(learned, fmt.Sprintf("%d=%s", id, addr))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := NewTransport(TransportConfig{ID: 2, Addr: a2, Deliver: in2.deliver, Report: in2.report})
+	if err != nil {
+		t1.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { t1.Close(); t2.Close() })
+	t2.AddPeer(1, a1) // t1 is not told about t2
+	t2.Send(msg(2, 1, 1, pb.MsgHeartbeat))
+	in1.waitFor(t, 1, 5*time.Second)
+	if !t1.Has(2) {
+		t.Fatal("t1 did not add the peer whose hello it read")
+	}
+	t1.Send(msg(1, 2, 1, pb.MsgHeartbeatResp))
+	in2.waitFor(t, 1, 5*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(learned) != fmt.Sprintf("[2=%s]", a2) {
+		t.Fatalf("Learn was told %v, want [2=%s]", learned, a2)
+	}
+}
