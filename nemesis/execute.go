@@ -317,6 +317,7 @@ const (
 	poolPaused  = "paused by the nemesis"
 	poolClocks  = "with a clock changed by the nemesis"
 	poolStalled = "with a disk stalled by the nemesis"
+	poolFluent  = "members the nemesis has not crashed, with a disk not stalled"
 	poolLearner = "learners"
 )
 
@@ -378,7 +379,7 @@ func (x *executor) apply(op Op) {
 	case Resume:
 		x.resume(x.resolve(op, op.Target, st.pausedIDs(), poolPaused, false))
 	case StallDisk:
-		x.stall(x.resolve(op, op.Target, without(x.upMembers(), st.stalledIDs()), "members the nemesis has not crashed, with a disk not stalled", true))
+		x.stall(x.resolve(op, op.Target, without(x.upMembers(), st.stalledIDs()), poolFluent, true))
 	case UnstallDisk:
 		x.unstall(x.resolve(op, op.Target, st.stalledIDs(), poolStalled, false))
 	case Skew:
