@@ -365,7 +365,9 @@ func refusals(t *Test, system proc.System) func(nemesis.Op) bool {
 		case nemesis.Packet:
 			p := op.Packet
 			sender := p.Dup != 0 || p.Reorder != 0 || p.Delay != 0 || p.Jitter != 0
-			return sender && !caps.SenderPackets || p.Loss != 0 && noNet
+			// A fault confined to a message class needs the sim's
+			// network (proc.World.SetPacket).
+			return p.Only != world.AllMessages || sender && !caps.SenderPackets || p.Loss != 0 && noNet
 		case nemesis.AddNode:
 			if op.Learner {
 				return !caps.Supports("add-learner")

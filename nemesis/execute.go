@@ -508,7 +508,7 @@ func (x *executor) heal(value string) {
 
 func (x *executor) packet(op Op) {
 	spec := op.Packet
-	p := world.Packet{Delay: spec.Delay, Jitter: spec.Jitter, Loss: spec.Loss, Duplicate: spec.Dup, Reorder: spec.Reorder}
+	p := world.Packet{Delay: spec.Delay, Jitter: spec.Jitter, Loss: spec.Loss, Duplicate: spec.Dup, Reorder: spec.Reorder, Only: spec.Only}
 	switch {
 	case len(spec.Links) > 0:
 		p.Links = slices.Clone(spec.Links)

@@ -263,7 +263,9 @@ func substitute(op Op) (Op, bool) {
 	case UnstallDisk:
 		return Op{Kind: Resume, Target: op.Target}, true
 	case Packet:
-		if op.Packet.Loss == 0 {
+		if op.Packet.Loss == 0 || op.Packet.Only != world.AllMessages {
+			// Nothing left, or nothing near: losing every kind of
+			// message is a different fault from losing the entries.
 			return Op{}, false
 		}
 		p := op.Packet

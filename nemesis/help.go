@@ -66,9 +66,12 @@ is given up), so that later events fire on time. Partitions replace each
 other; heal ends all of them and every packet fault.
 
 Packet parameters (at least one fault): loss=P dup=P reorder=P (P a
-probability), delay=D jitter=D (Go durations: 20ms), links=all (default),
-links=n1->n2,n3->n1 (directed links), or links=<target> (every link to and
-from its nodes). snapshot-isolate: gap=N entries (default 200), timeout=D
+probability), delay=D jitter=D (Go durations: 20ms); only=entries confines
+the fault to appends that carry entries and to snapshots, while
+heartbeats, votes, acks and read-index traffic pass on a stream of their
+own (a follower hears its leader but gets no entries; the sim only);
+links=all (default), links=n1->n2,n3->n1 (directed links), or
+links=<target> (every link to and from its nodes). snapshot-isolate: gap=N entries (default 200), timeout=D
 (default 20s), then heal whatever happened.
 `
 

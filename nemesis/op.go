@@ -147,12 +147,14 @@ func (t Target) String() string {
 // IsZero reports whether t is unset.
 func (t Target) IsZero() bool { return t.Sel == "" && len(t.Nodes) == 0 && len(t.Ranks) == 0 }
 
-// PacketSpec is a packet fault: probabilities, added latency and the links
-// it applies to (explicit directed links, the links to and from a target's
-// nodes, or every link when both are empty).
+// PacketSpec is a packet fault: probabilities, added latency, the messages
+// it applies to (Only: one class, or all) and the links it applies to
+// (explicit directed links, the links to and from a target's nodes, or
+// every link when both are empty).
 type PacketSpec struct {
 	Loss, Dup, Reorder float64
 	Delay, Jitter      time.Duration
+	Only               world.Class
 	Links              [][2]world.NodeID // sorted, no duplicates
 	Of                 Target
 }
@@ -215,6 +217,9 @@ func (o Op) String() string {
 		}
 		if p.Jitter != 0 {
 			arg("jitter=" + p.Jitter.String())
+		}
+		if p.Only != world.AllMessages {
+			arg("only=" + string(p.Only))
 		}
 		arg("links=" + p.linksString())
 	case Kill, Restart, Pause, Resume, ClockReset, LoseUnsynced, TornWrite, Wipe, StallDisk, UnstallDisk, RemoveNode, Promote, Replace:

@@ -354,7 +354,7 @@ func keysEq(keys []string) []string {
 
 func parsePacket(args []string) (PacketSpec, error) {
 	var p PacketSpec
-	kv, err := parseKV(args, []string{"loss", "dup", "reorder", "delay", "jitter", "links"})
+	kv, err := parseKV(args, []string{"loss", "dup", "reorder", "delay", "jitter", "only", "links"})
 	if err != nil {
 		return p, err
 	}
@@ -390,6 +390,12 @@ func parsePacket(args []string) (PacketSpec, error) {
 	}
 	if p.Loss == 0 && p.Dup == 0 && p.Reorder == 0 && p.Delay == 0 && p.Jitter == 0 {
 		return p, errors.New("no fault given (want at least one of loss=, dup=, reorder=, delay=, jitter=)")
+	}
+	if v, ok := kv["only"]; ok {
+		if !slices.Contains(world.Classes, world.Class(v)) {
+			return p, fmt.Errorf("only=%s: unknown message class (want only=entries: appends carrying entries, and snapshots)", v)
+		}
+		p.Only = world.Class(v)
 	}
 	v, ok := kv["links"]
 	switch {

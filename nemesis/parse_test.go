@@ -172,7 +172,7 @@ func TestParseErrors(t *testing.T) {
 		{"1s packet loss=0.1 loss=0.2", "packet: loss= given twice"},
 		{"1s packet loss=0.1 links=n1->n1", `packet: links=n1->n1: bad link "n1->n1"`},
 		{"1s packet loss=0.1 links=n1->n2,n1->n2", "link n1->n2 listed twice"},
-		{"1s packet loss=0.1 speed=3", `packet: bad argument "speed=3" (want loss=… dup=… reorder=… delay=… jitter=… links=…)`},
+		{"1s packet loss=0.1 speed=3", `packet: bad argument "speed=3" (want loss=… dup=… reorder=… delay=… jitter=… only=… links=…)`},
 		{"1s skew one 0", `skew: rate "0": want a positive number`},
 		{"1s skew one +Inf", `skew: rate "+Inf"`},
 		{"1s skew one", "skew: want <target> <rate>"},

@@ -215,9 +215,12 @@ func (w *World) markAll(format string, args ...any) {
 // SetPacket implements world.World: loss is kernel packet loss (an
 // nftables numgen rule per link); delay, jitter, duplication and
 // reordering are applied by the sending node's transport (the kernel here
-// has no netem). A zero Packet clears every packet fault; otherwise p is
+// has no netem). A fault confined to a message class is refused. A zero Packet clears every packet fault; otherwise p is
 // added to those in force.
 func (w *World) SetPacket(p world.Packet) error {
+	if p.Only != world.AllMessages {
+		return fmt.Errorf("proc: a packet fault confined to %s messages needs a network that tells raft's messages apart (the sim's); the kernel sees only TCP segments: %w", p.Only, world.ErrUnsupported)
+	}
 	if p.Loss > 0 && w.fw == nil {
 		return fmt.Errorf("proc: packet loss needs nftables (root, CAP_NET_ADMIN) and this world runs with --no-net-faults: %w", world.ErrUnsupported)
 	}
@@ -294,7 +297,7 @@ func (w *World) rulesLocked() []dropRule {
 		if !w.reach.Allows(l[0], l[1]) {
 			continue
 		}
-		if p := world.PacketsOn(w.packets, l[0], l[1]); p.Loss > 0 {
+		if p := world.PacketsOn(w.packets, l[0], l[1], world.AllMessages); p.Loss > 0 {
 			ppm := uint32(p.Loss*1e6 + 0.5)
 			if ppm >= 1_000_000 {
 				ppm = 0 // always
@@ -322,7 +325,7 @@ func (w *World) pushNet(n *nodeProc) error {
 		if to == n.id {
 			continue
 		}
-		p := world.PacketsOn(w.packets, n.id, to)
+		p := world.PacketsOn(w.packets, n.id, to, world.AllMessages)
 		f := node.LinkFaults{Delay: p.Delay, Jitter: p.Jitter, Duplicate: p.Duplicate, Reorder: p.Reorder}
 		if f != (node.LinkFaults{}) {
 			req.Links[strconv.FormatUint(uint64(to), 10)] = node.SpecOf(f)

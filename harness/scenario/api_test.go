@@ -380,7 +380,7 @@ func TestRuntimeErrorsNameFileAndLine(t *testing.T) {
 		{"local n = {}\nkill(n)", `t.lua:2: kill: the list of nodes is empty (usage: kill(target))`},
 		{"local x = 'n1 n2'\npause(x)", `t.lua:2: pause: bad argument "n1 n2": no spaces or '#' (a list of nodes is "n1,n3" or {"n1", "n3"})`},
 		{"local r = -1\nskew('one', r)", `t.lua:2: skew: rate "-1": want a positive number (1 is real speed, 0.5 half, 2 double)`},
-		{"local o = {los = 0.1}\npacket(o)", `t.lua:2: packet: unknown option "los" (want loss, dup, reorder, delay, jitter, links) (usage: packet{loss=0.1, dup=0.05, reorder=0.1, delay=0.02, jitter="10ms", links="all"})`},
+		{"local o = {los = 0.1}\npacket(o)", `t.lua:2: packet: unknown option "los" (want loss, dup, reorder, delay, jitter, only, links) (usage: packet{loss=0.1, dup=0.05, reorder=0.1, delay=0.02, jitter="10ms", only="entries", links="all"})`},
 		{"local d = -2\nsleep(d)", `t.lua:2: sleep: want a non-negative number of seconds, got -2`},
 		{"local d = '2s'\nsleep(d)", `t.lua:2: sleep: want a number of seconds, got string "2s"`},
 		{"local x\nstatus(x)", `t.lua:2: status: want a node name like "n3", got nil`},

@@ -28,7 +28,7 @@
 //	                                        partition("one-way", "leader", "followers"); returns the
 //	                                        description recorded ("leader-minority [n4 n1] | …") or nil
 //	heal()   heal_all()                     end partitions and packet faults; end everything
-//	packet{loss=, dup=, reorder=, delay=, jitter=, links=}
+//	packet{loss=, dup=, reorder=, delay=, jitter=, only=, links=}
 //	kill(t)  pause(t)  lose_unsynced(t)  torn_write(t)  wipe(t)  stall_disk(t)  remove_node(t)  promote(t)
 //	restart([t])  resume([t])  clock_reset([t])  unstall_disk([t])
 //	                                        default: all the nemesis crashed, paused, skewed, stalled

@@ -43,7 +43,7 @@ var faultFuncs = []faultFunc{
 	{name: "partition", kind: nemesis.Partition, usage: `partition(shape [, target [, target]])`, args: partitionArgs, result: returnPartition},
 	{name: "heal", kind: nemesis.Heal, usage: `heal()`, args: noArgs},
 	{name: "heal_all", kind: nemesis.HealAllKind, usage: `heal_all()`, args: noArgs},
-	{name: "packet", kind: nemesis.Packet, usage: `packet{loss=0.1, dup=0.05, reorder=0.1, delay=0.02, jitter="10ms", links="all"}`, args: packetArgs},
+	{name: "packet", kind: nemesis.Packet, usage: `packet{loss=0.1, dup=0.05, reorder=0.1, delay=0.02, jitter="10ms", only="entries", links="all"}`, args: packetArgs},
 	{name: "kill", kind: nemesis.Kill, usage: `kill(target)`, args: oneTarget, result: returnNodes, action: history.FaultKill},
 	{name: "restart", kind: nemesis.Restart, usage: `restart([target])`, args: optTarget, result: returnNodes, action: history.FaultRestart},
 	{name: "pause", kind: nemesis.Pause, usage: `pause(target)`, args: oneTarget, result: returnNodes, action: history.FaultPause},
@@ -216,12 +216,18 @@ func packetArgs(args []lua.LValue) ([]string, error) {
 	if len(args) != 1 {
 		return nil, fmt.Errorf("takes one table of options, got %d arguments", len(args))
 	}
-	return options(args[0], []string{"loss", "dup", "reorder", "delay", "jitter", "links"}, func(k string, v lua.LValue) (string, error) {
+	return options(args[0], []string{"loss", "dup", "reorder", "delay", "jitter", "only", "links"}, func(k string, v lua.LValue) (string, error) {
 		switch k {
 		case "loss", "dup", "reorder":
 			return numberArg(k, v)
 		case "delay", "jitter":
 			return durationArg(k, v)
+		case "only":
+			s, ok := v.(lua.LString)
+			if !ok {
+				return "", fmt.Errorf("only: want a message class (\"entries\"), got %s", typeOf(v))
+			}
+			return string(s), nil
 		}
 		return targetArg(v) // links: "all", a target, or {"n1->n2", …}
 	})

@@ -24,6 +24,14 @@ func (l Latency) sample(rng *rand.Rand) time.Duration {
 
 type link [2]world.NodeID
 
+// stream is one ordered channel of a link: a link carries its messages of
+// class Entries apart from the rest while a fault confined to a class is
+// on it (world.SplitsClasses), and all of them in one order otherwise.
+type stream struct {
+	l link
+	c world.Class
+}
+
 // network decides the fate of every message: cut links drop it, packet
 // faults delay, drop, duplicate or reorder it. Links are FIFO (like TCP)
 // unless a reorder fault is on.
@@ -31,22 +39,28 @@ type network struct {
 	latency Latency
 	reach   world.Reach
 	faults  []world.Packet // in force, in the order set
-	lastAt  map[link]time.Duration
+	lastAt  map[stream]time.Duration
 }
 
 func newNetwork(lat Latency) *network {
-	return &network{latency: lat, lastAt: map[link]time.Duration{}}
+	return &network{latency: lat, lastAt: map[stream]time.Duration{}}
 }
 
-// deliveries returns when (relative to now) copies of a message sent now
-// on l arrive: none if dropped, two if duplicated.
-func (n *network) deliveries(now time.Duration, l link, rng *rand.Rand) (ds [2]time.Duration, count int) {
+// deliveries returns when (relative to now) copies of a message of class
+// c sent now on l arrive: none if dropped, two if duplicated.
+func (n *network) deliveries(now time.Duration, l link, c world.Class, rng *rand.Rand) (ds [2]time.Duration, count int) {
 	if !n.reach.Allows(l[0], l[1]) {
 		return ds, 0
 	}
 	var p world.Packet
+	own, other := stream{l, c}, stream{l, world.Entries}
+	if c == world.Entries {
+		other.c = world.AllMessages
+	}
+	split := false
 	if len(n.faults) > 0 {
-		p = world.PacketsOn(n.faults, l[0], l[1])
+		p = world.PacketsOn(n.faults, l[0], l[1], c)
+		split = world.SplitsClasses(n.faults, l[0], l[1])
 	}
 	if p.Loss > 0 && rng.Float64() < p.Loss {
 		return ds, 0
@@ -60,10 +74,19 @@ func (n *network) deliveries(now time.Duration, l link, rng *rand.Rand) (ds [2]t
 			d += time.Duration(rng.Int64N(int64(10 * (p.Delay + p.Jitter + time.Millisecond))))
 			return d // a reordered message may overtake or be overtaken
 		}
-		if last := n.lastAt[l]; now+d < last {
-			d = last - now // FIFO: never before an earlier message on the link
+		// FIFO: never before an earlier message of its stream; while the
+		// link is one stream, of the link.
+		last := n.lastAt[own]
+		if !split {
+			last = max(last, n.lastAt[other])
 		}
-		n.lastAt[l] = now + d
+		if now+d < last {
+			d = last - now
+		}
+		n.lastAt[own] = now + d
+		if !split {
+			n.lastAt[other] = now + d
+		}
 		return d
 	}
 	ds[0], count = one(), 1

@@ -218,7 +218,7 @@ func (w *World) send(from *simNode, m *pb.Message) {
 	if dst == nil {
 		return
 	}
-	ds, count := w.net.deliveries(w.loop.now, link{from.id, to}, w.loop.rng)
+	ds, count := w.net.deliveries(w.loop.now, link{from.id, to}, world.ClassOf(m), w.loop.rng)
 	if count == 0 {
 		w.tracef("drop %s %s->%s term %d index %d", m.GetType(), from.id, to, m.GetTerm(), m.GetIndex())
 	}

@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	pb "go.etcd.io/raft/v3/raftpb"
 )
 
 // NodeID names a node: its raft ID, printed n1, n2, …. IDs are never
@@ -219,9 +221,46 @@ type NodeStatus struct {
 	Learner bool
 }
 
+// A Class is a kind of message a packet fault may be confined to.
+type Class string
+
+// The message classes.
+const (
+	// AllMessages: the fault applies to every message (the zero Class).
+	AllMessages Class = ""
+	// Entries: only the messages that carry log entries or a snapshot
+	// (appends with entries, snapshots); heartbeats, votes,
+	// acknowledgements, read-index traffic and empty appends pass
+	// untouched. Many raft transports carry these two kinds apart (etcd's
+	// rafthttp has a stream for appends and one for the rest; hashicorp
+	// raft pipelines appends on their own connection), so one can be
+	// slow, congested or black-holed — an MTU black hole drops only the
+	// full-size segments — while the other is fine: a follower then hears
+	// its leader, and has its reads confirmed, but receives no entries.
+	Entries Class = "entries"
+)
+
+// Classes lists the classes a fault may name, for parsers.
+var Classes = []Class{Entries}
+
+// ClassOf is the class of a raft message: Entries for an append with
+// entries or a snapshot, AllMessages (no particular class) otherwise.
+func ClassOf(m *pb.Message) Class {
+	switch m.GetType() {
+	case pb.MsgSnap:
+		return Entries
+	case pb.MsgApp:
+		if len(m.GetEntries()) > 0 {
+			return Entries
+		}
+	}
+	return AllMessages
+}
+
 // Packet describes packet faults on a set of directed links.
 type Packet struct {
 	Links     [][2]NodeID   // directed (from, to); empty = every link
+	Only      Class         // the messages it applies to (AllMessages: every one)
 	Delay     time.Duration // added latency
 	Jitter    time.Duration // added uniform jitter in [0, Jitter)
 	Loss      float64       // probability a message is dropped
@@ -234,13 +273,15 @@ func (p Packet) Zero() bool {
 	return p.Delay == 0 && p.Jitter == 0 && p.Loss == 0 && p.Duplicate == 0 && p.Reorder == 0
 }
 
-// PacketsOn merges the packet faults in force that apply to the directed
-// link from→to: delays and jitters add up, losses compound, duplication
-// and reordering take the strongest. Both worlds use it.
-func PacketsOn(faults []Packet, from, to NodeID) Packet {
+// PacketsOn merges the packet faults in force that apply to a message of
+// class c on the directed link from→to (a fault confined to a class
+// applies only to messages of that class): delays and jitters add up,
+// losses compound, duplication and reordering take the strongest. Both
+// worlds use it.
+func PacketsOn(faults []Packet, from, to NodeID, c Class) Packet {
 	var p Packet
 	for _, f := range faults {
-		if len(f.Links) > 0 && !hasLink(f.Links, from, to) {
+		if len(f.Links) > 0 && !hasLink(f.Links, from, to) || f.Only != AllMessages && f.Only != c {
 			continue
 		}
 		p.Delay += f.Delay
@@ -250,6 +291,18 @@ func PacketsOn(faults []Packet, from, to NodeID) Packet {
 		p.Reorder = max(p.Reorder, f.Reorder)
 	}
 	return p
+}
+
+// SplitsClasses reports whether a fault in force on the link from→to is
+// confined to a class: the link then carries that class apart from the
+// rest, as two streams (each in order, neither waiting for the other).
+func SplitsClasses(faults []Packet, from, to NodeID) bool {
+	for _, f := range faults {
+		if f.Only != AllMessages && (len(f.Links) == 0 || hasLink(f.Links, from, to)) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasLink(ls [][2]NodeID, from, to NodeID) bool {
