@@ -3,6 +3,8 @@ package nemesis
 import (
 	"testing"
 	"time"
+
+	"github.com/splitbrain/splitbrain/harness/world"
 )
 
 // TestGenerateAdaptsToWhatTheWorldRefuses: a world without a filesystem
@@ -17,7 +19,7 @@ func TestGenerateAdaptsToWhatTheWorldRefuses(t *testing.T) {
 			return true
 		case Packet:
 			p := op.Packet
-			return p.Dup != 0 || p.Reorder != 0 || p.Delay != 0 || p.Jitter != 0
+			return p.Dup != 0 || p.Reorder != 0 || p.Delay != 0 || p.Jitter != 0 || p.Only != world.AllMessages
 		}
 		return false
 	}

@@ -124,9 +124,15 @@
 //     runs 10–20× slow, so that it goes on believing it leads, and that its
 //     lease holds, for the whole episode (10.5–12s: twice a client's
 //     operation timeout, so that clients stuck on a write there come back
-//     and read). Stale reads from a leader that does not know it was
-//     deposed, reads of uncommitted writes, acknowledged writes rolled
-//     back.
+//     and read). When the network heals, the entries to the side that
+//     was cut off most often stay black-holed for 2–3s more while the
+//     small messages pass (packet only=entries links=behind: a gray
+//     failure, as on a path whose MTU drops full-size segments): those
+//     nodes hear the new leader and have their reads confirmed, but
+//     cannot catch up. Stale reads from a leader that does not know it
+//     was deposed, reads of uncommitted writes, acknowledged writes
+//     rolled back, reads answered before the node applied what they
+//     were confirmed at.
 //   - quorum-loss: a majority's disks stall (most often: fsyncs that hang
 //     on a saturated or failing device are the commonest way a majority
 //     stops acknowledging), or it is paused (a stalled VM) or crashed, for
@@ -169,10 +175,12 @@
 //     membership changes under a partition, catch-up by snapshot, skewed
 //     and strobing clocks).
 //
-// A network heal at the end of an episode is most often followed by 1–2s
-// of flaky links (packets lost or held back), as a network recovering
-// from a failure is: the nodes that were cut off catch up while their
-// clients already read from them (reads served before they are applied).
+// A network heal at the end of another episode is most often followed by
+// 1–1.5s of flaky links (the entries to the nodes behind black-holed, the
+// entries crawling, packets lost, or packets held back), as a network
+// recovering from a failure is: the nodes that were cut off catch up
+// while their clients already read from them (reads served before they
+// are applied).
 //
 // Which episodes a run gets: those marked must (deposed-leader,
 // quorum-loss, asymmetric, disk-loss) come in every run whose families
@@ -206,7 +214,8 @@
 //
 //	Targets, resolved when the op runs with the run's seeded PRNG: one,
 //	minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1), all, leader, followers, random
-//	(a non-empty subset), nodes (n1,n3), or members by rank in ID order when
+//	(a non-empty subset), behind (the minority with the lowest commit index:
+//	after a heal, the nodes catching up), nodes (n1,n3), or members by rank in ID order when
 //	the op runs (@1,@3: the first and third member, whoever they are by then;
 //	generated episodes that act on the same nodes several times use these,
 //	so that they still do after the cluster's nodes were replaced). Restart,

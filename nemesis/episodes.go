@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/splitbrain/splitbrain/harness/world"
 )
 
 // An episode is one fault period of a generated schedule: a structured
@@ -50,13 +52,14 @@ const (
 	// A network healed at the end of an episode may stay flaky this long
 	// (healFlaky).
 	tailMin, tailMax = 800 * time.Millisecond, 1500 * time.Millisecond
+	slowMin, slowMax = 2 * time.Second, 3 * time.Second
 )
 
 // episodes is the catalogue, most important first (the order breaks no
 // ties: deal draws the order).
 var episodes = []episode{
 	{name: "deposed-leader", must: true, weight: 40, needs: []string{"partition"}, shapes: []Shape{LeaderMinority, IsolateLeader},
-		min: 12500 * time.Millisecond, max: 14 * time.Second, draw: deposedLeader},
+		min: 12500 * time.Millisecond, max: 15 * time.Second, draw: deposedLeader},
 	{name: "quorum-loss", must: true, weight: 40, needs: []string{"pause|kill|disk"},
 		min: 5 * time.Second, max: 6500 * time.Millisecond, draw: quorumLoss},
 	{name: "membership-churn", first: true, weight: 25, needs: []string{"membership"},
@@ -253,13 +256,56 @@ func (g *gen) slowLeader(t time.Duration, pct int) bool {
 // were cut off then catch up over a lossy network while their clients
 // already read from them. It returns when the network is whole again.
 func (g *gen) healFlaky(t time.Duration, room time.Duration) time.Duration {
+	return g.healWith(t, room, 75, tailMin, tailMax, blackHole, crawl, lossy, reordered)
+}
+
+// healSlow heals the network at t; when packet faults are allowed, the
+// entries most often stay black-holed for 2–3s after (see healWith): the
+// nodes that were cut off hear the leader again, and have their reads
+// confirmed, but cannot catch up yet. It returns when the network is
+// whole again.
+func (g *gen) healSlow(t time.Duration, room time.Duration) time.Duration {
+	return g.healWith(t, room, 90, slowMin, slowMax, blackHole)
+}
+
+// The ways links stay flaky after a heal (healWith).
+type flakiness int
+
+const (
+	// blackHole: the entries (appends, snapshots) to the nodes furthest
+	// behind are lost while the small messages pass — as on a path whose
+	// MTU drops full-size segments: the nodes that were cut off hear the
+	// leader, and have their reads confirmed, but cannot catch up until
+	// it ends.
+	blackHole flakiness = iota
+	// crawl: the entries are held back 200–500ms while the small messages
+	// pass (a congested replication stream): catch-up takes round trips
+	// of that length.
+	crawl
+	lossy     // 20–50 % of the packets lost
+	reordered // packets held back, out of order
+)
+
+// healWith heals the network at t and, pct % of the time when packet
+// faults are allowed, leaves the links flaky for lo–hi (less if room is
+// shorter) in one of the ways given, drawn evenly. It returns when the
+// network is whole again.
+func (g *gen) healWith(t time.Duration, room time.Duration, pct int, lo, hi time.Duration, ways ...flakiness) time.Duration {
 	g.at(t, Op{Kind: Heal})
-	tail := g.span(tailMin, tailMax, "tail")
-	if !g.has("packet") || room < tail || !g.coin(75, "flaky?") {
+	hi = min(hi, room)
+	if !g.has("packet") || hi < tailMin || !g.coin(pct, "flaky?") {
 		return t
 	}
-	p := PacketSpec{Loss: choose(g.c, "loss", 0.3, 0.2, 0.5)}
-	if g.coin(50, "reorder?") {
+	tail := g.span(min(lo, hi), hi, "tail")
+	var p PacketSpec
+	switch choose(g.c, "flaky", ways...) {
+	case blackHole:
+		p = PacketSpec{Only: world.Entries, Loss: 1, Of: Sel(Behind)}
+	case crawl:
+		p = PacketSpec{Only: world.Entries, Delay: choose(g.c, "delay", 200*time.Millisecond, 500*time.Millisecond)}
+	case lossy:
+		p = PacketSpec{Loss: choose(g.c, "loss", 0.3, 0.2, 0.5)}
+	case reordered:
 		p = PacketSpec{Reorder: choose(g.c, "reorder", 0.5, 0.3), Delay: 5 * time.Millisecond}
 	}
 	g.at(t, Op{Kind: Packet, Packet: p})
@@ -275,11 +321,11 @@ func (g *gen) healFlaky(t time.Duration, room time.Duration) time.Duration {
 // its side) still serves are stale, and its uncommitted writes are rolled
 // back at the heal. Held 10.5–12s: twice a client's operation timeout, so
 // that clients stuck on a write there come back, twice, and read; then
-// the old side catches up (healFlaky) while its clients read. The clock
+// the old side catches up slowly (healSlow) while its clients read. The clock
 // runs 10–20 times slow, so that the leader does not notice for the whole
 // episode (its CheckQuorum period of one election timeout becomes 10–20s).
 func deposedLeader(g *gen, at, room time.Duration) time.Duration {
-	hold := g.span(10500*time.Millisecond, min(room-tailMax, 12*time.Second), "hold")
+	hold := g.span(10500*time.Millisecond, min(room-slowMax, 12*time.Second), "hold")
 	slow := g.has("clock")
 	if slow {
 		g.at(at, Op{Kind: Skew, Target: Sel(Leader), Rate: choose(g.c, "slow-rate", 0.1, 0.05)})
@@ -293,7 +339,7 @@ func deposedLeader(g *gen, at, room time.Duration) time.Duration {
 	if slow {
 		g.at(at+hold, Op{Kind: ClockReset, Target: Sel(All)})
 	}
-	return g.healFlaky(at+hold, at+room-(at+hold)) - at
+	return g.healSlow(at+hold, at+room-(at+hold)) - at
 }
 
 // quorumLoss takes a majority away — its disks stalled (fsyncs that

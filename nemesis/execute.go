@@ -291,11 +291,48 @@ func (x *executor) resolve(op Op, t Target, pool []world.NodeID, poolDesc string
 				out = append(out, id)
 			}
 		}
+	case Behind:
+		out = x.behind(pool, max(1, (n-1)/2))
 	}
 	if len(out) == 0 {
 		x.note(op, fmt.Sprintf("no node matches %s (among nodes %s)", t, poolDesc))
 	}
 	return out
+}
+
+// behind returns the k nodes of pool furthest behind: the lowest commit
+// index first, the nodes that do not answer before all, ties by ID.
+func (x *executor) behind(pool []world.NodeID, k int) []world.NodeID {
+	type pos struct {
+		id     world.NodeID
+		known  bool
+		commit uint64
+	}
+	ps := make([]pos, len(pool))
+	for i, id := range pool {
+		st, ok := x.w.Status(id)
+		ps[i] = pos{id, ok, st.Commit}
+	}
+	slices.SortFunc(ps, func(a, b pos) int {
+		switch {
+		case a.known != b.known:
+			if !a.known {
+				return -1
+			}
+			return 1
+		case a.commit != b.commit:
+			if a.commit < b.commit {
+				return -1
+			}
+			return 1
+		}
+		return cmpID(a.id, b.id)
+	})
+	var out []world.NodeID
+	for _, p := range ps[:min(k, len(ps))] {
+		out = append(out, p.id)
+	}
+	return world.SortIDs(out)
 }
 
 func without(ids, except []world.NodeID) []world.NodeID {

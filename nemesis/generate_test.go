@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitbrain/splitbrain/harness/world"
+
 	"pgregory.net/rapid"
 )
 
@@ -472,4 +474,43 @@ func TestQuorumLossStallsDisksWhenItMay(t *testing.T) {
 		t.Errorf("only %d of 40 runs stall a disk", stalled)
 	}
 	t.Logf("%d of 40 runs stall a majority's disks", stalled)
+}
+
+// TestDeposedLeaderHealsSlowly: the heal that ends a deposed-leader
+// episode is most often followed by a black hole of the entries to the
+// nodes behind (the side that was cut off), so that they hear the leader
+// while they cannot catch up; never without the packet family, and the
+// process world (which refuses it) gets the plain heal.
+func TestDeposedLeaderHealsSlowly(t *testing.T) {
+	slow := func(s Schedule) (n int) {
+		for i, e := range s.Events {
+			if e.Op.Kind == Packet && e.Op.Packet.Only == world.Entries && e.Op.Packet.Of.Sel == Behind {
+				if i == 0 || s.Events[i-1].Op.Kind != Heal || s.Events[i-1].At != e.At {
+					t.Fatalf("an entries black hole not right after a heal:\n%s", s)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	refuseClasses := func(op Op) bool { return op.Kind == Packet && op.Packet.Only != world.AllMessages }
+	runs := 0
+	for seed := uint64(1); seed <= 40; seed++ {
+		if slow(Generate(seed, GenOptions{Duration: time.Minute})) > 0 {
+			runs++
+		}
+		if n := slow(Generate(seed, GenOptions{Duration: time.Minute, Kinds: []string{"partition", "kill", "clock"}})); n != 0 {
+			t.Fatalf("seed %d: %d entries black holes without the packet family", seed, n)
+		}
+		a := Generate(seed, GenOptions{Duration: time.Minute, Refuses: refuseClasses})
+		for _, e := range a.Events {
+			if refuseClasses(e.Op) {
+				t.Fatalf("seed %d: the refused %s is in the schedule:\n%s", seed, e.Op, a)
+			}
+		}
+	}
+	if runs < 30 {
+		t.Errorf("only %d of 40 runs heal a deposed leader slowly", runs)
+	}
+	t.Logf("%d of 40 runs heal a deposed leader slowly", runs)
 }

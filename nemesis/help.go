@@ -53,7 +53,8 @@ test started (5.0s, 12.5s), non-decreasing; # starts a comment.
 
 Targets, resolved when the op runs with the run's seeded PRNG: one,
 minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1), all, leader, followers, random
-(a non-empty subset), nodes (n1,n3), or members by rank in ID order when
+(a non-empty subset), behind (the minority with the lowest commit index:
+after a heal, the nodes catching up), nodes (n1,n3), or members by rank in ID order when
 the op runs (@1,@3: the first and third member, whoever they are by then;
 generated episodes that act on the same nodes several times use these,
 so that they still do after the cluster's nodes were replaced). Restart,

@@ -89,11 +89,16 @@ const (
 	Leader    Selector = "leader"
 	Followers Selector = "followers"
 	Random    Selector = "random" // a random non-empty subset
-	Explicit  Selector = "nodes"  // the listed Nodes (printed n1,n3)
-	Ranked    Selector = "ranks"  // the members of the listed Ranks (printed @1,@3)
+	// Behind is the minority furthest behind: the ⌊(n-1)/2⌋ (at least
+	// one) nodes of the pool with the lowest commit index, those that do
+	// not answer first, ties by ID — after a heal, the nodes that were
+	// cut off and are catching up.
+	Behind   Selector = "behind"
+	Explicit Selector = "nodes" // the listed Nodes (printed n1,n3)
+	Ranked   Selector = "ranks" // the members of the listed Ranks (printed @1,@3)
 )
 
-var selectors = []Selector{One, Minority, Majority, All, Leader, Followers, Random}
+var selectors = []Selector{One, Minority, Majority, All, Leader, Followers, Random, Behind}
 
 // Target names the nodes an op acts on. It is resolved when the op runs,
 // with the world's PRNG, from the op's pool: the members for faults that

@@ -31,6 +31,8 @@ const canonical = `0.0s partition halves
 3.0s packet loss=0.2 dup=0.05 reorder=0.1 delay=20ms jitter=10ms links=all
 3.0s packet delay=1.5s links=n1->n2,n3->n1
 3.0s packet loss=1 links=leader
+3.0s packet delay=500ms only=entries links=all
+3.0s packet loss=1 only=entries links=behind
 4.0s kill one
 4.0s kill minority
 4.0s kill majority
@@ -172,6 +174,7 @@ func TestParseErrors(t *testing.T) {
 		{"1s packet loss=0.1 loss=0.2", "packet: loss= given twice"},
 		{"1s packet loss=0.1 links=n1->n1", `packet: links=n1->n1: bad link "n1->n1"`},
 		{"1s packet loss=0.1 links=n1->n2,n1->n2", "link n1->n2 listed twice"},
+		{"1s packet loss=1 only=heartbeats", `packet: only=heartbeats: unknown message class (want only=entries`},
 		{"1s packet loss=0.1 speed=3", `packet: bad argument "speed=3" (want loss=… dup=… reorder=… delay=… jitter=… only=… links=…)`},
 		{"1s skew one 0", `skew: rate "0": want a positive number`},
 		{"1s skew one +Inf", `skew: rate "+Inf"`},
@@ -230,6 +233,7 @@ func opGen() *rapid.Generator[Op] {
 				p.Delay = time.Duration(rapid.Int64Range(0, int64(time.Hour)).Draw(t, "delay"))
 				p.Jitter = time.Duration(rapid.Int64Range(0, int64(time.Second)).Draw(t, "jitter"))
 			}
+			p.Only = rapid.SampledFrom(append([]world.Class{world.AllMessages}, world.Classes...)).Draw(t, "only")
 			switch rapid.IntRange(0, 2).Draw(t, "links") {
 			case 1:
 				p.Of = target.Filter(func(x Target) bool { return x.Sel != All }).Draw(t, "of") // links=all means every link
@@ -344,6 +348,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("# comment\n\n5s partition leader-minority\n8.0s heal\n")
 	f.Add("1s packet loss=0.1 links=n1->n2,n2->n1\n")
 	f.Add("1s packet loss=0.1 links=leader\n2s kill n1,n2\n")
+	f.Add("1s packet loss=1 only=entries links=behind\n")
 	f.Add("1s strobe one 0.5 2 200ms\n2.5s clock-reset all")
 	f.Add("0.000000001s snapshot-isolate one gap=7 timeout=1h\n")
 	f.Add("5s heal\n4s heal\n")

@@ -1083,3 +1083,56 @@ func TestRankedTargetsFollowTheMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestEntriesBlackHoleLeavesAFollowerBehind: with only=entries, a
+// follower whose appends are lost still hears its leader (no election,
+// same term) but applies nothing new; behind then names it; heal lets it
+// catch up. Without the class the same loss cuts it off entirely.
+func TestEntriesBlackHoleLeavesAFollowerBehind(t *testing.T) {
+	st := newSimTestN(t, 3, 3)
+	st.run(func() {
+		l, term := st.leader()
+		var f world.NodeID
+		for _, id := range st.w.Nodes() {
+			if id != l {
+				f = id
+				break
+			}
+		}
+		st.apply(fmt.Sprintf("packet loss=1 only=entries links=%s", f))
+		if p := st.w.packets[len(st.w.packets)-1]; p.Only != world.Entries || len(p.Links) != 4 {
+			t.Fatalf("installed %+v, want entries only on the 4 links of %s", p, f)
+		}
+		before, _ := st.w.Status(f)
+		for i := range 20 {
+			if !st.write("k", fmt.Sprint(i)) {
+				t.Fatalf("write %d failed: the other two should commit it", i)
+			}
+		}
+		st.w.Sleep(3 * time.Second) // three election timeouts
+		lead, _ := st.w.Status(l)
+		fs, ok := st.w.Status(f)
+		if !ok || fs.Leader != l || fs.Term != term {
+			t.Fatalf("%s: %+v, want it still following %s in term %d (heartbeats pass)", f, fs, l, term)
+		}
+		if fs.Applied != before.Applied || lead.Applied < before.Applied+20 {
+			t.Fatalf("%s applied %d → %d while the leader reached %d: entries reached it", f, before.Applied, fs.Applied, lead.Applied)
+		}
+		st.apply("packet delay=1ms links=behind")
+		if p := st.w.packets[len(st.w.packets)-1]; len(p.Links) != 4 || p.Links[0][0] != f && p.Links[0][1] != f {
+			t.Fatalf("behind resolved to the links %v, want those of %s", p.Links, f)
+		}
+		st.apply("heal")
+		st.w.Sleep(time.Second)
+		if fs, _ := st.w.Status(f); fs.Applied < lead.Applied {
+			t.Fatalf("%s applied %d a second after the heal, want %d", f, fs.Applied, lead.Applied)
+		}
+		st.apply(fmt.Sprintf("packet loss=1 links=%s", f))
+		st.w.Sleep(3 * time.Second)
+		if fs, ok := st.w.Status(f); ok && fs.Leader == l && fs.Term == term {
+			t.Fatalf("%s still follows %s in term %d with every message lost", f, l, term)
+		}
+		st.apply("heal")
+	})
+	st.checkWindowsClosed()
+}

@@ -408,6 +408,9 @@ func TestWorldWithoutNetFaults(t *testing.T) {
 		if err := w.SetPacket(world.Packet{Delay: time.Millisecond}); err != nil {
 			t.Fatalf("delay without nftables: %v", err)
 		}
+		if err := w.SetPacket(world.Packet{Delay: time.Millisecond, Only: world.Entries}); !errors.Is(err, world.ErrUnsupported) || !strings.Contains(err.Error(), "entries") {
+			t.Fatalf("a fault confined to the entries: %v, want it refused (the kernel cannot tell them apart)", err)
+		}
 		put(t, w.Client(), waitLeader(t, w), "k", "v")
 	})
 	if err != nil {

@@ -199,6 +199,7 @@ func TestPacketSnapshotIsolateHealAll(t *testing.T) {
 wait_for_leader()
 packet{loss=0.1, delay=0.02, jitter="5ms", links={"n1->n2", "n2->n1"}}
 packet{dup=0.5, links="n3"}
+packet{loss=1, only="entries", links="behind"}
 sleep(1)
 heal()
 local d = snapshot_isolate("one", {gap=10, timeout=5})
@@ -210,7 +211,7 @@ skew("one", 0.5)
 partition("halves")
 heal_all()
 `, runOpts{}).mustOK(t)
-	for _, want := range []string{"packet loss=0.1 delay=20ms jitter=5ms links=n1->n2,n2->n1", "packet dup=0.5 links=", "partition snapshot-isolate", "heal snapshot-isolate of", "heal heal-all", "restart n", "resume n", "clock-reset n"} {
+	for _, want := range []string{"packet loss=0.1 delay=20ms jitter=5ms links=n1->n2,n2->n1", "packet dup=0.5 links=", "packet loss=1 only=entries links=", "partition snapshot-isolate", "heal snapshot-isolate of", "heal heal-all", "restart n", "resume n", "clock-reset n"} {
 		if !r.has(want) {
 			t.Errorf("no %q in %q", want, r.nemesis())
 		}
@@ -375,7 +376,7 @@ func TestRuntimeErrorsNameFileAndLine(t *testing.T) {
 	// call runs, with the same messages.
 	cases := []struct{ src, want string }{
 		{"local s = 'halfs'\n\npartition(s)", `t.lua:3: partition: unknown shape "halfs" (did you mean "halves"?) (want one of halves, random-halves, isolate, isolate-leader, leader-minority, leader-majority, majorities-ring, bridge, minority-third, one-way)`},
-		{"local t = 'minorty'\nkill(t)", `t.lua:2: kill: bad target "minorty" (did you mean "minority"?) (want one of one, minority, majority, all, leader, followers, random, nodes like n1,n3, or members by rank like @1,@3)`},
+		{"local t = 'minorty'\nkill(t)", `t.lua:2: kill: bad target "minorty" (did you mean "minority"?) (want one of one, minority, majority, all, leader, followers, random, behind, nodes like n1,n3, or members by rank like @1,@3)`},
 		{"local t = 3\nkill(t)", `t.lua:2: kill: want a target ("minority", "leader", "n3", "n1,n3" or a list of node names), got number 3 (usage: kill(target))`},
 		{"local n = {}\nkill(n)", `t.lua:2: kill: the list of nodes is empty (usage: kill(target))`},
 		{"local x = 'n1 n2'\npause(x)", `t.lua:2: pause: bad argument "n1 n2": no spaces or '#' (a list of nodes is "n1,n3" or {"n1", "n3"})`},

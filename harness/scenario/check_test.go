@@ -62,7 +62,7 @@ restart("one", "two")
 	want := []string{
 		`nightly.lua:3: unknown function "partiton" (did you mean "partition"?)`,
 		`nightly.lua:4: partition: unknown shape "halfs" (did you mean "halves"?) (want one of halves, random-halves, isolate, isolate-leader, leader-minority, leader-majority, majorities-ring, bridge, minority-third, one-way)`,
-		`nightly.lua:5: kill: bad target "minorty" (did you mean "minority"?) (want one of one, minority, majority, all, leader, followers, random, nodes like n1,n3, or members by rank like @1,@3)`,
+		`nightly.lua:5: kill: bad target "minorty" (did you mean "minority"?) (want one of one, minority, majority, all, leader, followers, random, behind, nodes like n1,n3, or members by rank like @1,@3)`,
 		`nightly.lua:6: sleep: want a non-negative number of seconds, got -1`,
 		`nightly.lua:7: skew: rate: want a number, got string "fast" (usage: skew(target, rate))`,
 		`nightly.lua:8: strobe: period "0s": want a positive duration like 200ms or 2s`,

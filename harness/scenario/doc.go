@@ -38,7 +38,7 @@
 //	snapshot_isolate(t [, {gap=, timeout=}])
 //
 // A target t is a selector ("one", "minority", "majority", "all",
-// "leader", "followers", "random"), a node ("n3"), nodes ("n1,n3"), members
+// "leader", "followers", "random", "behind"), a node ("n3"), nodes ("n1,n3"), members
 // by rank in ID order when the op runs ("@1,@3"), or a
 // list of node names ({"n1", "n3"}, as nodes() returns). Durations are
 // seconds (0.2) or Go duration strings ("200ms"). Node faults return the
