@@ -54,10 +54,11 @@ test started (5.0s, 12.5s), non-decreasing; # starts a comment.
 Targets, resolved when the op runs with the run's seeded PRNG: one,
 minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1), all, leader, followers, random
 (a non-empty subset), behind (the minority with the lowest commit index:
-after a heal, the nodes catching up), nodes (n1,n3), or members by rank in ID order when
-the op runs (@1,@3: the first and third member, whoever they are by then;
-generated episodes that act on the same nodes several times use these,
-so that they still do after the cluster's nodes were replaced). Restart,
+after a heal, the nodes catching up), nodes (n1,n3), or members by rank
+in ID order when the op runs (@1,@3: the first and third member, whoever
+they are by then; generated episodes that act on the same nodes several
+times use these, so that they still do after the cluster's nodes were
+replaced). Restart,
 resume, clock-reset and unstall-disk pick among the nodes the nemesis
 crashed, paused, skewed or stalled; promote among learners; the others
 among the members. Leader targets wait for an election, up to 3s but
@@ -72,8 +73,9 @@ the fault to appends that carry entries and to snapshots, while
 heartbeats, votes, acks and read-index traffic pass on a stream of their
 own (a follower hears its leader but gets no entries; the sim only);
 links=all (default), links=n1->n2,n3->n1 (directed links), or
-links=<target> (every link to and from its nodes). snapshot-isolate: gap=N entries (default 200), timeout=D
-(default 20s), then heal whatever happened.
+links=<target> (every link to and from its nodes). snapshot-isolate:
+gap=N entries (default 200), timeout=D (default 20s), then heal whatever
+happened.
 `
 
 // Help returns the vocabulary table (kind, arguments, what it does, which
