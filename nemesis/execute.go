@@ -38,7 +38,8 @@ const (
 // that block for long — membership changes, and the replacement of a node
 // whose data is lost — run in a background lane of their own, in order,
 // each given up with a note if it cannot start within leaderWait of its
-// time. The recorded times are when things happened. Execute returns when
+// time; events at the same time are one step, which waits as one op. The
+// recorded times are when things happened. Execute returns when
 // the last event is done and the background work (membership lane,
 // snapshot-isolate watchers) has finished; a strobe goes on until a
 // clock-reset. The world's refusals are recorded, not returned; the error
@@ -64,9 +65,18 @@ func ExecuteUntil(w world.World, s Schedule, rec Recorder, stop func() bool) err
 			return nil
 		}
 		x.bounded, x.until = false, 0
-		if i+1 < len(s.Events) {
-			// Nothing this op does may hold up the next event.
-			x.bounded, x.until = true, s.Events[i+1].At
+		// Nothing this op does may hold up the next event. Events at the
+		// same time are one step (skew the leader, then cut it off): the
+		// first of them to wait for a leader waits for all of them, so
+		// that they act on the same leader.
+		for _, next := range s.Events[i+1:] {
+			if next.At > e.At {
+				x.bounded, x.until = true, next.At
+				break
+			}
+		}
+		if !x.bounded && i+1 < len(s.Events) {
+			x.bounded, x.until = true, e.At+leaderWait
 		}
 		x.apply(e.Op)
 	}

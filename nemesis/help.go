@@ -61,10 +61,11 @@ use these, so that they still do after the cluster's nodes were replaced).
 Restart, resume, clock-reset and unstall-disk pick among the nodes the
 nemesis crashed, paused, skewed or stalled; promote among learners; the
 others among the members. Leader targets wait for an election, up to 3s
-but never past the next event's time. Membership changes run in the
-background, in order (a change that cannot start within 3s of its time is
-given up), so that later events fire on time. Partitions replace each
-other; heal ends all of them and every packet fault.
+but never past the next event's time (events at the same time wait as
+one). Membership changes run in the background, in order (a change that
+cannot start within 3s of its time is given up), so that later events fire
+on time. Partitions replace each other; heal ends all of them and every
+packet fault.
 
 Packet parameters (at least one fault): loss=P dup=P reorder=P (P a
 probability), delay=D jitter=D (Go durations: 20ms); only=entries confines

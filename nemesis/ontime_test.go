@@ -227,3 +227,42 @@ func TestFinalHealClosesWhatItCannotRestore(t *testing.T) {
 	}
 	st.checkWindowsClosed()
 }
+
+// TestSameTimeEventsWaitAsOne: events at the same time are one step. The
+// first to need a leader waits for the election for all of them, so that
+// "skew leader" and "partition isolate-leader" at the same instant act on
+// the same node even when no leader is known at that instant (the skew
+// used to be a note — no leader — while the partition, allowed to wait,
+// cut off the leader elected meanwhile).
+func TestSameTimeEventsWaitAsOne(t *testing.T) {
+	st := newSimTest(t, 2)
+	s, err := ParseString("0.2s skew leader 0.1\n0.2s partition isolate-leader\n6.0s heal\n6.0s clock-reset all\n", "same.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.w.Run(func() {
+		if _, ok := st.w.Leader(); ok {
+			t.Fatal("a leader before 0.2s: the test shows nothing")
+		}
+		if err := Execute(st.w, s, st.rec); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skewed, isolated string
+	for _, e := range st.rec.Events() {
+		switch e.F {
+		case history.FaultNote:
+			t.Errorf("note: %s %s", *e.Value, e.Error)
+		case history.FaultClock:
+			skewed = *e.Value
+		case history.FaultPartition:
+			isolated = *e.Value
+		}
+	}
+	if skewed == "" || !strings.HasPrefix(isolated, "isolate-leader ["+strings.Fields(skewed)[0]+"]") {
+		t.Fatalf("skewed %q, isolated %q: want the same leader", skewed, isolated)
+	}
+}
