@@ -24,14 +24,6 @@ func (l Latency) sample(rng *rand.Rand) time.Duration {
 
 type link [2]world.NodeID
 
-// stream is one ordered channel of a link: a link carries its messages of
-// class Entries apart from the rest while a fault confined to a class is
-// on it (world.SplitsClasses), and all of them in one order otherwise.
-type stream struct {
-	l link
-	c world.Class
-}
-
 // network decides the fate of every message: cut links drop it, packet
 // faults delay, drop, duplicate or reorder it. Links are FIFO (like TCP)
 // unless a reorder fault is on.
@@ -39,11 +31,15 @@ type network struct {
 	latency Latency
 	reach   world.Reach
 	faults  []world.Packet // in force, in the order set
-	lastAt  map[stream]time.Duration
+	// lastAt is when the last message sent on a link arrives: [0] of the
+	// messages of no class, [1] of the Entries. A link carries the two
+	// apart (two FIFO streams) while a fault confined to a class is on
+	// it (world.SplitsClasses), and all of them in one order otherwise.
+	lastAt map[link][2]time.Duration
 }
 
 func newNetwork(lat Latency) *network {
-	return &network{latency: lat, lastAt: map[stream]time.Duration{}}
+	return &network{latency: lat, lastAt: map[link][2]time.Duration{}}
 }
 
 // deliveries returns when (relative to now) copies of a message of class
@@ -53,9 +49,9 @@ func (n *network) deliveries(now time.Duration, l link, c world.Class, rng *rand
 		return ds, 0
 	}
 	var p world.Packet
-	own, other := stream{l, c}, stream{l, world.Entries}
+	own := 0 // the stream of c in lastAt
 	if c == world.Entries {
-		other.c = world.AllMessages
+		own = 1
 	}
 	split := false
 	if len(n.faults) > 0 {
@@ -76,17 +72,18 @@ func (n *network) deliveries(now time.Duration, l link, c world.Class, rng *rand
 		}
 		// FIFO: never before an earlier message of its stream; while the
 		// link is one stream, of the link.
-		last := n.lastAt[own]
+		at := n.lastAt[l]
+		last := at[own]
 		if !split {
-			last = max(last, n.lastAt[other])
+			last = max(at[0], at[1])
 		}
 		if now+d < last {
 			d = last - now
 		}
-		n.lastAt[own] = now + d
-		if !split {
-			n.lastAt[other] = now + d
+		if at[own] = now + d; !split {
+			at[1-own] = now + d
 		}
+		n.lastAt[l] = at
 		return d
 	}
 	ds[0], count = one(), 1
