@@ -31,6 +31,7 @@ type network struct {
 	latency Latency
 	reach   world.Reach
 	faults  []world.Packet // in force, in the order set
+	classed bool           // some fault in faults is confined to a class
 	// lastAt is when the last message sent on a link arrives: [0] of the
 	// messages of no class, [1] of the Entries. A link carries the two
 	// apart (two FIFO streams) while a fault confined to a class is on
@@ -40,6 +41,13 @@ type network struct {
 
 func newNetwork(lat Latency) *network {
 	return &network{latency: lat, lastAt: map[link][2]time.Duration{}}
+}
+
+func (n *network) setFaults(fs []world.Packet) {
+	n.faults, n.classed = fs, false
+	for _, f := range fs {
+		n.classed = n.classed || f.Only != world.AllMessages
+	}
 }
 
 // deliveries returns when (relative to now) copies of a message of class
@@ -56,7 +64,7 @@ func (n *network) deliveries(now time.Duration, l link, c world.Class, rng *rand
 	split := false
 	if len(n.faults) > 0 {
 		p = world.PacketsOn(n.faults, l[0], l[1], c)
-		split = world.SplitsClasses(n.faults, l[0], l[1])
+		split = n.classed && world.SplitsClasses(n.faults, l[0], l[1])
 	}
 	if p.Loss > 0 && rng.Float64() < p.Loss {
 		return ds, 0

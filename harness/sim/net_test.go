@@ -35,14 +35,14 @@ func TestClassFaultSplitsTheLink(t *testing.T) {
 	lat := Latency{Min: time.Millisecond}
 
 	n := newNetwork(lat)
-	n.faults = []world.Packet{{Delay: 100 * time.Millisecond, Links: [][2]world.NodeID{{1, 2}}}}
+	n.setFaults([]world.Packet{{Delay: 100 * time.Millisecond, Links: [][2]world.NodeID{{1, 2}}}})
 	a, h := at(n, 0, app), at(n, time.Millisecond, hb)
 	if h < a {
 		t.Fatalf("without a class fault the heartbeat (%s) overtook the append (%s)", h, a)
 	}
 
 	n = newNetwork(lat)
-	n.faults = []world.Packet{{Delay: 100 * time.Millisecond, Only: world.Entries, Links: [][2]world.NodeID{{1, 2}}}}
+	n.setFaults([]world.Packet{{Delay: 100 * time.Millisecond, Only: world.Entries, Links: [][2]world.NodeID{{1, 2}}}})
 	a, h = at(n, 0, app), at(n, time.Millisecond, hb)
 	if h >= a || h > 10*time.Millisecond {
 		t.Fatalf("entries delayed: the heartbeat arrived at %s, the append at %s; want the heartbeat first, undelayed", h, a)
@@ -50,11 +50,11 @@ func TestClassFaultSplitsTheLink(t *testing.T) {
 	if a2 := at(n, 2*time.Millisecond, app); a2 < a {
 		t.Fatalf("a second append (%s) overtook the first (%s): the entries stream is FIFO", a2, a)
 	}
-	n.faults = nil // healed: one stream again, behind everything in flight
+	n.setFaults(nil) // healed: one stream again, behind everything in flight
 	if h2 := at(n, 4*time.Millisecond, hb); h2 < a {
 		t.Fatalf("after the heal a heartbeat (%s) overtook an append still in flight (%s)", h2, a)
 	}
-	n.faults = []world.Packet{{Loss: 1, Only: world.Entries}}
+	n.setFaults([]world.Packet{{Loss: 1, Only: world.Entries}})
 	if _, count := n.deliveries(time.Second, l, app, rng); count != 0 {
 		t.Fatal("loss=1 only=entries delivered an append")
 	}

@@ -246,11 +246,11 @@ func (w *World) SetReach(r world.Reach) error {
 // fault; otherwise p is added to those in force.
 func (w *World) SetPacket(p world.Packet) error {
 	if p.Zero() {
-		w.net.faults = nil
+		w.net.setFaults(nil)
 		w.logAll("PACKET cleared")
 		return nil
 	}
-	w.net.faults = append(w.net.faults, p)
+	w.net.setFaults(append(w.net.faults, p))
 	w.logAll("PACKET %+v", p)
 	return nil
 }
