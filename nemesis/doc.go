@@ -213,20 +213,21 @@
 //	test started (5.0s, 12.5s), non-decreasing; # starts a comment.
 //
 //	Targets, resolved when the op runs with the run's seeded PRNG: one,
-//	minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1), all, leader, followers, random
-//	(a non-empty subset), behind (the minority with the lowest commit index:
-//	after a heal, the nodes catching up), nodes (n1,n3), or members by rank in
-//	ID order when the op runs (@1,@3: the first and third member, whoever they
-//	are by then; generated episodes that act on the same nodes several times
-//	use these, so that they still do after the cluster's nodes were replaced).
-//	Restart, resume, clock-reset and unstall-disk pick among the nodes the
-//	nemesis crashed, paused, skewed or stalled; promote among learners; the
-//	others among the members. Leader targets wait for an election, up to 3s
-//	but never past the next event's time (events at the same time wait as
-//	one). Membership changes run in the background, in order (a change that
-//	cannot start within 3s of its time is given up), so that later events fire
-//	on time. Partitions replace each other; heal ends all of them and every
-//	packet fault.
+//	minority (⌊(n-1)/2⌋), majority (⌊n/2⌋+1; to kill or pause, counting the
+//	members already down and leaving one running), all, leader, followers,
+//	random (a non-empty subset), behind (the minority with the lowest commit
+//	index: after a heal, the nodes catching up), nodes (n1,n3), or members by
+//	rank in ID order when the op runs (@1,@3: the first and third member,
+//	whoever they are by then; generated episodes that act on the same nodes
+//	several times use these, so that they still do after the cluster's nodes
+//	were replaced). Restart, resume, clock-reset and unstall-disk pick among
+//	the nodes the nemesis crashed, paused, skewed or stalled; promote among
+//	learners; the others among the members. Leader targets wait for an
+//	election, up to 3s but never past the next event's time (events at the
+//	same time wait as one). Membership changes run in the background, in order
+//	(a change that cannot start within 3s of its time is given up), so that
+//	later events fire on time. Partitions replace each other; heal ends all of
+//	them and every packet fault.
 //
 //	Packet parameters (at least one fault): loss=P dup=P reorder=P (P a
 //	probability), delay=D jitter=D (Go durations: 20ms); only=entries confines

@@ -283,7 +283,20 @@ func (x *executor) resolve(op Op, t Target, pool []world.NodeID, poolDesc string
 	case Minority:
 		out = pick((n - 1) / 2)
 	case Majority:
-		out = pick(n/2 + 1)
+		k := n/2 + 1
+		if op.Kind == Kill || op.Kind == Pause {
+			// A majority taken away counts the members already down: it
+			// leaves one member running, so that the cluster is not
+			// held down whole (only a power failure does that, briefly).
+			if running := len(without(x.upMembers(), x.st.pausedIDs())); running < n && k >= running {
+				k = running - 1
+				x.note(op, fmt.Sprintf("%d of %d members already down: %d taken, one left running", n-running, n, max(0, k)))
+				if k <= 0 {
+					return nil
+				}
+			}
+		}
+		out = pick(k)
 	case All:
 		out = slices.Clone(pool)
 	case Random:

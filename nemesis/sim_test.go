@@ -1136,3 +1136,35 @@ func TestEntriesBlackHoleLeavesAFollowerBehind(t *testing.T) {
 	})
 	st.checkWindowsClosed()
 }
+
+// TestMajorityLeavesOneRunning: killing or pausing a majority counts the
+// members already down and leaves one running, with a note; with every
+// member running it takes ⌊n/2⌋+1 as always.
+func TestMajorityLeavesOneRunning(t *testing.T) {
+	st := newSimTestN(t, 6, 3)
+	st.run(func() {
+		st.apply("kill n1")
+		n := len(st.rec.Events())
+		st.apply("pause majority")
+		if up, _ := st.up(); len(up) != 1 {
+			t.Fatalf("up %v after pausing a majority with n1 down: want one member left running", up)
+		}
+		ev := st.events(n)
+		if len(ev) != 2 || !strings.Contains(ev[0], "1 of 3 members already down: 1 taken, one left running") || !strings.HasPrefix(ev[1], "pause ") {
+			t.Fatalf("recorded %q, want the note then one pause", ev)
+		}
+		st.apply("resume all")
+		st.apply("kill majority")
+		if up, _ := st.up(); len(up) != 1 {
+			t.Fatalf("up %v after killing a majority with n1 down", up)
+		}
+		st.apply("restart all")
+		st.w.Sleep(2 * time.Second)
+		st.apply("kill majority")
+		if up, _ := st.up(); len(up) != 1 {
+			t.Fatalf("up %v after killing a majority of 3 running members: want 2 killed", up)
+		}
+		st.apply("restart all")
+	})
+	st.checkWindowsClosed()
+}

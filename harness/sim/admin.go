@@ -109,8 +109,10 @@ func (w *World) RemoveNode(id world.NodeID) error {
 	if err := w.confChange(single(pb.ConfChangeRemoveNode, id)); err != nil {
 		return err
 	}
-	sn.member = false
-	sn.crash(world.KeepWritten)
-	sn.logf("REMOVED from the cluster")
+	if sn.member { // not yet stopped when its removal committed (stopRemoved)
+		sn.member = false
+		sn.crash(world.KeepWritten)
+		sn.logf("REMOVED from the cluster")
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/splitbrain/splitbrain/harness/raftnode"
@@ -48,6 +49,9 @@ type simNode struct {
 	// started.
 	restarts  int
 	startedAt time.Duration
+	// config: the members (voters and learners) of the configuration it
+	// last applied, since its last start (see stopRemoved).
+	config []uint64
 }
 
 func (sn *simNode) logf(format string, args ...any) {
@@ -177,14 +181,19 @@ func (sn *simNode) handle(out raftnode.Output) {
 	}
 	// A node that reports what it applies is asked whether it was removed
 	// only when it applied something; one that does not, after every Ready.
-	if (len(out.Applied) > 0 || !w.cfg.System.Reports.Applied) && sn.member && sn.status().Removed {
-		// Its own removal applied (perhaps after the RemoveNode call gave
-		// up waiting): it is no longer a member; stop it as RemoveNode does.
-		defer func() {
-			sn.member = false
-			sn.crash(world.KeepWritten)
-			sn.logf("REMOVED from the cluster (its removal applied)")
-		}()
+	if (len(out.Applied) > 0 || !w.cfg.System.Reports.Applied) && sn.member {
+		st := sn.status()
+		sn.stopRemoved(st)
+		if st.Removed {
+			// Its own removal applied (perhaps after the RemoveNode call
+			// gave up waiting): it is no longer a member; stop it as
+			// RemoveNode does.
+			defer func() {
+				sn.member = false
+				sn.crash(world.KeepWritten)
+				sn.logf("REMOVED from the cluster (its removal applied)")
+			}()
+		}
 	}
 	for _, wr := range out.Writes {
 		w.inv.written(sn, wr)
@@ -233,6 +242,31 @@ func (sn *simNode) handle(out raftnode.Output) {
 	}
 }
 
+// stopRemoved stops the members that the configuration sn applied (st)
+// removed since the one it applied before: a configuration is applied
+// once committed, so their removal is final (IDs are never reused), even
+// if the RemoveNode call gave up waiting for it, and even if they never
+// hear of it — a removed node that was cut off when its removal committed
+// is sent nothing more, and would otherwise run on as a member of the
+// world, with clients pinned to it. They are stopped as RemoveNode stops
+// a node. Only a change between two configurations applied since the
+// node's last start counts.
+func (sn *simNode) stopRemoved(st raftnode.Status) {
+	cfg := append(slices.Clone(st.Voters), st.Learners...)
+	prev := sn.config
+	sn.config = cfg
+	for _, id := range prev {
+		if slices.Contains(cfg, id) {
+			continue
+		}
+		if x := sn.w.nodes[world.NodeID(id)]; x != nil && x != sn && x.member {
+			x.member = false
+			x.crash(world.KeepWritten)
+			x.logf("REMOVED from the cluster (its removal committed: %s applied it)", sn.id)
+		}
+	}
+}
+
 // crash stops the node abruptly.
 func (sn *simNode) crash(fate world.DiskFate) {
 	if !sn.up() {
@@ -246,6 +280,7 @@ func (sn *simNode) crash(fate world.DiskFate) {
 	}
 	sn.logf("CRASH (%s: %d un-fsynced writes lost)", fate, lost)
 	sn.node = nil
+	sn.config = nil
 	sn.paused = false
 	sn.frozen = nil
 	sn.incarnation++
