@@ -81,7 +81,7 @@ func TestFlawsFound(t *testing.T) {
 	}{
 		{tutorial.AckOnPropose, "linearizability/lost-write", "anomaly:  lost-write"},
 		{tutorial.LocalReads, "linearizability/stale-read", "anomaly:  stale-read"},
-		{tutorial.VolatileLog, "invariant/hard-state-kept", "did not start raft from its durable state"},
+		{tutorial.VolatileLog, "invariant/rejoin-after-data-loss", "came back under its old ID"},
 		{tutorial.NoSnapshots, "invariant/state-machine-safety", "differs from"},
 	} {
 		t.Run(string(c.flaw), func(t *testing.T) {
