@@ -176,7 +176,7 @@
 //     and strobing clocks).
 //
 // A network heal at the end of another episode is most often followed by
-// 1–1.5s of flaky links (the entries to the nodes behind black-holed, the
+// 0.8–1.5s of flaky links (the entries to the nodes behind black-holed, the
 // entries crawling, packets lost, or packets held back), as a network
 // recovering from a failure is: the nodes that were cut off catch up
 // while their clients already read from them (reads served before they
