@@ -39,8 +39,8 @@ const (
 // whose data is lost — run in a background lane of their own, in order,
 // each given up with a note if it cannot start within leaderWait of its
 // time; events at the same time are one step, which waits as one op. The
-// recorded times are when things happened. Execute returns when
-// the last event is done and the background work (membership lane,
+// recorded times are when things happened. Execute returns when the last
+// event is done and the background work (membership lane,
 // snapshot-isolate watchers) has finished; a strobe goes on until a
 // clock-reset. The world's refusals are recorded, not returned; the error
 // is for a malformed schedule. Call HealAll afterwards unless s ends with

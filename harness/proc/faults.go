@@ -215,8 +215,9 @@ func (w *World) markAll(format string, args ...any) {
 // SetPacket implements world.World: loss is kernel packet loss (an
 // nftables numgen rule per link); delay, jitter, duplication and
 // reordering are applied by the sending node's transport (the kernel here
-// has no netem). A fault confined to a message class is refused. A zero Packet clears every packet fault; otherwise p is
-// added to those in force.
+// has no netem). A fault confined to a message class is refused. A zero
+// Packet clears every packet fault; otherwise p is added to those in
+// force.
 func (w *World) SetPacket(p world.Packet) error {
 	if p.Only != world.AllMessages {
 		return fmt.Errorf("proc: a packet fault confined to %s messages needs a network that tells raft's messages apart (the sim's); the kernel sees only TCP segments: %w", p.Only, world.ErrUnsupported)
