@@ -76,6 +76,7 @@ func ExecuteUntil(w world.World, s Schedule, rec Recorder, stop func() bool) err
 			}
 		}
 		if !x.bounded && i+1 < len(s.Events) {
+			// The last step: all of it waits leaderWait at most.
 			x.bounded, x.until = true, e.At+leaderWait
 		}
 		x.apply(e.Op)

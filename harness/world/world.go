@@ -281,7 +281,7 @@ func (p Packet) Zero() bool {
 func PacketsOn(faults []Packet, from, to NodeID, c Class) Packet {
 	var p Packet
 	for _, f := range faults {
-		if len(f.Links) > 0 && !hasLink(f.Links, from, to) || f.Only != AllMessages && f.Only != c {
+		if !f.on(from, to) || f.Only != AllMessages && f.Only != c {
 			continue
 		}
 		p.Delay += f.Delay
@@ -298,15 +298,19 @@ func PacketsOn(faults []Packet, from, to NodeID, c Class) Packet {
 // rest, as two streams (each in order, neither waiting for the other).
 func SplitsClasses(faults []Packet, from, to NodeID) bool {
 	for _, f := range faults {
-		if f.Only != AllMessages && (len(f.Links) == 0 || hasLink(f.Links, from, to)) {
+		if f.Only != AllMessages && f.on(from, to) {
 			return true
 		}
 	}
 	return false
 }
 
-func hasLink(ls [][2]NodeID, from, to NodeID) bool {
-	for _, l := range ls {
+// on reports whether p applies to the directed link from→to.
+func (p Packet) on(from, to NodeID) bool {
+	if len(p.Links) == 0 {
+		return true
+	}
+	for _, l := range p.Links {
 		if l[0] == from && l[1] == to {
 			return true
 		}
